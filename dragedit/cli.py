@@ -1,0 +1,133 @@
+"""`dragedit [--model FILE] [--seed N]` opens the app; subcommands do the same jobs headless.
+
+Every user-facing failure is a DragEditError, printed as one line (exit 2),
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .errors import DragEditError
+
+SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info")
+
+
+def _add_gui_args(p):
+    p.add_argument("--model", default="default", help="model file (.pkl or .pt), or 'default'")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting image")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dragedit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"dragedit {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
+    _add_gui_args(p)
+
+    p = sub.add_parser("info", help="describe a model file without running it")
+    p.add_argument("model", help="model file (.pkl or .pt), or 'default'")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("bench", help="measure speed (median and p95 per iteration)")
+    p.add_argument("--generator", action="store_true",
+                   help="time the generator: forward, and forward+backward to the feature block")
+    p.add_argument("--model", default="default", help="model to time besides the 512-px config-f one")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--no-512", dest="big", action="store_false", help="skip the 512-px config-f generator")
+    p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+
+    p = sub.add_parser("train", help="train the default model on procedural faces (resumable)")
+    p.add_argument("--data", required=True, help="dataset cache (.npz); rendered first if missing")
+    p.add_argument("--render", type=int, default=12000, help="images to render when the cache is missing")
+    p.add_argument("--out", default="runs/faces128", help="folder for the resumable checkpoint")
+    p.add_argument("--export", help="write the EMA generator here (dragedit format, fp16)")
+    p.add_argument("--steps", type=int, default=4000, help="total optimiser steps (resume continues)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lpips-weight", type=float, default=0.5)
+    p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS (see README)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--workers", type=int, default=1, help="processes used to render the dataset")
+    return parser
+
+
+def cmd_info(args):
+    from .io.checkpoint import inspect_model
+    from .models import resolve_model_path
+    info = inspect_model(resolve_model_path(args.model))
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_bench(args):
+    import torch
+    from . import bench
+    from .io.checkpoint import load_generator
+    from .models import resolve_model_path
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.generator:
+        raise DragEditError("choose a benchmark: --generator (the drag benchmark comes with `dragedit edit`)")
+    rows = []
+    path = resolve_model_path(args.model)
+    rows.append(bench.bench_generator(load_generator(path), path.name, repeats=args.repeats))
+    print(bench.format_generator_table(rows, bench.machine_info()), file=sys.stderr)
+    if args.big:
+        torch.manual_seed(0)
+        rows.append(bench.bench_generator(bench.config_f_generator(), "random config-f 512",
+                                          repeats=max(3, args.repeats // 2)))
+    table = bench.format_generator_table(rows, bench.machine_info())
+    print(table)
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(dict(machine=bench.machine_info(), rows=rows), fh, indent=2)
+    return 0
+
+
+def cmd_train(args):
+    from pathlib import Path
+    from .synth import faces
+    from .synth.train_generator import train
+    data = Path(args.data)
+    if not data.exists():
+        print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
+        faces.render_dataset(args.render, seed=2024, path=data, processes=args.workers)
+    train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
+          lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export)
+    return 0
+
+
+def cmd_gui(args):
+    try:
+        from .gui.app import run_app
+    except ImportError as exc:
+        raise DragEditError(f"the desktop app cannot start: {exc}") from None
+    return run_app(model=args.model, seed=args.seed)
+
+
+COMMANDS = {"gui": cmd_gui, "info": cmd_info, "bench": cmd_bench, "train": cmd_train}
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["gui"] + argv
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except DragEditError as exc:
+        print(f"dragedit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dragedit: interrupted", file=sys.stderr)
+        return 130

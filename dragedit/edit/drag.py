@@ -1,0 +1,494 @@
+"""DragSession: DragGAN's motion supervision and point tracking on one latent.
+
+One `step()` = one generator forward with a graph only up to the feature
+block, the image rendered without a graph, tracking, the motion-supervision
+(+ mask) loss, one Adam step on the first layers of W+. Points and the mask
+may be edited from another thread between steps; a lock and per-pair
+versions make sure a tracked position never overwrites a user's move.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import DragEditError
+from ..nets.stylegan2 import ws_from_seed
+from . import tracking
+
+
+@dataclass
+class DragParams:
+    """DESIGN section 1 defaults. Radii and distances are in pixels of the generator's image;
+    None means DragGAN's rule `round(r * size / 512)`, with a floor that suits small models."""
+    lr: float = 2e-3
+    lambda_mask: float = 20.0
+    r1: float | None = None
+    r2: float | None = None
+    stop_distance: float | None = None
+    space: str = "w+"
+    num_layers: int = 6
+    feature_block: int | None = None
+    truncation_psi: float = 0.7
+    tracker: str = "motion"
+    preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on
+
+    def validate(self):
+        if self.space not in ("w", "w+"):
+            raise DragEditError(f"space must be 'w' or 'w+', got {self.space!r}")
+        if self.tracker not in tracking.TRACKERS:
+            raise DragEditError(f"unknown tracker {self.tracker!r}: expected one of {', '.join(tracking.TRACKERS)}")
+        if self.preview not in ("auto", "full", "low"):
+            raise DragEditError(f"preview must be 'auto', 'full' or 'low', got {self.preview!r}")
+        for name in ("lr", "lambda_mask"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise DragEditError(f"{name} must be a finite number >= 0, got {v!r}")
+        for name in ("r1", "r2", "stop_distance"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise DragEditError(f"{name} must be a positive number, got {v!r}")
+        if self.num_layers < 1:
+            raise DragEditError(f"num_layers must be at least 1, got {self.num_layers}")
+
+
+@dataclass
+class Pair:
+    handle: tuple
+    target: tuple
+    version: int = 0
+
+
+@dataclass
+class StepResult:
+    frame: np.ndarray
+    handles: list
+    targets: list
+    distances: list
+    loss: float
+    iteration: int
+    done: bool
+    reached: bool
+    timings: dict = field(default_factory=dict)
+    message: str | None = None
+    low_res: bool = False
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """[1, 3, H, W] in [-1, 1] -> uint8 [H, W, 3]."""
+    x = (img[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return x.cpu().numpy()
+
+
+class DragSession:
+    """Owns a generator, a latent, point pairs, a mask, the optimiser and a history of the run."""
+
+    def __init__(self, G, seed=0, ws=None, params: DragParams | None = None, device="cpu", c=None):
+        self.G = G.to(device).eval().requires_grad_(False)
+        self.device = device
+        self.params = params or DragParams()
+        self.params.validate()
+        self.size = (G.img_resolution, G.img_resolution)
+        self.seed = seed
+        self._c = c
+        self._lock = threading.RLock()
+        self.pairs: list[Pair] = []
+        self.mask = None
+        self.mask_mode = "flexible"
+        if ws is None:
+            ws = ws_from_seed(G, seed, truncation_psi=self.params.truncation_psi, c=c)
+        self.ws_initial = self._check_ws(ws)
+        self.ws = self.ws_initial.clone()
+        self.history = []  # one dict per iteration of the current run: ws, handles, frame
+        self.iteration = 0
+        self._run = None
+        self._low_res = None
+        self._version = 0
+
+    # ----- latent -----------------------------------------------------------------
+    def _check_ws(self, ws) -> torch.Tensor:
+        ws = torch.as_tensor(ws, dtype=torch.float32).to(self.device)
+        if ws.ndim == 2:
+            ws = ws.unsqueeze(0)
+        if ws.ndim == 3 and ws.shape[1] == 1:
+            ws = ws.repeat(1, self.G.num_ws, 1)
+        expected = (1, self.G.num_ws, self.G.w_dim)
+        if tuple(ws.shape) != expected:
+            raise DragEditError(f"latent has shape {tuple(ws.shape)}: expected {expected} (W+) "
+                                f"or (1, {self.G.w_dim}) (W) for this generator")
+        if not torch.isfinite(ws).all():
+            raise DragEditError("latent contains NaN or infinite values")
+        return ws.detach().clone()
+
+    def set_latent(self, ws):
+        with self._lock:
+            self.ws = self._check_ws(ws)
+            self._end_run()
+
+    def set_seed(self, seed, truncation_psi=None):
+        with self._lock:
+            if truncation_psi is not None:
+                self.params.truncation_psi = truncation_psi
+            self.seed = seed
+            self.ws_initial = self._check_ws(
+                ws_from_seed(self.G, seed, truncation_psi=self.params.truncation_psi, c=self._c))
+            self.ws = self.ws_initial.clone()
+            self._end_run()
+
+    # ----- points and mask ------------------------------------------------------------
+    def _check_point(self, p, what):
+        try:
+            x, y = float(p[0]), float(p[1])
+        except (TypeError, ValueError, IndexError):
+            raise DragEditError(f"{what} must be a point (x, y), got {p!r}") from None
+        h, w = self.size
+        if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1):
+            raise DragEditError(f"{what} ({x:g}, {y:g}) is outside the {w}x{h} image: "
+                                f"x must be in [0, {w - 1}] and y in [0, {h - 1}]")
+        return (x, y)
+
+    def _bump(self, pair):
+        self._version += 1
+        pair.version = self._version
+
+    def add_pair(self, handle, target) -> int:
+        handle = self._check_point(handle, "handle")
+        target = self._check_point(target, "target")
+        if math.dist(handle, target) < 1e-6:
+            raise DragEditError(f"target {target} equals its handle: drag the target somewhere else")
+        with self._lock:
+            pair = Pair(handle, target)
+            self._bump(pair)
+            self.pairs.append(pair)
+            return len(self.pairs) - 1
+
+    def _pair(self, index) -> Pair:
+        if not 0 <= index < len(self.pairs):
+            raise DragEditError(f"there is no pair {index}: {len(self.pairs)} pair(s) exist")
+        return self.pairs[index]
+
+    def move_handle(self, index, point):
+        point = self._check_point(point, "handle")
+        with self._lock:
+            pair = self._pair(index)
+            pair.handle = point
+            self._bump(pair)
+            if self._run is not None:
+                self._run["refs"].pop(id(pair), None)  # re-take its reference feature
+
+    def move_target(self, index, point):
+        point = self._check_point(point, "target")
+        with self._lock:
+            pair = self._pair(index)
+            pair.target = point
+            self._bump(pair)
+
+    def remove_pair(self, index):
+        with self._lock:
+            self._pair(index)
+            del self.pairs[index]
+
+    def clear_pairs(self):
+        with self._lock:
+            self.pairs.clear()
+
+    def set_mask(self, mask, mode="flexible"):
+        """mask: bool HxW of the painted region, or None. 'flexible': the painted region may change and
+        everything else is held fixed; 'fixed': the painted region is held fixed."""
+        if mode not in ("fixed", "flexible"):
+            raise DragEditError(f"mask mode must be 'fixed' or 'flexible', got {mode!r}")
+        with self._lock:
+            if mask is None:
+                self.mask = None
+            else:
+                m = np.asarray(mask)
+                if m.shape != self.size:
+                    raise DragEditError(f"mask is {m.shape[1] if m.ndim > 1 else '?'}x{m.shape[0]} "
+                                        f"but the image is {self.size[1]}x{self.size[0]}")
+                self.mask = m.astype(bool).copy()
+            self.mask_mode = mode
+            if self._run is not None:
+                self._run["fixed"] = self._fixed_region()
+
+    def _fixed_region(self):
+        """Float [1, 1, H, W] with 1 where features must stay as they were, or None."""
+        if self.mask is None:
+            return None
+        fixed = self.mask if self.mask_mode == "fixed" else ~self.mask
+        if not fixed.any():
+            return None
+        return torch.from_numpy(fixed.astype(np.float32))[None, None].to(self.device)
+
+    # ----- snapshot / restore / reset ------------------------------------------------
+    def snapshot(self) -> dict:
+        """Everything needed to undo a whole run (or an edit)."""
+        with self._lock:
+            return dict(ws=self.ws.clone(), ws_initial=self.ws_initial.clone(), seed=self.seed,
+                        pairs=[(p.handle, p.target) for p in self.pairs],
+                        mask=None if self.mask is None else self.mask.copy(), mask_mode=self.mask_mode,
+                        params=copy.deepcopy(self.params), iteration=self.iteration)
+
+    def restore(self, snap: dict):
+        with self._lock:
+            self.ws = snap["ws"].clone()
+            self.ws_initial = snap["ws_initial"].clone()
+            self.seed = snap["seed"]
+            self.pairs = []
+            for h, t in snap["pairs"]:
+                pair = Pair(tuple(h), tuple(t))
+                self._bump(pair)
+                self.pairs.append(pair)
+            self.mask = None if snap["mask"] is None else snap["mask"].copy()
+            self.mask_mode = snap["mask_mode"]
+            self.params = copy.deepcopy(snap["params"])
+            self.iteration = snap["iteration"]
+            self._end_run()
+
+    def reset(self):
+        """Back to the seed's image; points and mask stay."""
+        with self._lock:
+            self.ws = self.ws_initial.clone()
+            self.iteration = 0
+            self._end_run()
+
+    def _end_run(self):
+        self._run = None
+        self.history = []
+
+    def stop(self):
+        """End the current run: the next step starts a new one (new optimiser and references)."""
+        with self._lock:
+            self._run = None
+
+    # ----- rendering ----------------------------------------------------------------
+    def _resolved(self):
+        h = self.size[0]
+        p = self.params
+        blocks = self.G.synthesis.block_resolutions
+        if p.feature_block is not None:
+            if not 0 <= p.feature_block < len(blocks):
+                raise DragEditError(f"feature_block must be in [0, {len(blocks) - 1}], got {p.feature_block}")
+            fb = p.feature_block
+        else:
+            fb = blocks.index(max(4, 128 if h >= 128 else h // 2))
+        r1 = p.r1 if p.r1 is not None else max(round(3 * h / 512), 2)
+        r2 = p.r2 if p.r2 is not None else max(round(12 * h / 512), 4)
+        stop = p.stop_distance if p.stop_distance is not None else min(max(2 * h / 512, 2.0), 2.0)
+        return fb, r1, int(math.ceil(r2)), stop
+
+    def _compose_ws(self, w):
+        """Optimised first layers + fixed rest (DragGAN: ws = cat(w[:, :6], w0[:, 6:]))."""
+        n = min(self.params.num_layers, self.G.num_ws)
+        head = w.unsqueeze(1).repeat(1, n, 1) if w.ndim == 2 else w
+        return torch.cat([head, self.ws[:, n:]], dim=1)
+
+    def _forward(self, ws, fb, need_image=True, low_res=False):
+        """Features of block fb (with graph) and the image (without graph)."""
+        syn = self.G.synthesis
+        blocks, block_ws = syn.blocks(), syn.block_ws(ws)
+        xs, x = [], None
+        for block, bw in zip(blocks[:fb + 1], block_ws[:fb + 1]):
+            x = block.forward_features(x, bw)
+            xs.append(x)
+        img = None
+        if need_image:
+            with torch.no_grad():
+                for block, bw, xb in zip(blocks, block_ws, xs):
+                    img = block.forward_rgb(xb.detach(), img, bw.detach())
+                if not low_res:
+                    xd = x.detach()
+                    for block, bw in zip(blocks[fb + 1:], block_ws[fb + 1:]):
+                        xd, img = block(xd, img, bw.detach())
+        return x, img
+
+    def render(self) -> np.ndarray:
+        """The image of the current latent, full resolution."""
+        with torch.no_grad():
+            img = self.G.synthesis(self.ws)
+        return self._frame(img)
+
+    def _frame(self, img):
+        frame = to_uint8(img)
+        if frame.shape[:2] != self.size:
+            import cv2
+            frame = cv2.resize(frame, (self.size[1], self.size[0]), interpolation=cv2.INTER_LINEAR)
+        return frame
+
+    # ----- the optimisation -------------------------------------------------------------
+    def _start_run(self):
+        p = self.params
+        p.validate()
+        if p.space == "w":
+            w = self.ws[:, 0].clone()
+        else:
+            w = self.ws[:, :min(p.num_layers, self.G.num_ws)].clone()
+        w.requires_grad_(True)
+        self._run = dict(w=w, opt=torch.optim.Adam([w], lr=p.lr), feat0=None, refs={},
+                         fixed=self._fixed_region(), last_good=self.ws.clone())
+        self.history = []
+
+    def step(self) -> StepResult:
+        with self._lock:
+            if not self.pairs:
+                raise DragEditError("no point pairs: click a handle and then its target before Start")
+            if self._run is None:
+                self._start_run()
+            run = self._run
+            pairs = [(p, p.handle, p.target, p.version) for p in self.pairs]
+            fixed = run["fixed"]
+            params = self.params
+            w, opt = run["w"], run["opt"]
+        fb, r1, r2, stop_d = self._resolved()
+        t0 = time.perf_counter()
+        ws = self._compose_ws(w)
+        low = self._use_low_res(fb)
+        feat, img = self._forward(ws, fb, low_res=low)
+        h, wd = self.size
+        if feat.shape[-2:] != (h, wd):
+            feat = F.interpolate(feat, size=(h, wd), mode="bilinear", align_corners=False)
+        t_fwd = time.perf_counter()
+        if run["feat0"] is None:
+            run["feat0"] = feat.detach()
+        fdet = feat.detach()
+
+        # Point tracking (no graph): where did each handle go?
+        handles = []
+        with torch.no_grad():
+            for pair, handle, target, _ in pairs:
+                ref = run["refs"].get(id(pair))
+                if ref is None:
+                    ref = run["refs"][id(pair)] = tracking.sample_feature(fdet, handle)
+                    handles.append(handle)
+                    continue
+                handles.append(tracking.track(params.tracker, fdet, ref, handle, r2))
+        t_track = time.perf_counter()
+        targets = [t for _, _, t, _ in pairs]
+        distances = [math.dist(hd, tg) for hd, tg in zip(handles, targets)]
+        reached = all(d <= stop_d for d in distances)
+
+        loss = torch.zeros((), device=self.device)
+        if not reached:
+            loss = self._motion_loss(feat, handles, targets, r1)
+            if fixed is not None:
+                loss = loss + params.lambda_mask * F.l1_loss(feat * fixed, run["feat0"] * fixed)
+        loss_value = float(loss)
+        message = None
+        if not math.isfinite(loss_value):
+            with self._lock:
+                self.ws = run["last_good"].clone()
+                self._run = None
+            return self._result(self.render(), handles, targets, distances, loss_value, True, False,
+                                dict(total_ms=(time.perf_counter() - t0) * 1000),
+                                "the loss became non-finite: restored the last good latent and stopped")
+        if not reached and loss.requires_grad:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        t_step = time.perf_counter()
+
+        with self._lock:
+            # write back tracked handles unless the user moved that pair meanwhile
+            for (pair, _, _, version), hd in zip(pairs, handles):
+                if pair.version == version and pair in self.pairs:
+                    pair.handle = hd
+            if self._run is run:
+                with torch.no_grad():
+                    new_ws = self._compose_ws(w.detach())
+                if torch.isfinite(new_ws).all():
+                    run["last_good"] = self.ws = new_ws.clone()
+                self.iteration += 1
+                self.history.append(dict(iteration=self.iteration, ws=ws.detach().clone(),
+                                         handles=list(handles)))
+        timings = dict(forward_ms=(t_fwd - t0) * 1000, track_ms=(t_track - t_fwd) * 1000,
+                       backward_ms=(t_step - t_track) * 1000, total_ms=(t_step - t0) * 1000)
+        frame = self._frame(img)
+        return self._result(frame, handles, targets, distances, loss_value, reached, reached, timings,
+                            message, low_res=low)
+
+    def _use_low_res(self, fb):
+        mode = self.params.preview
+        if mode == "full" or fb == len(self.G.synthesis.block_resolutions) - 1:
+            return False
+        if mode == "low":
+            return True
+        if self._low_res is None:  # time the blocks after the feature block once
+            syn = self.G.synthesis
+            blocks = syn.blocks()
+            with torch.no_grad():
+                x = img = None
+                bws = syn.block_ws(self.ws)
+                for block, bw in zip(blocks[:fb + 1], bws[:fb + 1]):
+                    x, img = block(x, img, bw)
+                t = time.perf_counter()
+                for block, bw in zip(blocks[fb + 1:], bws[fb + 1:]):
+                    x, img = block(x, img, bw)
+                self._low_res = (time.perf_counter() - t) > 0.2
+        return self._low_res
+
+    def _motion_loss(self, feat, handles, targets, r1):
+        """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle."""
+        _, _, h, w = feat.shape
+        loss = torch.zeros((), device=feat.device)
+        rr = int(math.ceil(r1))
+        for (hx, hy), (tx, ty) in zip(handles, targets):
+            dx, dy = tx - hx, ty - hy
+            norm = math.hypot(dx, dy)
+            if norm <= 1:
+                continue
+            dx, dy = dx / norm, dy / norm
+            cx, cy = int(round(hx)), int(round(hy))
+            ys, xs = torch.meshgrid(torch.arange(cy - rr, cy + rr + 1), torch.arange(cx - rr, cx + rr + 1),
+                                    indexing="ij")
+            keep = ((xs - hx) ** 2 + (ys - hy) ** 2 < r1 * r1) & (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+            xs, ys = xs[keep], ys[keep]
+            if xs.numel() == 0:
+                continue
+            src = feat[0, :, ys, xs].detach()
+            gx = (xs.float() + dx) / (w - 1) * 2 - 1
+            gy = (ys.float() + dy) / (h - 1) * 2 - 1
+            grid = torch.stack([gx, gy], dim=-1).reshape(1, 1, -1, 2).to(feat.device)
+            moved = F.grid_sample(feat, grid, align_corners=True)[0, :, 0, :]
+            loss = loss + F.l1_loss(moved, src)
+        return loss
+
+    def _result(self, frame, handles, targets, distances, loss, done, reached, timings, message,
+                low_res=False):
+        res = StepResult(frame=frame, handles=[tuple(map(float, p)) for p in handles],
+                         targets=[tuple(map(float, t)) for t in targets], distances=distances,
+                         loss=loss, iteration=self.iteration, done=done, reached=reached,
+                         timings=timings, message=message, low_res=low_res)
+        if self.history:
+            self.history[-1]["frame"] = frame
+        return res
+
+    def run(self, max_steps=300, should_stop=None):
+        """Yield StepResults until every handle is within the stop distance, max_steps, or should_stop().
+        The last result always carries a full-resolution frame."""
+        last = None
+        for i in range(max_steps):
+            if should_stop is not None and should_stop():
+                break
+            last = self.step()
+            if last.done or i == max_steps - 1:
+                last.done = True
+                if last.low_res:
+                    last.frame, last.low_res = self.render(), False
+                yield last
+                return
+            yield last
+        if last is not None and last.low_res:
+            last.frame, last.low_res = self.render(), False
+            yield last
+
+    def options(self) -> dict:
+        fb, r1, r2, stop = self._resolved()
+        d = asdict(self.params)
+        d.update(feature_block=fb, feature_block_resolution=self.G.synthesis.block_resolutions[fb],
+                 r1=r1, r2=r2, stop_distance=stop)
+        return d
