@@ -1,0 +1,271 @@
+"""Allow-list unpickler for NVIDIA's official StyleGAN network pickles.
+
+NVIDIA's pickles rebuild each network by `exec`-ing Python source stored in the
+file (`torch_utils.persistence._reconstruct_persistent_obj`). A pickle can run
+any code, so we never use the stock unpickler on them: every global the file
+asks for is looked up in a fixed allow-list, persistent objects become plain
+`PersistentRecord`s (class name + state dict, the source is kept as text and
+never run) and anything else is refused with a `ModelFileError` that names the
+global. Nothing from `dnnlib`, `torch_utils` or `training` is ever imported.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import types
+import warnings
+
+import numpy as np
+import torch
+
+from ..errors import ModelFileError
+
+try:  # numpy >= 1.25 / 2.x
+    from numpy._core import multiarray as _np_multiarray
+except ImportError:  # pragma: no cover - older numpy
+    from numpy.core import multiarray as _np_multiarray
+
+__all__ = ["PersistentRecord", "PlainModuleRecord", "SafeUnpickler", "safe_load"]
+
+# dtype kinds that hold plain numbers (no Python objects, no structured records).
+_NUMERIC_KINDS = set("biufc")
+
+
+class PersistentRecord:
+    """What `_reconstruct_persistent_obj(meta)` would have built, as data only.
+
+    `state` is the pickled module `__dict__` (`_parameters`, `_buffers`,
+    `_modules`, plain attributes); `module_src` is kept as text for detection.
+    """
+
+    __slots__ = ("class_name", "module_src", "state", "version", "type")
+
+    def __init__(self, class_name, module_src, state, version=None, type="class"):
+        self.class_name = class_name
+        self.module_src = module_src
+        self.state = state
+        self.version = version
+        self.type = type
+
+    def __repr__(self):
+        return f"PersistentRecord({self.class_name!r})"
+
+
+class PlainModuleRecord:
+    """A plain `torch.nn` module inside a network, kept as its state dict only.
+
+    Subclassed per class name (NEWOBJ needs a type); `__setstate__` just stores
+    the state, so no torch code runs on the file's data.
+    """
+
+    class_name = "Module"
+    module = "torch.nn"
+    state = types.MappingProxyType({})  # until BUILD gives it one
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError(f"state of a {self.class_name} is not a dict")
+        self.state = state
+
+    def __repr__(self):
+        return f"PlainModuleRecord({self.module}.{self.class_name})"
+
+
+class _NDArraySentinel:
+    """Stands in for `numpy.ndarray` so NEWOBJ on it cannot build real arrays freely."""
+
+
+class _CheckedArray(np.ndarray):
+    """ndarray whose `__setstate__` refuses object/structured dtypes before numpy sees them."""
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise pickle.UnpicklingError("malformed numpy array state")
+        dtype, raw = state[-3], state[-1]
+        _check_dtype(dtype)
+        if not isinstance(raw, (bytes, bytearray)):
+            raise pickle.UnpicklingError("numpy array data is not raw bytes")
+        super().__setstate__(state)
+
+
+def _check_dtype(dtype):
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.kind not in _NUMERIC_KINDS | {"?"}:
+        raise pickle.UnpicklingError(f"numpy dtype {dtype!r} is not a plain numeric type")
+    return dtype
+
+
+def _np_dtype(obj, align=False, copy=False):
+    """`numpy.dtype(obj, align, copy)` for numeric type codes only."""
+    if not isinstance(obj, str):
+        raise pickle.UnpicklingError(f"numpy dtype spec {obj!r} is not a type code")
+    dt = np.dtype(obj, align=bool(align), copy=bool(copy))
+    if dt.hasobject or dt.kind not in _NUMERIC_KINDS | {"?"}:
+        raise pickle.UnpicklingError(f"numpy dtype {obj!r} is not a plain numeric type")
+    return dt
+
+
+def _np_scalar(dtype, data=None):
+    """`numpy.core.multiarray.scalar` for numeric dtypes from raw bytes."""
+    _check_dtype(dtype)
+    if not isinstance(data, (bytes, bytearray)):
+        raise pickle.UnpicklingError("numpy scalar data is not raw bytes")
+    return _np_multiarray.scalar(dtype, bytes(data))
+
+
+def _np_reconstruct(subtype, shape, dtype):
+    """`numpy.core.multiarray._reconstruct`: an empty array filled later by BUILD."""
+    if subtype is not _NDArraySentinel:
+        raise pickle.UnpicklingError("numpy array of a subclass")
+    if not isinstance(shape, tuple) or not all(isinstance(s, int) for s in shape):
+        raise pickle.UnpicklingError("malformed numpy array shape")
+    if not isinstance(dtype, (bytes, str)):
+        _check_dtype(dtype)
+    return _np_multiarray._reconstruct(_CheckedArray, shape, dtype)
+
+
+def _np_frombuffer(buf, dtype, shape, order):
+    """`numpy.core.numeric._frombuffer` (protocol-5 arrays)."""
+    _check_dtype(dtype)
+    if isinstance(buf, pickle.PickleBuffer):
+        buf = bytes(buf.raw())
+    if not isinstance(buf, (bytes, bytearray)):
+        raise pickle.UnpicklingError("numpy array data is not raw bytes")
+    if not isinstance(shape, tuple) or order not in ("C", "F"):
+        raise pickle.UnpicklingError("malformed numpy array shape")
+    return np.frombuffer(bytes(buf), dtype).reshape(shape, order=order).copy()
+
+
+def _load_from_bytes(blob):
+    """`torch.storage._load_from_bytes`: one storage, read with torch's weights-only loader."""
+    if not isinstance(blob, (bytes, bytearray)):
+        raise pickle.UnpicklingError("storage blob is not bytes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TypedStorage deprecation noise
+        storage = torch.load(io.BytesIO(bytes(blob)), weights_only=True, map_location="cpu")
+    if not isinstance(storage, torch.TypedStorage):
+        raise pickle.UnpicklingError("storage blob does not hold a typed storage")
+    return storage
+
+
+def _is_int_seq(x):
+    return isinstance(x, (tuple, list, torch.Size)) and all(isinstance(v, int) for v in x)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    """`torch._utils._rebuild_tensor_v2` with type checks; hooks and metadata are dropped."""
+    if not isinstance(storage, torch.TypedStorage):
+        raise pickle.UnpicklingError("tensor without a typed storage")
+    if not isinstance(storage_offset, int) or not _is_int_seq(size) or not _is_int_seq(stride):
+        raise pickle.UnpicklingError("malformed tensor size/stride")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch._utils._rebuild_tensor(storage, storage_offset, tuple(size), tuple(stride))
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
+    """`torch._utils._rebuild_parameter(_with_state)`: a Parameter around the tensor, extras dropped."""
+    if not isinstance(data, torch.Tensor):
+        raise pickle.UnpicklingError("parameter without a tensor")
+    return torch.nn.Parameter(data, requires_grad=bool(requires_grad) and data.is_floating_point())
+
+
+def _reconstruct_persistent_obj(meta):
+    """Replacement for NVIDIA's hook: keep the record, never exec `module_src`."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("class_name"), str) \
+            or not isinstance(meta.get("state"), dict):
+        raise pickle.UnpicklingError("malformed persistent object (no class_name/state)")
+    src = meta.get("module_src")
+    return PersistentRecord(meta["class_name"], src if isinstance(src, str) else "",
+                            meta["state"], meta.get("version"), meta.get("type", "class"))
+
+
+def _torch_device(spec, index=None):
+    if not isinstance(spec, (str, int)) or not (index is None or isinstance(index, int)):
+        raise pickle.UnpicklingError("malformed torch.device")
+    return torch.device(spec) if index is None else torch.device(spec, index)
+
+
+def _codecs_encode(text, encoding="utf-8"):
+    """`_codecs.encode`: how protocol-2 pickles store bytes (latin-1 text)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("unexpected _codecs.encode call")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args):
+    """`builtins.bytes()`: how protocol-2 pickles store b''."""
+    if args:
+        raise pickle.UnpicklingError("unexpected bytes(...) call")
+    return b""
+
+
+_EASYDICT = dict  # dnnlib.util.EasyDict -> plain dict (NEWOBJ + SETITEMS fill it)
+
+_ALLOWED = {
+    ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    ("dnnlib.util", "EasyDict"): _EASYDICT,
+    ("dnnlib", "EasyDict"): _EASYDICT,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch.storage", "_load_from_bytes"): _load_from_bytes,
+    ("torch", "Size"): torch.Size,
+    ("torch", "device"): _torch_device,
+    ("collections", "OrderedDict"): dict,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("_codecs", "encode"): _codecs_encode,
+    ("builtins", "bytes"): _empty_bytes,
+}
+for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+    _ALLOWED[(_mod, "_reconstruct")] = _np_reconstruct
+    _ALLOWED[(_mod, "scalar")] = _np_scalar
+for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
+    _ALLOWED[(_mod, "_frombuffer")] = _np_frombuffer
+_ALLOWED[("numpy", "dtype")] = _np_dtype
+_ALLOWED[("numpy", "ndarray")] = _NDArraySentinel
+
+_PY2_MODULES = {"__builtin__": "builtins"}  # protocol-2 pickles written with fix_imports
+_plain_module_types: dict = {}
+
+
+def _plain_module_type(module, name):
+    """A `PlainModuleRecord` subclass standing in for `torch.nn.modules.<...>.<name>`."""
+    key = (module, name)
+    if key not in _plain_module_types:
+        _plain_module_types[key] = type(name, (PlainModuleRecord,),
+                                        {"class_name": name, "module": module})
+    return _plain_module_types[key]
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """`pickle.Unpickler` whose `find_class` only hands out allow-listed callables."""
+
+    def __init__(self, file, path="<pickle>"):
+        super().__init__(file)
+        self._path = os.fspath(path)
+
+    def find_class(self, module, name):
+        module = _PY2_MODULES.get(module, module)  # protocol 0-2 pickles name py2 modules
+        hit = _ALLOWED.get((module, name))
+        if hit is not None:
+            return hit
+        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        if (module == "torch.nn.modules" or module.startswith("torch.nn.modules.")) \
+                and name.isidentifier() and name[:1].isupper():
+            return _plain_module_type(module, name)
+        raise ModelFileError(
+            f"{self._path}: refused to load: the pickle asks for {module}.{name}, which is not "
+            "on the allow-list for StyleGAN network pickles (loading it could run code)")
+
+    def persistent_load(self, pid):
+        raise ModelFileError(f"{self._path}: refused to load: unexpected persistent reference "
+                             f"{str(pid)[:60]!r} (not a StyleGAN network pickle)")
+
+
+def safe_load(file, path="<pickle>"):
+    """Unpickle an open binary file with `SafeUnpickler`."""
+    return SafeUnpickler(file, path=path).load()
