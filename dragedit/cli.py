@@ -28,6 +28,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
     _add_gui_args(p)
 
+    p = sub.add_parser("edit", help="drag-edit one image without a window")
+    p.add_argument("--model", default="default", help="model file (.pkl or .pt), or 'default'")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting image")
+    p.add_argument("--latent", help="start from this latent (.npz saved by dragedit) instead of the seed")
+    p.add_argument("--pair", action="append", metavar="X,Y:X,Y",
+                   help="handle and target in image pixels, x then y; repeat for more pairs")
+    p.add_argument("--mask", help="PNG of the generator's size; white = painted region")
+    p.add_argument("--mask-mode", choices=["fixed", "flexible"], default="flexible",
+                   help="flexible: only the painted region may change; fixed: the painted region stays")
+    p.add_argument("--steps", type=int, default=200, help="iteration budget")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default 2e-3)")
+    p.add_argument("--lambda-mask", dest="lambda_mask", type=float, help="weight of the mask term (default 20)")
+    p.add_argument("--r1", type=float, help="motion supervision radius, px")
+    p.add_argument("--r2", type=float, help="tracking search radius, px")
+    p.add_argument("--stop-distance", dest="stop_distance", type=float, help="reached when within this many px")
+    p.add_argument("--space", choices=["w", "w+"], default="w+")
+    p.add_argument("--tracker", default="motion", help="point tracker: motion (default) or nn (DragGAN's)")
+    p.add_argument("--out", help="final image (.png/.jpg)")
+    p.add_argument("--frames", help="folder for a PNG sequence of every iteration")
+    p.add_argument("--video", help="animation of the edit (.gif or .mp4)")
+    p.add_argument("--fps", type=float, default=15)
+    p.add_argument("--overlay", action="store_true", help="draw points and arrows on exported frames")
+    p.add_argument("--json", help="write a report (reached, iterations, handles, distances, timings)")
+    p.add_argument("--save-latent", dest="save_latent", help="write the edited latent (.npz)")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
     p = sub.add_parser("info", help="describe a model file without running it")
     p.add_argument("model", help="model file (.pkl or .pt), or 'default'")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -115,7 +142,12 @@ def cmd_gui(args):
     return run_app(model=args.model, seed=args.seed)
 
 
-COMMANDS = {"gui": cmd_gui, "info": cmd_info, "bench": cmd_bench, "train": cmd_train}
+def cmd_edit(args):
+    from .edit.headless import main_edit
+    return main_edit(args)
+
+
+COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "info": cmd_info, "bench": cmd_bench, "train": cmd_train}
 
 
 def main(argv=None) -> int:

@@ -377,7 +377,7 @@ class DragSession:
             loss = self._motion_loss(feat, handles, targets, r1)
             if fixed is not None:
                 loss = loss + params.lambda_mask * F.l1_loss(feat * fixed, run["feat0"] * fixed)
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         message = None
         if not math.isfinite(loss_value):
             with self._lock:
@@ -469,7 +469,8 @@ class DragSession:
 
     def run(self, max_steps=300, should_stop=None):
         """Yield StepResults until every handle is within the stop distance, max_steps, or should_stop().
-        The last result always carries a full-resolution frame."""
+        The last result of a finished run carries a full-resolution frame; a caller that stops early
+        calls render() for one."""
         last = None
         for i in range(max_steps):
             if should_stop is not None and should_stop():
@@ -481,9 +482,6 @@ class DragSession:
                     last.frame, last.low_res = self.render(), False
                 yield last
                 return
-            yield last
-        if last is not None and last.low_res:
-            last.frame, last.low_res = self.render(), False
             yield last
 
     def options(self) -> dict:

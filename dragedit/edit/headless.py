@@ -1,0 +1,125 @@
+"""`dragedit edit`: one drag edit without a window, with a JSON report and exported frames."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DragEditError
+from .drag import DragParams, DragSession
+
+
+def parse_pair(text: str):
+    """'X,Y:X,Y' -> ((x, y), (x, y)) in pixels of the generator's image."""
+    try:
+        a, b = text.split(":")
+        hx, hy = (float(v) for v in a.split(","))
+        tx, ty = (float(v) for v in b.split(","))
+    except ValueError:
+        raise DragEditError(f"--pair {text!r}: expected HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y, e.g. 60,64:72,64") from None
+    return (hx, hy), (tx, ty)
+
+
+def load_mask(path, size) -> np.ndarray:
+    """A mask image: painted (non-black) pixels are True. Must match the generator's size."""
+    from PIL import Image, UnidentifiedImageError
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            m = np.asarray(im.convert("L")) > 127
+    except FileNotFoundError:
+        raise DragEditError(f"mask file {path} does not exist") from None
+    except (UnidentifiedImageError, OSError):
+        raise DragEditError(f"mask file {path} is not an image: expected a black-and-white PNG") from None
+    if m.shape != tuple(size):
+        raise DragEditError(f"mask {path} is {m.shape[1]}x{m.shape[0]} but the image is {size[1]}x{size[0]}")
+    return m
+
+
+def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=None, mask_mode="flexible",
+             keep_frames=False, progress=None, ws=None):
+    """Run one edit to the end. Returns (report dict, frames list, session)."""
+    session = DragSession(G, seed=seed, ws=ws, params=params)
+    for h, t in pairs:
+        session.add_pair(h, t)
+    if mask is not None:
+        session.set_mask(mask, mask_mode)
+    start_handles = [p.handle for p in session.pairs]
+    frames, times, last = [], [], None
+    for res in session.run(steps):
+        last = res
+        times.append(res.timings.get("total_ms", 0.0))
+        if keep_frames:
+            frames.append(res.frame)
+        if progress:
+            progress(res)
+    if last is None:
+        raise DragEditError("the edit ran no iteration: use --steps 1 or more")
+    report = dict(reached=bool(last.reached), iterations=last.iteration, handles=last.handles,
+                  start_handles=[list(h) for h in start_handles], targets=last.targets,
+                  final_distance=last.distances, iteration_ms=times, message=last.message,
+                  seed=seed, options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None))
+    return report, frames, session, last
+
+
+def main_edit(args) -> int:
+    import torch
+    from ..io.checkpoint import load_generator
+    from ..io import export
+    from ..models import resolve_model_path
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.pair:
+        raise DragEditError("give at least one --pair HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y")
+    pairs = [parse_pair(p) for p in args.pair]
+    if args.steps < 1:
+        raise DragEditError(f"--steps must be at least 1, got {args.steps}")
+    G = load_generator(resolve_model_path(args.model))
+    size = (G.img_resolution, G.img_resolution)
+    mask = load_mask(args.mask, size) if args.mask else None
+    params = DragParams(space=args.space, tracker=args.tracker)
+    for name in ("lr", "lambda_mask", "r1", "r2", "stop_distance"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(params, name, value)
+    ws = None
+    if args.latent:
+        from ..io.latents import load_latent
+        ws = load_latent(args.latent)
+    want_frames = bool(args.frames or args.video)
+
+    def progress(res):
+        d = ", ".join(f"{x:.1f}" for x in res.distances)
+        print(f"\riter {res.iteration:4d}  loss {res.loss:.4f}  distance {d} px  "
+              f"{res.timings.get('total_ms', 0):.0f} ms", end="", file=sys.stderr, flush=True)
+
+    report, frames, session, last = run_edit(G, args.seed, pairs, steps=args.steps, params=params, mask=mask,
+                                             mask_mode=args.mask_mode, keep_frames=want_frames,
+                                             progress=None if args.quiet else progress, ws=ws)
+    if not args.quiet:
+        print(file=sys.stderr)
+    report["model"] = str(args.model)
+    if args.out:
+        export.save_image(last.frame, args.out)
+    if want_frames:
+        if args.overlay:
+            frames = [export.draw_points(f, h["handles"], report["targets"])
+                      for f, h in zip(frames, session.history)]
+        if args.frames:
+            export.save_png_sequence(frames, args.frames)
+        if args.video:
+            export.save_video(frames, args.video, fps=args.fps)
+    if args.save_latent:
+        from ..io.latents import save_latent
+        save_latent(args.save_latent, session.ws, seed=args.seed, model=str(args.model))
+    status = "reached" if report["reached"] else "not reached"
+    print(f"{status} after {report['iterations']} iterations; final distance "
+          f"{', '.join(f'{d:.2f}' for d in report['final_distance'])} px; "
+          f"median {np.median(report['iteration_ms']):.1f} ms/iteration", file=sys.stderr)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2)
+    return 0

@@ -1,0 +1,132 @@
+"""DragSession mechanics on a small random generator: what a user relies on besides the drag itself
+(undo is exact, bad input is refused clearly, edits between steps are honoured)."""
+import numpy as np
+import pytest
+import torch
+
+from dragedit.edit.drag import DragParams, DragSession
+from dragedit.errors import DragEditError
+from dragedit.nets.stylegan2 import Generator
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def G():
+    torch.manual_seed(0)
+    return Generator(16, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
+                     synthesis_kwargs=dict(channels={4: 32, 8: 32, 16: 32, 32: 16, 64: 16}))
+
+
+def test_restore_after_run_gives_back_the_exact_start(G):
+    s = DragSession(G, seed=3)
+    s.add_pair((20, 30), (30, 30))
+    start = s.render()
+    snap = s.snapshot()
+    results = list(s.run(5))
+    assert len(results) == 5 and results[-1].done
+    assert not np.array_equal(s.render(), start)  # the latent did change
+    s.restore(snap)
+    assert np.array_equal(s.render(), start)
+    assert [p.handle for p in s.pairs] == [(20.0, 30.0)]
+
+
+def test_step_result_fields(G):
+    s = DragSession(G, seed=1)
+    s.add_pair((10, 10), (20, 12))
+    r = s.step()
+    assert r.frame.shape == (64, 64, 3) and r.frame.dtype == np.uint8
+    assert r.iteration == 1 and len(r.handles) == len(r.targets) == len(r.distances) == 1
+    assert r.distances[0] == pytest.approx(np.hypot(10, 2), abs=1e-6)
+    assert {"forward_ms", "track_ms", "backward_ms", "total_ms"} <= set(r.timings)
+    assert np.isfinite(r.loss)
+
+
+@pytest.mark.parametrize("handle,target,match", [((-1, 5), (5, 5), "outside"), ((5, 5), (64, 5), "outside"),
+                                                 ((5, 5), (5, 5), "equals its handle"),
+                                                 ((float("nan"), 5), (5, 5), "outside"),
+                                                 ("ab", (5, 5), "point")])
+def test_bad_points_are_refused(G, handle, target, match):
+    s = DragSession(G, seed=0)
+    with pytest.raises(DragEditError, match=match):
+        s.add_pair(handle, target)
+    assert s.pairs == []
+
+
+def test_no_pairs_at_start_is_a_clear_error(G):
+    s = DragSession(G, seed=0)
+    with pytest.raises(DragEditError, match="no point pairs"):
+        s.step()
+
+
+def test_mask_of_wrong_size_is_refused(G):
+    s = DragSession(G, seed=0)
+    with pytest.raises(DragEditError, match="64x64"):
+        s.set_mask(np.zeros((32, 32), bool))
+    with pytest.raises(DragEditError, match="mode"):
+        s.set_mask(np.zeros((64, 64), bool), mode="sticky")
+
+
+def test_bad_params_are_refused(G):
+    with pytest.raises(DragEditError, match="tracker"):
+        DragSession(G, params=DragParams(tracker="psychic"))
+    with pytest.raises(DragEditError, match="space"):
+        DragSession(G, params=DragParams(space="z"))
+    with pytest.raises(DragEditError, match="lr"):
+        DragSession(G, params=DragParams(lr=float("nan")))
+
+
+def test_wrong_latent_shape_is_refused(G):
+    with pytest.raises(DragEditError, match="expected"):
+        DragSession(G, ws=torch.zeros(1, 3, 7))
+
+
+def test_user_move_between_steps_wins_over_tracking(G):
+    s = DragSession(G, seed=2)
+    s.add_pair((20, 20), (40, 20))
+    s.step()
+    s.move_handle(0, (25, 33))
+    s.move_target(0, (26, 50))
+    r = s.step()
+    # the moved handle is taken as is (its reference feature re-taken there), then tracked from there
+    assert r.handles[0] == (25.0, 33.0)
+    assert r.targets[0] == (26.0, 50.0)
+
+
+def test_non_finite_loss_restores_last_good_latent(G, monkeypatch):
+    s = DragSession(G, seed=4)
+    s.add_pair((20, 20), (40, 20))
+    s.step()
+    s.step()
+    good = s.ws.clone()
+    monkeypatch.setattr(s, "_motion_loss", lambda *a, **k: torch.tensor(float("nan"), requires_grad=True))
+    r = s.step()
+    assert r.done and not r.reached and "non-finite" in r.message
+    assert torch.equal(s.ws, good)
+
+
+def test_w_space_shares_one_vector_across_optimised_layers(G):
+    s = DragSession(G, seed=5, params=DragParams(space="w", num_layers=4))
+    s.add_pair((20, 20), (40, 20))
+    for _ in range(3):
+        s.step()
+    head = s.ws[0, :4]
+    assert torch.allclose(head, head[0:1].expand_as(head))
+    assert torch.equal(s.ws[0, 4:], s.ws_initial[0, 4:])
+
+
+def test_fixed_mask_keeps_masked_region_closer(G):
+    def change(mask):
+        s = DragSession(G, seed=6, params=DragParams(lr=5e-3))
+        s.add_pair((16, 32), (30, 32))
+        if mask is not None:
+            s.set_mask(mask, "flexible")
+        before = s.render().astype(float)
+        for _ in s.run(8):
+            pass
+        after = s.render().astype(float)
+        return np.abs(after - before)[:, 44:].mean()
+
+    editable = np.zeros((64, 64), bool)
+    editable[:, :40] = True  # only the left part may change
+    assert change(editable) < change(None)
