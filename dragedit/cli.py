@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-512", dest="big", action="store_false", help="skip the 512-px config-f generator")
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--pairs", type=int, default=50, help="drag benchmark: number of seed pairs")
+    p.add_argument("--steps", type=int, default=100, help="drag benchmark: iteration budget per edit")
+    p.add_argument("--trackers", default="nn,motion", help="drag benchmark: comma-separated trackers")
+    p.add_argument("--detector", help="landmark detector file (default: models/landmarks.pt)")
+    p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS outside the edit (see README)")
+    p.add_argument("--md", dest="md_out", default="bench_results.md", help="drag benchmark: Markdown table")
 
     p = sub.add_parser("train", help="train the default model on procedural faces (resumable)")
     p.add_argument("--data", required=True, help="dataset cache (.npz); rendered first if missing")
@@ -104,7 +110,7 @@ def cmd_bench(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     if not args.generator:
-        raise DragEditError("choose a benchmark: --generator (the drag benchmark comes with `dragedit edit`)")
+        return _bench_drag(args)
     rows = []
     path = resolve_model_path(args.model)
     rows.append(bench.bench_generator(load_generator(path), path.name, repeats=args.repeats))
@@ -118,6 +124,29 @@ def cmd_bench(args):
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump(dict(machine=bench.machine_info(), rows=rows), fh, indent=2)
+    return 0
+
+
+def _bench_drag(args):
+    from . import bench_drag
+    from .edit.perceptual import PerceptualLoss
+    from .io.checkpoint import load_generator
+    from .models import resolve_model_path
+    from .synth.landmarks import load_detector
+    G = load_generator(resolve_model_path(args.model))
+    try:
+        detector = load_detector(args.detector)
+    except (OSError, ValueError) as exc:
+        raise DragEditError(f"cannot load the landmark detector: {exc}") from None
+    if G.img_resolution != detector.img_size:
+        raise DragEditError(f"the landmark benchmark needs a {detector.img_size}-px face model like the default; "
+                            f"this model is {G.img_resolution} px")
+    perceptual = PerceptualLoss(args.lpips_weights, quiet=True)
+    trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
+    result = bench_drag.run_benchmark(G, detector, pairs=args.pairs, steps=args.steps, trackers=trackers,
+                                      perceptual=perceptual if perceptual.lpips is not None else None)
+    bench_drag.write_results(result, args.json_out or "bench_results.json", args.md_out)
+    print(bench_drag.format_table(result))
     return 0
 
 

@@ -56,11 +56,20 @@ def build_generator(num_factors: int, config: dict | None = None) -> Generator:
 
 
 def load_cache(path):
-    data = np.load(path)
-    for key in ("images", "factors"):
-        if key not in data:
-            raise DragEditError(f"dataset cache {path} has no '{key}' array: re-render it")
-    return data["images"], data["factors"].astype(np.float32)
+    """Images and factors from one `.npz` cache, or every `.npz` in a folder (sorted, concatenated)."""
+    path = Path(path)
+    files = sorted(path.glob("*.npz")) if path.is_dir() else [path]
+    if not files:
+        raise DragEditError(f"dataset folder {path} holds no .npz files")
+    images, factors = [], []
+    for f in files:
+        with np.load(f) as data:
+            for key in ("images", "factors"):
+                if key not in data:
+                    raise DragEditError(f"dataset cache {f} has no '{key}' array: re-render it")
+            images.append(data["images"])
+            factors.append(data["factors"].astype(np.float32))
+    return np.concatenate(images), np.concatenate(factors)
 
 
 @torch.no_grad()

@@ -1,0 +1,168 @@
+"""The face-landmark benchmark of DragGAN's Table 1, on our default model.
+
+For a fixed list of seed pairs, landmarks of face 1 are the handles and those
+of face 2 the targets; after the edit the detector finds the landmarks again
+and MD is their mean distance to the targets (lower is better). We also
+report how much the image changed outside the edited area, the time per
+iteration and per edit, for every tracker.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .bench import machine_info, summarize_ms
+from .edit.drag import DragParams, DragSession
+
+# Landmark subsets by name; "1" cycles through a few distinct features over the pairs.
+ONE_POINT_CYCLE = ("nose_tip", "l_pupil", "mouth_right", "chin", "r_brow_outer")
+FIVE_POINTS = ("l_pupil", "r_pupil", "nose_tip", "mouth_left", "mouth_right")
+
+
+def seed_pairs(n):
+    return [(1000 + 2 * i, 1001 + 2 * i) for i in range(n)]
+
+
+def edited_region(handles, targets, size, margin):
+    """True within `margin` px of any handle->target segment: the area an edit may change."""
+    h, w = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    region = np.zeros((h, w), bool)
+    for (hx, hy), (tx, ty) in zip(handles, targets):
+        vx, vy = tx - hx, ty - hy
+        L2 = max(vx * vx + vy * vy, 1e-9)
+        t = np.clip(((xs - hx) * vx + (ys - hy) * vy) / L2, 0, 1)
+        d2 = (xs - hx - t * vx) ** 2 + (ys - hy - t * vy) ** 2
+        region |= d2 <= margin * margin
+    return region
+
+
+def psnr_outside(a, b, region):
+    keep = ~region
+    if not keep.any():
+        return float("nan")
+    mse = ((a.astype(np.float64) - b.astype(np.float64)) ** 2)[keep].mean()
+    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+
+
+def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), subsets=("1", "5", "all"),
+                  perceptual=None, log=sys.stderr):
+    from .synth.faces import LANDMARK_NAMES
+    from .synth.landmarks import detect
+    index = {n: i for i, n in enumerate(LANDMARK_NAMES)}
+    size = (G.img_resolution, G.img_resolution)
+    margin = 12 * G.img_resolution / 128
+    seeds = seed_pairs(pairs)
+    starts, ends = {}, {}
+    for a, b in seeds:  # landmarks of both faces, detected on the generator's own images
+        for s in (a, b):
+            if s not in starts:
+                img = DragSession(G, seed=s).render()
+                starts[s] = (img, detect(img, detector))
+    rows = {"no edit": {}}
+    raw = []
+    for subset in subsets:
+        md = []
+        for i, (a, b) in enumerate(seeds):
+            idx = _subset(subset, i, index)
+            md.append(np.linalg.norm(starts[a][1][idx] - starts[b][1][idx], axis=1).mean())
+        rows["no edit"][subset] = dict(md=float(np.mean(md)))
+    for tracker in trackers:
+        rows[tracker] = {}
+        for subset in subsets:
+            md, psnrs, lp, iters_ms, edit_s, reached = [], [], [], [], [], []
+            for i, (a, b) in enumerate(seeds):
+                idx = _subset(subset, i, index)
+                handles = starts[a][1][idx]
+                targets = np.clip(starts[b][1][idx], 0, size[0] - 1)
+                handles = np.clip(handles, 0, size[0] - 1)
+                s = DragSession(G, seed=a, params=DragParams(tracker=tracker))
+                for hd, tg in zip(handles, targets):
+                    if np.linalg.norm(hd - tg) < 1e-3:
+                        tg = tg + np.array([0.5, 0.0])
+                    s.add_pair(tuple(hd), tuple(tg))
+                t0 = time.perf_counter()
+                last = None
+                for res in s.run(steps):
+                    iters_ms.append(res.timings.get("total_ms", 0.0))
+                    last = res
+                edit_s.append(time.perf_counter() - t0)
+                final = s.render()
+                found = detect(final, detector)[idx]
+                md.append(float(np.linalg.norm(found - targets, axis=1).mean()))
+                region = edited_region(handles, targets, size, margin)
+                psnrs.append(psnr_outside(starts[a][0], final, region))
+                if perceptual is not None:
+                    lp.append(_lpips_outside(perceptual, starts[a][0], final, region))
+                reached.append(bool(last.reached))
+                raw.append(dict(tracker=tracker, subset=subset, seeds=[a, b], md=md[-1], psnr=psnrs[-1],
+                                iterations=last.iteration, reached=last.reached))
+            t = summarize_ms(np.asarray(iters_ms) / 1000.0)
+            rows[tracker][subset] = dict(md=float(np.mean(md)), psnr_outside=float(np.nanmean(psnrs)),
+                                         lpips_outside=float(np.mean(lp)) if lp else None,
+                                         iteration_median_ms=t["median_ms"], iteration_p95_ms=t["p95_ms"],
+                                         edit_s=float(np.mean(edit_s)), reached=float(np.mean(reached)))
+            print(f"{tracker:7s} {subset:>4s} points: MD {rows[tracker][subset]['md']:.2f} px "
+                  f"(no edit {rows['no edit'][subset]['md']:.2f}), PSNR outside "
+                  f"{rows[tracker][subset]['psnr_outside']:.1f} dB, {t['median_ms']:.0f} ms/iter, "
+                  f"{rows[tracker][subset]['edit_s']:.2f} s/edit", file=log, flush=True)
+    return dict(machine=machine_info(), pairs=pairs, steps=steps, rows=rows, raw=raw)
+
+
+def _subset(subset, i, index):
+    from .synth.faces import LANDMARK_NAMES
+    if subset == "1":
+        return [index[ONE_POINT_CYCLE[i % len(ONE_POINT_CYCLE)]]]
+    if subset == "5":
+        return [index[n] for n in FIVE_POINTS]
+    return list(range(len(LANDMARK_NAMES)))
+
+
+def _lpips_outside(perceptual, start, final, region):
+    """LPIPS between the start and the final image with the edited area pasted back from the start."""
+    comp = np.where(region[..., None], start, final)
+
+    def t(x):
+        return torch.from_numpy(x).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+    with torch.no_grad():
+        return float(perceptual(t(start), t(comp)))
+
+
+NAMES = {"nn": "DragGAN tracking (nn)", "motion": "ours (motion tracker)"}
+
+
+def format_table(result) -> str:
+    rows = result["rows"]
+    lines = [f"Machine: {result['machine']}; {result['pairs']} seed pairs, up to {result['steps']} iterations.", "",
+             "| method | MD 1 pt | MD 5 pt | MD all | PSNR outside (dB) | LPIPS outside | ms/iter median / p95 | s/edit | reached |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    ne = rows["no edit"]
+    lines.append(f"| no edit | {ne['1']['md']:.2f} | {ne['5']['md']:.2f} | {ne['all']['md']:.2f} | - | - | - | - | - |")
+    for name, r in rows.items():
+        if name == "no edit":
+            continue
+        ps = np.nanmean([r[k]["psnr_outside"] for k in r])
+        lp = [r[k]["lpips_outside"] for k in r if r[k]["lpips_outside"] is not None]
+        med = np.median([r[k]["iteration_median_ms"] for k in r])
+        p95 = np.max([r[k]["iteration_p95_ms"] for k in r])
+        es = np.mean([r[k]["edit_s"] for k in r])
+        rc = np.mean([r[k]["reached"] for k in r])
+        lines.append(f"| {NAMES.get(name, name)} | {r['1']['md']:.2f} | {r['5']['md']:.2f} | {r['all']['md']:.2f} | "
+                     f"{ps:.1f} | {np.mean(lp):.3f} | {med:.0f} / {p95:.0f} | {es:.2f} | {rc:.0%} |"
+                     if lp else
+                     f"| {NAMES.get(name, name)} | {r['1']['md']:.2f} | {r['5']['md']:.2f} | {r['all']['md']:.2f} | "
+                     f"{ps:.1f} | - | {med:.0f} / {p95:.0f} | {es:.2f} | {rc:.0%} |")
+    return "\n".join(lines)
+
+
+def write_results(result, json_path, md_path):
+    Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(json_path, "w") as fh:
+        json.dump(result, fh, indent=2)
+    Path(md_path).write_text(format_table(result) + "\n")
