@@ -477,9 +477,12 @@ class DragSession:
                 break
             last = self.step()
             if last.done or i == max_steps - 1:
-                last.done = True
-                if last.low_res:
+                if not last.done or last.low_res:
+                    # the budget ran out after an optimiser step: show the latent the run ends on
                     last.frame, last.low_res = self.render(), False
+                    if self.history:
+                        self.history[-1].update(frame=last.frame, ws=self.ws.clone())
+                last.done = True
                 yield last
                 return
             yield last
