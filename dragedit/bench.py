@@ -99,3 +99,83 @@ def format_generator_table(rows, machine) -> str:
                      f"{f['median_ms']:.1f} / {f['p95_ms']:.1f} | "
                      f"{fb['median_ms']:.1f} / {fb['p95_ms']:.1f} ({r['feature_block']}) |")
     return "\n".join(lines)
+
+
+def conv_throughput(repeats=5) -> float:
+    """GFLOP/s of one large 3x3 convolution: the machine's practical ceiling for our workload."""
+    x = torch.randn(1, 256, 64, 64)
+    w = torch.randn(256, 256, 3, 3)
+    flops = 2 * 256 * 256 * 9 * 64 * 64
+    t = time_call(lambda: torch.nn.functional.conv2d(x, w, padding=1), repeats)
+    return flops / (t["median_ms"] / 1000) / 1e9
+
+
+def _count_flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def straightforward_step(G, w, ws_rest, opt, handle, target, fb, r1=3, r2=12):
+    """A plain DragGAN iteration as the reference code does it: full synthesis with a graph, features
+    resized to the image size, nearest-neighbour tracking and the motion loss on the resized map."""
+    import torch.nn.functional as F
+    h = G.img_resolution
+    ws = torch.cat([w, ws_rest], dim=1)
+    img, feats = G.synthesis(ws, return_features=True)
+    feat = F.interpolate(feats[fb], size=(h, h), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        x, y = int(handle[0]), int(handle[1])
+        ref = feat[0, :, y, x]
+        patch = feat[0, :, max(y - r2, 0):y + r2 + 1, max(x - r2, 0):x + r2 + 1]
+        torch.argmin((patch - ref.reshape(-1, 1, 1)).square().sum(0))
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(h), indexing="ij")
+    inside = ((xx - x) ** 2 + (yy - y) ** 2) < r1 * r1
+    qy, qx = torch.where(inside)
+    d = torch.tensor([target[0] - handle[0], target[1] - handle[1]], dtype=torch.float32)
+    d = d / d.norm()
+    grid = torch.stack([(qx + d[0]) / (h - 1) * 2 - 1, (qy + d[1]) / (h - 1) * 2 - 1], -1).reshape(1, 1, -1, 2)
+    moved = F.grid_sample(feat, grid, align_corners=True)
+    loss = F.l1_loss(feat[:, :, qy, qx].detach(), moved[:, :, 0])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return img
+
+
+def bench_drag_speed(G, name, repeats=5) -> dict:
+    """Our drag iteration against the straightforward one on the same weights, in the same run."""
+    from .edit.drag import DragSession
+    G = G.eval().requires_grad_(False)
+    h = G.img_resolution
+    handle, target = (h * 0.45, h * 0.5), (h * 0.55, h * 0.5)
+    s = DragSession(G, seed=0)
+    s.add_pair(handle, target)
+    fb = s.options()["feature_block"]
+    s.step()  # first step takes references and decides on the preview
+    ours = time_call(s.step, repeats, warmup=1)
+    ours_flops = _count_flops(s.step)
+    w = s.ws[:, :6].clone().requires_grad_(True)
+    rest = s.ws[:, 6:].clone()
+    opt = torch.optim.Adam([w], lr=2e-3)
+    plain = time_call(lambda: straightforward_step(G, w, rest, opt, handle, target, fb), repeats, warmup=1)
+    plain_flops = _count_flops(lambda: straightforward_step(G, w, rest, opt, handle, target, fb))
+    peak = conv_throughput()
+    return dict(model=name, resolution=h, preview="low-res" if s._low_res else "full",
+                ours=ours, straightforward=plain, speedup=plain["median_ms"] / ours["median_ms"],
+                ours_gflop=ours_flops / 1e9, straightforward_gflop=plain_flops / 1e9,
+                ours_gflops_per_s=ours_flops / 1e9 / (ours["median_ms"] / 1000),
+                conv_peak_gflops_per_s=peak)
+
+
+def format_speed_table(rows, machine) -> str:
+    lines = [f"Machine: {machine}", "",
+             "| model | px | frame while running | ours median / p95 (ms) | straightforward median / p95 (ms) | speed-up | "
+             "GFLOP ours / straightforward | ours GFLOP/s (conv peak) |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['resolution']} | {r['preview']} | {r['ours']['median_ms']:.0f} / "
+                     f"{r['ours']['p95_ms']:.0f} | {r['straightforward']['median_ms']:.0f} / "
+                     f"{r['straightforward']['p95_ms']:.0f} | {r['speedup']:.2f}x | {r['ours_gflop']:.1f} / "
+                     f"{r['straightforward_gflop']:.1f} | {r['ours_gflops_per_s']:.0f} ({r['conv_peak_gflops_per_s']:.0f}) |")
+    return "\n".join(lines)

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time the generator: forward, and forward+backward to the feature block")
     p.add_argument("--model", default="default", help="model to time besides the 512-px config-f one")
     p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--speed", action="store_true",
+                   help="time our drag iteration against a straightforward full-graph one on the same weights")
     p.add_argument("--no-512", dest="big", action="store_false", help="skip the 512-px config-f generator")
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
@@ -109,6 +111,8 @@ def cmd_bench(args):
     from .models import resolve_model_path
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.speed:
+        return _bench_speed(args)
     if not args.generator:
         return _bench_drag(args)
     rows = []
@@ -121,6 +125,24 @@ def cmd_bench(args):
                                           repeats=max(3, args.repeats // 2)))
     table = bench.format_generator_table(rows, bench.machine_info())
     print(table)
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(dict(machine=bench.machine_info(), rows=rows), fh, indent=2)
+    return 0
+
+
+def _bench_speed(args):
+    import torch
+    from . import bench
+    from .io.checkpoint import load_generator
+    from .models import resolve_model_path
+    path = resolve_model_path(args.model)
+    rows = [bench.bench_drag_speed(load_generator(path), path.name, repeats=args.repeats)]
+    if args.big:
+        torch.manual_seed(0)
+        rows.append(bench.bench_drag_speed(bench.config_f_generator(), "random config-f 512",
+                                           repeats=max(3, args.repeats // 2)))
+    print(bench.format_speed_table(rows, bench.machine_info()))
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump(dict(machine=bench.machine_info(), rows=rows), fh, indent=2)

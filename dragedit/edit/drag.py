@@ -349,9 +349,6 @@ class DragSession:
         ws = self._compose_ws(w)
         low = self._use_low_res(fb)
         feat, img = self._forward(ws, fb, low_res=low)
-        h, wd = self.size
-        if feat.shape[-2:] != (h, wd):
-            feat = F.interpolate(feat, size=(h, wd), mode="bilinear", align_corners=False)
         t_fwd = time.perf_counter()
         if run["feat0"] is None:
             run["feat0"] = feat.detach()
@@ -363,10 +360,10 @@ class DragSession:
             for pair, handle, target, _ in pairs:
                 ref = run["refs"].get(id(pair))
                 if ref is None:
-                    ref = run["refs"][id(pair)] = tracking.sample_feature(fdet, handle)
+                    ref = run["refs"][id(pair)] = tracking.sample_feature(fdet, handle, self.size)
                     handles.append(handle)
                     continue
-                handles.append(tracking.track(params.tracker, fdet, ref, handle, r2))
+                handles.append(tracking.track(params.tracker, fdet, ref, handle, r2, self.size))
         t_track = time.perf_counter()
         targets = [t for _, _, t, _ in pairs]
         distances = [math.dist(hd, tg) for hd, tg in zip(handles, targets)]
@@ -376,6 +373,8 @@ class DragSession:
         if not reached:
             loss = self._motion_loss(feat, handles, targets, r1)
             if fixed is not None:
+                if fixed.shape[-2:] != feat.shape[-2:]:  # fraction of each feature cell that is fixed
+                    fixed = run["fixed"] = F.interpolate(fixed, size=feat.shape[-2:], mode="area")
                 loss = loss + params.lambda_mask * F.l1_loss(feat * fixed, run["feat0"] * fixed)
         loss_value = float(loss.detach())
         message = None
@@ -432,8 +431,9 @@ class DragSession:
         return self._low_res
 
     def _motion_loss(self, feat, handles, targets, r1):
-        """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle."""
-        _, _, h, w = feat.shape
+        """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle,
+        F sampled at image pixels from the feature map's own resolution."""
+        h, w = self.size
         loss = torch.zeros((), device=feat.device)
         rr = int(math.ceil(r1))
         for (hx, hy), (tx, ty) in zip(handles, targets):
@@ -446,14 +446,11 @@ class DragSession:
             ys, xs = torch.meshgrid(torch.arange(cy - rr, cy + rr + 1), torch.arange(cx - rr, cx + rr + 1),
                                     indexing="ij")
             keep = ((xs - hx) ** 2 + (ys - hy) ** 2 < r1 * r1) & (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-            xs, ys = xs[keep], ys[keep]
+            xs, ys = xs[keep].float(), ys[keep].float()
             if xs.numel() == 0:
                 continue
-            src = feat[0, :, ys, xs].detach()
-            gx = (xs.float() + dx) / (w - 1) * 2 - 1
-            gy = (ys.float() + dy) / (h - 1) * 2 - 1
-            grid = torch.stack([gx, gy], dim=-1).reshape(1, 1, -1, 2).to(feat.device)
-            moved = F.grid_sample(feat, grid, align_corners=True)[0, :, 0, :]
+            src = tracking.sample_points(feat, xs, ys, self.size).detach()
+            moved = tracking.sample_points(feat, xs + dx, ys + dy, self.size)
             loss = loss + F.l1_loss(moved, src)
         return loss
 

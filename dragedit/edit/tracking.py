@@ -1,5 +1,11 @@
 """Point tracking: find where each handle went in the new feature map.
 
+Features live at the feature block's own resolution; points are in image
+pixels. DragGAN resizes the whole feature map to the image size first (at
+512 px that is a 256 x 512 x 512 tensor per iteration); we sample it
+bilinearly only where needed (`align_corners=False`, exactly what the resize
+would give at those pixels), so the cost no longer grows with the image.
+
 `nn` is DragGAN's reference: the nearest neighbour (L2 over channels) of the
 handle's first-iteration feature inside a square window of radius r2. It can
 snap onto a similar-looking part (the other eye, the other mouth corner).
@@ -14,31 +20,46 @@ neighbours, which matters on small models where one pixel is a large step.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 TRACKERS = ("nn", "motion")
 
 
-def _window(handle, radius, h, w):
+def sample_points(feat, xs, ys, size):
+    """Features [C, *xs.shape] at image-pixel positions (x, y), for an image of `size` (H, W).
+
+    Equals indexing the feature map bilinearly resized to the image size (align_corners=False)."""
+    h, w = size
+    gx = (xs.to(feat.dtype) + 0.5) / w * 2 - 1
+    gy = (ys.to(feat.dtype) + 0.5) / h * 2 - 1
+    grid = torch.stack([gx, gy], dim=-1).reshape(1, 1, -1, 2).to(feat.device)
+    out = F.grid_sample(feat, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0, :, 0].reshape(feat.shape[1], *xs.shape)
+
+
+def sample_feature(feat, point, size):
+    """Feature vector [C] at one (possibly sub-pixel) image point."""
+    return sample_points(feat, torch.tensor([float(point[0])]), torch.tensor([float(point[1])]), size)[:, 0]
+
+
+def window_distances(feat, ref, handle, radius, size):
+    """L2 feature distance to ref at every integer pixel of the window around the handle.
+
+    Returns (dist [h, w], x0, y0): pixel (x0 + j, y0 + i) has distance dist[i, j]."""
+    h, w = size
     x, y = int(round(handle[0])), int(round(handle[1]))
     x0, x1 = max(x - radius, 0), min(x + radius + 1, w)
     y0, y1 = max(y - radius, 0), min(y + radius + 1, h)
-    return x0, x1, y0, y1
+    ys, xs = torch.meshgrid(torch.arange(y0, y1), torch.arange(x0, x1), indexing="ij")
+    patch = sample_points(feat, xs, ys, size)
+    return (patch - ref.reshape(-1, 1, 1)).square().sum(dim=0).sqrt(), x0, y0
 
 
-def feature_distances(feat, ref, window):
-    """L2 distance over channels between ref [C] and every pixel of the window: [h, w]."""
-    x0, x1, y0, y1 = window
-    patch = feat[0, :, y0:y1, x0:x1]
-    return (patch - ref.reshape(-1, 1, 1)).square().sum(dim=0).sqrt()
-
-
-def track_nn(feat, ref, handle, radius):
+def track_nn(feat, ref, handle, radius, size):
     """Reference DragGAN tracking: integer argmin of feature distance in the window."""
-    _, _, h, w = feat.shape
-    x0, x1, y0, y1 = win = _window(handle, radius, h, w)
-    dist = feature_distances(feat, ref, win)
+    dist, x0, y0 = window_distances(feat, ref, handle, radius, size)
     idx = int(torch.argmin(dist))
-    return (float(x0 + idx % (x1 - x0)), float(y0 + idx // (x1 - x0)))
+    return (float(x0 + idx % dist.shape[1]), float(y0 + idx // dist.shape[1]))
 
 
 def _parabola_offset(cm, c0, cp):
@@ -49,18 +70,16 @@ def _parabola_offset(cm, c0, cp):
     return max(-0.5, min(0.5, 0.5 * (cm - cp) / denom))
 
 
-def track_motion(feat, ref, handle, radius, motion_weight=1.0):
+def track_motion(feat, ref, handle, radius, size, motion_weight=1.0):
     """Feature match plus a motion prior around the previous position, refined to sub-pixel."""
-    _, _, h, w = feat.shape
-    x0, x1, y0, y1 = win = _window(handle, radius, h, w)
-    dist = feature_distances(feat, ref, win)
+    dist, x0, y0 = window_distances(feat, ref, handle, radius, size)
     scale = dist.median().clamp_min(1e-6)
-    ys = torch.arange(y0, y1, dtype=dist.dtype).reshape(-1, 1)
-    xs = torch.arange(x0, x1, dtype=dist.dtype).reshape(1, -1)
+    ys = torch.arange(y0, y0 + dist.shape[0], dtype=dist.dtype).reshape(-1, 1)
+    xs = torch.arange(x0, x0 + dist.shape[1], dtype=dist.dtype).reshape(1, -1)
     moved2 = (xs - handle[0]).square() + (ys - handle[1]).square()
     cost = dist / scale + motion_weight * moved2 / float(max(radius, 1)) ** 2
     idx = int(torch.argmin(cost))
-    cy, cx = idx // (x1 - x0), idx % (x1 - x0)
+    cy, cx = idx // cost.shape[1], idx % cost.shape[1]
     fx, fy = float(x0 + cx), float(y0 + cy)
     if 0 < cx < cost.shape[1] - 1:
         fx += _parabola_offset(float(cost[cy, cx - 1]), float(cost[cy, cx]), float(cost[cy, cx + 1]))
@@ -69,18 +88,9 @@ def track_motion(feat, ref, handle, radius, motion_weight=1.0):
     return (fx, fy)
 
 
-def track(name, feat, ref, handle, radius):
+def track(name, feat, ref, handle, radius, size):
     if name == "nn":
-        return track_nn(feat, ref, handle, radius)
+        return track_nn(feat, ref, handle, radius, size)
     if name == "motion":
-        return track_motion(feat, ref, handle, radius)
+        return track_motion(feat, ref, handle, radius, size)
     raise ValueError(f"unknown tracker {name!r}: expected one of {', '.join(TRACKERS)}")
-
-
-def sample_feature(feat, point):
-    """Feature vector [C] at a (possibly sub-pixel) point, bilinear, align_corners=True."""
-    _, _, h, w = feat.shape
-    gx = point[0] / max(w - 1, 1) * 2 - 1
-    gy = point[1] / max(h - 1, 1) * 2 - 1
-    grid = torch.tensor([[[[gx, gy]]]], dtype=feat.dtype, device=feat.device)
-    return torch.nn.functional.grid_sample(feat, grid, align_corners=True)[0, :, 0, 0]
