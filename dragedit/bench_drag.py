@@ -58,7 +58,7 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
     size = (G.img_resolution, G.img_resolution)
     margin = 12 * G.img_resolution / 128
     seeds = seed_pairs(pairs)
-    starts, ends = {}, {}
+    starts = {}
     for a, b in seeds:  # landmarks of both faces, detected on the generator's own images
         for s in (a, b):
             if s not in starts:

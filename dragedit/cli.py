@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("edit", help="drag-edit one image without a window")
     p.add_argument("--model", default="default", help="model file (.pkl or .pt), or 'default'")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starting image")
+    p.add_argument("--seed", type=int, help="seed of the starting image (default 0, or the latent stored "
+                   "in a model written by `dragedit invert --pti`)")
     p.add_argument("--latent", help="start from this latent (.npz saved by dragedit) instead of the seed")
     p.add_argument("--pair", action="append", metavar="X,Y:X,Y",
                    help="handle and target in image pixels, x then y; repeat for more pairs")
@@ -54,6 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-latent", dest="save_latent", help="write the edited latent (.npz)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    p = sub.add_parser("invert", help="invert a photo into the generator's latent space")
+    p.add_argument("image", help="the photo (PNG, JPEG, WebP, ...)")
+    p.add_argument("--model", default="default", help="model file (.pkl or .pt), or 'default'")
+    p.add_argument("--space", choices=["w", "w+"], default="w+")
+    p.add_argument("--steps", type=int, default=300, help="projection steps")
+    p.add_argument("--pti", action="store_true", help="pivotal tuning: also fine-tune a copy of the generator")
+    p.add_argument("--pti-steps", dest="pti_steps", type=int, default=200)
+    p.add_argument("--fit", choices=["crop", "pad"], default="crop", help="non-square photos: centre crop or pad")
+    p.add_argument("--out", default="latent.npz", help="latent .npz, or with --pti a .pt generator + latent")
+    p.add_argument("--preview", help="write the reconstruction here (.png)")
+    p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS (else $DRAGEDIT_LPIPS_WEIGHTS)")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("info", help="describe a model file without running it")
     p.add_argument("model", help="model file (.pkl or .pt), or 'default'")
@@ -193,12 +208,17 @@ def cmd_gui(args):
     return run_app(model=args.model, seed=args.seed)
 
 
+def cmd_invert(args):
+    from .edit.invert_cli import main_invert
+    return main_invert(args)
+
+
 def cmd_edit(args):
     from .edit.headless import main_edit
     return main_edit(args)
 
 
-COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "info": cmd_info, "bench": cmd_bench, "train": cmd_train}
+COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "invert": cmd_invert, "info": cmd_info, "bench": cmd_bench, "train": cmd_train}
 
 
 def main(argv=None) -> int:

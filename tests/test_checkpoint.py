@@ -18,7 +18,6 @@ from dragedit.nets.stylegan2 import Generator
 sys.path.insert(0, os.path.dirname(__file__))
 import official_pickles as op  # noqa: E402
 
-torch.set_num_threads(1)
 
 
 def _z(G, n=2, seed=0):

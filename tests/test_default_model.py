@@ -10,7 +10,6 @@ from dragedit.models import DEFAULT_DETECTOR, DEFAULT_GENERATOR
 from dragedit.synth import faces
 from dragedit.synth.landmarks import detect, load_detector
 
-torch.set_num_threads(2)
 L = faces.LANDMARK_INDEX
 
 

@@ -8,7 +8,6 @@ from dragedit.edit.drag import DragParams, DragSession
 from dragedit.errors import DragEditError
 from dragedit.nets.stylegan2 import Generator
 
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

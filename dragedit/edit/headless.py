@@ -64,6 +64,13 @@ def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=N
     return report, frames, session, last
 
 
+def embedded_latent(G):
+    """The latent saved inside a generator file by `dragedit invert --pti`, if any."""
+    extra = getattr(G, "source_info", {}).get("extra", {}) or {}
+    latent = extra.get("latent")
+    return latent.float() if latent is not None else None
+
+
 def main_edit(args) -> int:
     import torch
     from ..io.checkpoint import load_generator
@@ -84,10 +91,11 @@ def main_edit(args) -> int:
         value = getattr(args, name, None)
         if value is not None:
             setattr(params, name, value)
-    ws = None
+    ws = embedded_latent(G) if args.seed is None else None
     if args.latent:
         from ..io.latents import load_latent
         ws = load_latent(args.latent)
+    seed = args.seed if args.seed is not None else 0
     want_frames = bool(args.frames or args.video)
 
     def progress(res):
@@ -95,7 +103,7 @@ def main_edit(args) -> int:
         print(f"\riter {res.iteration:4d}  loss {res.loss:.4f}  distance {d} px  "
               f"{res.timings.get('total_ms', 0):.0f} ms", end="", file=sys.stderr, flush=True)
 
-    report, frames, session, last = run_edit(G, args.seed, pairs, steps=args.steps, params=params, mask=mask,
+    report, frames, session, last = run_edit(G, seed, pairs, steps=args.steps, params=params, mask=mask,
                                              mask_mode=args.mask_mode, keep_frames=want_frames,
                                              progress=None if args.quiet else progress, ws=ws)
     if not args.quiet:
@@ -113,7 +121,7 @@ def main_edit(args) -> int:
             export.save_video(frames, args.video, fps=args.fps)
     if args.save_latent:
         from ..io.latents import save_latent
-        save_latent(args.save_latent, session.ws, seed=args.seed, model=str(args.model))
+        save_latent(args.save_latent, session.ws, seed=seed, model=str(args.model))
     status = "reached" if report["reached"] else "not reached"
     print(f"{status} after {report['iterations']} iterations; final distance "
           f"{', '.join(f'{d:.2f}' for d in report['final_distance'])} px; "
