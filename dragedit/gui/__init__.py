@@ -1,0 +1,11 @@
+"""The desktop app (PySide6). The engine (`dragedit.edit`, `dragedit.io`) knows nothing of Qt:
+this package only shows the session's state and forwards the user's edits to it.
+
+- `app.py`     `run_app()`: QApplication, organisation/app names for QSettings, the main window.
+- `window.py`  MainWindow: actions, menus, the glue between canvas, panel, worker and undo stack.
+- `canvas.py`  the image view: zoom/pan, exact widget <-> image mapping, points, arrows, mask brush.
+- `worker.py`  the thread that owns the DragSession while it runs and publishes only the newest frame.
+- `panels.py`  the side panel (model facts, latent, drag settings, mask, points list, export).
+- `undo.py`    a small undo stack of session snapshots.
+- `sessionfile.py`  save/open a whole editing session (JSON + npz).
+"""

@@ -1,0 +1,276 @@
+"""The side panel: model facts, latent, drag settings, mask brush, the list of point pairs, export.
+
+Buttons are bound to the window's QActions (one action = one command, one shortcut, one tooltip),
+so the panel holds only the value widgets; the window connects them.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
+                               QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
+                               QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+MARGINS = (10, 8, 10, 10)
+SPACING = 6
+
+
+def action_button(action, text_beside=True, expand=True) -> QToolButton:
+    b = QToolButton()
+    b.setDefaultAction(action)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if text_beside
+                         else Qt.ToolButtonStyle.ToolButtonIconOnly)
+    if expand:
+        b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    b.setAutoRaise(False)
+    return b
+
+
+def _group(title):
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    form.setContentsMargins(*MARGINS)
+    form.setHorizontalSpacing(8)
+    form.setVerticalSpacing(SPACING)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return box, form
+
+
+def _buttons(*buttons, columns=2):
+    w = QWidget()
+    grid = QGridLayout(w)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(SPACING)
+    grid.setVerticalSpacing(SPACING)
+    for i, b in enumerate(buttons):
+        grid.addWidget(b, i // columns, i % columns)
+    return w
+
+
+class SidePanel(QScrollArea):
+    pairActivated = Signal(int)   # a row of the points list was selected
+
+    def __init__(self, actions: dict, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        body = QWidget()
+        col = QVBoxLayout(body)
+        col.setContentsMargins(8, 8, 8, 8)
+        col.setSpacing(10)
+        a = actions
+
+        # Model
+        box, form = _group("Model")
+        self.model_file = QLabel("none")
+        self.model_file.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_file.setWordWrap(True)
+        row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(self.model_file, 1)
+        row.addWidget(action_button(a["open_model"], text_beside=False, expand=False))
+        form.addRow("File", row)
+        self.model_resolution = QLabel("-")
+        self.model_latent = QLabel("-")
+        self.model_params = self.model_latent  # shown on the latent row
+        form.addRow("Image", self.model_resolution)
+        form.addRow("Latent", self.model_latent)
+        col.addWidget(box)
+
+        # Latent
+        box, form = _group("Latent")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2 ** 31 - 1)
+        self.seed.setKeyboardTracking(False)
+        self.seed.setToolTip("Seed of the random latent (Enter applies)")
+        row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(self.seed, 1)
+        row.addWidget(action_button(a["random_seed"], text_beside=False, expand=False))
+        row.addWidget(action_button(a["reset_image"], text_beside=False, expand=False))
+        form.addRow("Seed", row)
+        self.truncation = QDoubleSpinBox()
+        self.truncation.setRange(0.0, 1.5)
+        self.truncation.setSingleStep(0.05)
+        self.truncation.setDecimals(2)
+        self.truncation.setValue(0.7)
+        self.truncation.setKeyboardTracking(False)
+        self.truncation.setToolTip("Truncation psi: lower is more typical, higher more varied")
+        form.addRow("Truncation", self.truncation)
+        self.space = QComboBox()
+        self.space.addItem("W+ (per layer)", "w+")
+        self.space.addItem("W (shared)", "w")
+        self.space.setToolTip("Latent space the drag optimises (applies at the next Start)")
+        form.addRow("Space", self.space)
+        col.addWidget(box)
+
+        # Drag
+        box, form = _group("Drag")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(4)
+        self.lr.setRange(0.0001, 0.1)
+        self.lr.setSingleStep(0.0005)
+        self.lr.setValue(0.002)
+        self.lr.setToolTip("Adam learning rate (applies at the next Start)")
+        form.addRow("Step size", self.lr)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 10000)
+        self.steps.setValue(200)
+        self.steps.setToolTip("Most iterations one Start may take")
+        form.addRow("Step budget", self.steps)
+        self.tracker = QComboBox()
+        self.tracker.addItem("Motion (robust)", "motion")
+        self.tracker.addItem("Nearest neighbour (DragGAN)", "nn")
+        self.tracker.setToolTip("How handles are followed from one iteration to the next")
+        form.addRow("Tracker", self.tracker)
+        self.stop_distance = QDoubleSpinBox()
+        self.stop_distance.setRange(0.0, 64.0)
+        self.stop_distance.setDecimals(1)
+        self.stop_distance.setSingleStep(0.5)
+        self.stop_distance.setSpecialValueText("auto")
+        self.stop_distance.setSuffix(" px")
+        self.stop_distance.setToolTip("A handle within this distance of its target counts as reached (auto: 2 px)")
+        form.addRow("Stop within", self.stop_distance)
+        self.start_button = action_button(a["start_stop"])
+        self.start_button.setMinimumHeight(34)
+        f = self.start_button.font()
+        f.setBold(True)
+        self.start_button.setFont(f)
+        form.addRow(_buttons(self.start_button, action_button(a["reset_points"]), columns=2))
+        col.addWidget(box)
+
+        # Mask
+        box, form = _group("Mask")
+        self.mask_mode = QComboBox()
+        self.mask_mode.addItem("Flexible: only the painted area moves", "flexible")
+        self.mask_mode.addItem("Fixed: the painted area stays", "fixed")
+        self.mask_mode.setToolTip("What the painted area means for the drag")
+        form.addRow("Brush", self.mask_mode)
+        self.brush = QSpinBox()
+        self.brush.setRange(1, 256)
+        self.brush.setValue(6)
+        self.brush.setSuffix(" px")
+        self.brush.setToolTip("Brush radius in image pixels ([ smaller, ] larger)")
+        self.show_mask = QCheckBox("Show")
+        self.show_mask.setChecked(True)
+        self.show_mask.setToolTip("Show the painted area over the image (H)")
+        row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(self.brush, 1)
+        row.addWidget(self.show_mask)
+        form.addRow("Radius", row)
+        form.addRow(_buttons(action_button(a["mask_tool"]), action_button(a["clear_mask"]), columns=2))
+        col.addWidget(box)
+
+        # Points
+        box = QGroupBox("Points")
+        v = QVBoxLayout(box)
+        v.setContentsMargins(*MARGINS)
+        v.setSpacing(SPACING)
+        self.points = QTreeWidget()
+        self.points.setColumnCount(4)
+        self.points.setHeaderLabels(["#", "Handle", "Target", "Distance"])
+        self.points.setRootIsDecorated(False)
+        self.points.setUniformRowHeights(True)
+        self.points.setAlternatingRowColors(True)
+        self.points.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.points.setMinimumHeight(110)
+        self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
+        hdr = self.points.header()
+        hdr.setStretchLastSection(True)
+        for c in range(3):
+            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.points.itemSelectionChanged.connect(self._selection_changed)
+        v.addWidget(self.points)
+        v.addWidget(_buttons(action_button(a["remove_pair"]), columns=1))
+        col.addWidget(box)
+
+        # Export
+        box, form = _group("Export")
+        self.fps = QSpinBox()
+        self.fps.setRange(1, 120)
+        self.fps.setValue(15)
+        self.fps.setSuffix(" fps")
+        self.fps.setToolTip("Frames per second of exported GIF and MP4 files")
+        form.addRow("Speed", self.fps)
+        self.overlay = QCheckBox("Draw points on exported frames")
+        self.overlay.setToolTip("Draw handles, targets and arrows on exported frames and images")
+        form.addRow(self.overlay)
+        form.addRow(_buttons(action_button(a["save_image"]), action_button(a["export_png"]),
+                             action_button(a["export_gif"]), action_button(a["export_mp4"]),
+                             action_button(a["save_latent"]), action_button(a["load_latent"]),
+                             action_button(a["save_session"]), action_button(a["open_session"]), columns=2))
+        col.addWidget(box)
+        col.addStretch(1)
+        self._align_labels(body)
+        self.setWidget(body)
+        body.setMinimumWidth(300)
+        self.setMinimumWidth(body.minimumSizeHint().width() + 16)
+
+    @staticmethod
+    def _align_labels(body):
+        """One label column width for every group, so the fields line up down the panel."""
+        labels = []
+        for form in body.findChildren(QFormLayout):
+            for r in range(form.rowCount()):
+                item = form.itemAt(r, QFormLayout.ItemRole.LabelRole)
+                if item is not None and isinstance(item.widget(), QLabel):
+                    labels.append(item.widget())
+        width = max((lb.sizeHint().width() for lb in labels), default=0)
+        for lb in labels:
+            lb.setMinimumWidth(width)
+            lb.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    # ----- model facts ----------------------------------------------------------------------
+    def show_model(self, path, info):
+        if path is None:
+            self.model_file.setText("none")
+            self.model_file.setToolTip("")
+            for w in (self.model_resolution, self.model_latent):
+                w.setText("-")
+            return
+        self.model_file.setText(str(path.name))
+        self.model_file.setToolTip(str(path))
+        res = info.get("resolution")
+        self.model_resolution.setText(f"{res} x {res} px" if res else "-")
+        n = info.get("params")
+        self.model_latent.setText(f"{info.get('num_ws', '?')} x {info.get('w_dim', '?')} (W+)"
+                                  + (f" · {n / 1e6:.2f} M params" if n else ""))
+        self.model_latent.setToolTip(f"z: {info.get('z_dim', '?')} values; W+: {info.get('num_ws', '?')} "
+                                     f"vectors of {info.get('w_dim', '?')}")
+
+    # ----- points list ------------------------------------------------------------------------
+    def update_points(self, pairs, selected=-1):
+        """pairs: [(handle, target)]. Updates rows in place so a selection survives live updates."""
+        t = self.points
+        t.blockSignals(True)
+        while t.topLevelItemCount() > len(pairs):
+            t.takeTopLevelItem(t.topLevelItemCount() - 1)
+        while t.topLevelItemCount() < len(pairs):
+            item = QTreeWidgetItem()
+            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            t.addTopLevelItem(item)
+        for i, (hd, tg) in enumerate(pairs):
+            item = t.topLevelItem(i)
+            d = math.dist(hd, tg)
+            texts = (str(i + 1), f"{hd[0]:.1f}, {hd[1]:.1f}", f"{tg[0]:.1f}, {tg[1]:.1f}", f"{d:.1f} px")
+            for c, text in enumerate(texts):
+                if item.text(c) != text:
+                    item.setText(c, text)
+        if 0 <= selected < len(pairs):
+            if t.currentItem() is not t.topLevelItem(selected) or not t.topLevelItem(selected).isSelected():
+                t.setCurrentItem(t.topLevelItem(selected))
+        else:
+            t.clearSelection()
+        t.blockSignals(False)
+
+    def selected_pair(self) -> int:
+        items = self.points.selectedItems()
+        return self.points.indexOfTopLevelItem(items[0]) if items else -1
+
+    def _selection_changed(self):
+        self.pairActivated.emit(self.selected_pair())

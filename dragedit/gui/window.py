@@ -1,0 +1,1260 @@
+"""MainWindow: actions and menus, and the glue between canvas, side panel, worker and undo stack.
+
+Rules this file keeps:
+- The worker owns the session while a run goes on. From here only point and mask edits reach the
+  session during a run (the session's lock makes them safe between steps); anything that replaces
+  the latent (seed, undo, timeline, opening files) first stops the run and waits for it (at most one
+  iteration).
+- Frames are painted from the worker's single newest-frame slot, never from a queue.
+- Every failure a user can cause ends in `show_message` (a non-modal box; tests replace it) or the
+  status bar; the state on screen stays as it was.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QSlider, QTextEdit, QToolBar,
+                               QVBoxLayout, QWidget)
+
+from .. import __version__
+from ..edit.drag import DragParams, DragSession
+from ..errors import DragEditError
+from . import icons
+from .canvas import Canvas
+from .panels import SidePanel
+from .undo import State, UndoStack
+from .worker import SessionWorker
+
+log = logging.getLogger(__name__)
+
+MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
+LATENT_FILTER = "Latents (*.npz *.npy)"
+SESSION_FILTER = "dragedit sessions (*.json)"
+MAX_RECENT = 8
+
+
+def _tip(text, shortcut=None):
+    if not shortcut:
+        return text
+    seq = shortcut if isinstance(shortcut, str) else shortcut.toString(QKeySequence.SequenceFormat.NativeText)
+    return f"{text} ({seq})"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, model="default", seed=0, settings: QSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
+        self.session: DragSession | None = None
+        self.model_path: Path | None = None
+        self.model_info: dict = {}
+        self.frame: np.ndarray | None = None
+        self._frame_ok = False        # self.frame shows the session's current latent
+        self._gen = 0                 # bumped whenever the latent changes outside a run
+        self._run = None              # dict(id, before, t0) while a drag run goes on
+        self._run_counter = 0
+        self.timeline: list = []      # frames of the last run (dicts from the worker)
+        self.pending = None           # a handle waiting for its target
+        self.selected = -1
+        self._point_before = None
+        self.messages: list = []      # (kind, title, text) of every message shown
+        self._closing = False
+        self.last_progress = None
+
+        self.setWindowTitle("dragedit")
+        self.setWindowIcon(icons.app_icon())
+        self.setAcceptDrops(True)
+        self.undo_stack = UndoStack(limit=100, parent=self)
+        self.undo_stack.changed.connect(self._update_actions)
+        self.worker = SessionWorker(self)
+        self.worker.frameReady.connect(self._on_frame_ready)
+        self.worker.runFinished.connect(self._collect_finished)
+
+        self._build_actions()
+        self._build_ui()
+        self._build_menus()
+        self._restore_settings()
+        QApplication.instance().installEventFilter(self)
+        self._update_actions()
+        self._show_no_model("")
+        if model is not None:
+            self._open_initial(model, seed)
+
+    # =============================================================== construction
+    def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
+        a = QAction(text, self)
+        a.setObjectName(name)
+        if icon is not None:
+            a.setIcon(icon)
+        if shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
+            a.setShortcuts([QKeySequence(s) for s in seqs])
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.setToolTip(_tip(tip, a.shortcut() if shortcut is not None else None))
+        a.setStatusTip(tip)
+        a.setCheckable(checkable)
+        if slot is not None:
+            (a.toggled if checkable else a.triggered).connect(slot)
+        self.addAction(a)
+        self.actions_[name] = a
+        return a
+
+    def _build_actions(self):
+        self.actions_: dict[str, QAction] = {}
+        A, S = self._action, icons.standard
+        K = QKeySequence.StandardKey
+        A("open_model", "Open model…", "Open a StyleGAN2 .pkl or dragedit .pt model", K.Open,
+          S("SP_DialogOpenButton"), self.open_model_dialog)
+        A("open_session", "Open session…", "Open a saved editing session (.json)", "Ctrl+Shift+O",
+          S("SP_DirOpenIcon"), self.open_session_dialog)
+        A("save_session", "Save session…", "Save points, mask, latent, model and settings (.json + .npz)",
+          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.save_session_dialog)
+        A("recover_session", "Recover last session", "Reopen the session saved automatically when the app closed",
+          None, S("SP_BrowserReload"), self.recover_session)
+        A("save_image", "Save image…", "Save the current image as PNG or JPEG", K.Save,
+          S("SP_DialogSaveButton"), self.save_image_dialog)
+        A("save_latent", "Save latent…", "Save the current latent (.npz)", "Ctrl+Alt+S",
+          S("SP_DriveFDIcon"), self.save_latent_dialog)
+        A("load_latent", "Load latent…", "Load a latent saved from dragedit (.npz)", "Ctrl+L",
+          S("SP_DirOpenIcon"), self.load_latent_dialog)
+        A("export_png", "Frames as PNG…", "Export the frames of the last run as a PNG sequence", "Ctrl+Shift+E",
+          S("SP_FileDialogListView"), lambda: self.export_frames_dialog("png"))
+        A("export_gif", "Frames as GIF…", "Export the frames of the last run as an animated GIF", "Ctrl+E",
+          S("SP_MediaPlay"), lambda: self.export_frames_dialog("gif"))
+        A("export_mp4", "Frames as MP4…", "Export the frames of the last run as an MP4 video", "Ctrl+Alt+E",
+          S("SP_MediaPlay"), lambda: self.export_frames_dialog("mp4"))
+        A("quit", "Quit", "Quit dragedit", K.Quit, S("SP_DialogCloseButton"), self.close)
+        A("undo", "Undo", "Undo the last point edit, mask stroke, seed change or run", K.Undo,
+          icons.undo_icon(), self.undo)
+        A("redo", "Redo", "Redo what was undone", ["Ctrl+Shift+Z", "Ctrl+Y"], icons.undo_icon(True), self.redo)
+        A("start_stop", "Start", "Start the drag", None, S("SP_MediaPlay"), self.toggle_run)
+        self.actions_["start_stop"].setToolTip("Start the drag (Space)")
+        A("reset_points", "Reset points", "Remove every point pair", "Ctrl+Backspace",
+          S("SP_DialogResetButton"), self.reset_points)
+        A("remove_pair", "Remove pair", "Remove the selected pair (right-click a point also removes it)",
+          K.Delete, S("SP_TrashIcon"), self.remove_selected_pair)
+        A("cancel", "Cancel", "Drop a handle that waits for its target", "Esc", None, self.cancel_pending)
+        A("reset_image", "Reset image", "Back to the seed's image (points and mask stay)", "Ctrl+R",
+          S("SP_BrowserReload"), self.reset_image)
+        A("random_seed", "Random seed", "Pick a random seed", "Ctrl+Shift+R", icons.dice_icon(), self.random_seed)
+        A("points_tool", "Points", "Click handles and targets", "P", icons.points_icon(),
+          lambda on: on and self.set_tool("points"), checkable=True)
+        A("mask_tool", "Paint mask", "Paint the mask (right button erases)", "M", icons.brush_icon(),
+          lambda on: on and self.set_tool("mask"), checkable=True)
+        group = QActionGroup(self)
+        group.addAction(self.actions_["points_tool"])
+        group.addAction(self.actions_["mask_tool"])
+        A("brush_smaller", "Smaller brush", "Make the brush smaller", "[", None, lambda: self.resize_brush(-1))
+        A("brush_larger", "Larger brush", "Make the brush larger", "]", None, lambda: self.resize_brush(+1))
+        A("toggle_mask", "Show mask", "Show the mask overlay", "H", None, self._toggle_mask_overlay)
+        A("clear_mask", "Clear mask", "Remove the painted mask", "Shift+M", S("SP_DialogDiscardButton"),
+          self.clear_mask)
+        A("zoom_in", "Zoom in", "Zoom in", [K.ZoomIn, "+", "="], None, lambda: self.canvas.zoom_by(1.25))
+        A("zoom_out", "Zoom out", "Zoom out", [K.ZoomOut, "-"], None, lambda: self.canvas.zoom_by(0.8))
+        A("fit", "Fit to window", "Fit the image to the window", ["F", "Ctrl+0"], icons.fit_icon(),
+          lambda: self.canvas.fit_to_window())
+        A("actual_size", "Actual pixels", "One image pixel per screen pixel", ["1", "Ctrl+1"], None,
+          lambda: self.canvas.set_zoom(1.0))
+        A("about", "About dragedit", "Version and credits", K.HelpContents, S("SP_MessageBoxInformation"),
+          self.show_about)
+
+    def _build_ui(self):
+        self.canvas = Canvas()
+        self.canvas.clicked.connect(self._on_canvas_click)
+        self.canvas.pointPressed.connect(self._on_point_pressed)
+        self.canvas.pointMoved.connect(self._on_point_moved)
+        self.canvas.pointReleased.connect(self._on_point_released)
+        self.canvas.removeRequested.connect(self.remove_pair)
+        self.canvas.cancelPending.connect(self.cancel_pending)
+        self.canvas.strokeFinished.connect(self._on_stroke)
+        self.canvas.pairSelected.connect(self._select_pair)
+        self.canvas.hovered.connect(self._on_hover)
+        self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
+        self.actions_["points_tool"].setChecked(True)
+
+        # timeline under the canvas
+        self.timeline_slider = QSlider(Qt.Orientation.Horizontal)
+        self.timeline_slider.setRange(0, 0)
+        self.timeline_slider.setEnabled(False)
+        self.timeline_slider.setToolTip("Frames of the last run: pick one to continue editing from it")
+        self.timeline_slider.valueChanged.connect(self._on_timeline)
+        self.timeline_label = QLabel("No run yet")
+        self.timeline_label.setMinimumWidth(140)
+        bar = QWidget()
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(10, 4, 10, 6)
+        row.setSpacing(8)
+        row.addWidget(QLabel("Timeline"))
+        row.addWidget(self.timeline_slider, 1)
+        row.addWidget(self.timeline_label)
+        central = QWidget()
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.canvas, 1)
+        col.addWidget(bar)
+        self.setCentralWidget(central)
+
+        self.panel = SidePanel(self.actions_)
+        self.panel.pairActivated.connect(self._select_pair)
+        p = self.panel
+        p.seed.valueChanged.connect(self.set_seed)
+        p.truncation.valueChanged.connect(self.set_truncation)
+        p.space.currentIndexChanged.connect(lambda _i: self._apply_params())
+        p.lr.valueChanged.connect(lambda _v: self._apply_params())
+        p.tracker.currentIndexChanged.connect(lambda _i: self._apply_params())
+        p.stop_distance.valueChanged.connect(lambda _v: self._apply_params())
+        p.mask_mode.currentIndexChanged.connect(self._on_mask_mode)
+        p.brush.valueChanged.connect(self.canvas.set_brush_radius)
+        p.show_mask.toggled.connect(self.canvas.set_show_mask)
+        p.show_mask.toggled.connect(self.actions_["toggle_mask"].setChecked)
+        self.actions_["toggle_mask"].setCheckable(True)
+        self.actions_["toggle_mask"].setChecked(True)
+        self.canvas.set_brush_radius(p.brush.value())
+        dock = QDockWidget("Controls", self)
+        dock.setObjectName("controls")
+        dock.setWidget(p)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.dock = dock
+
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setIconSize(QSize(20, 20))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in ("open_model", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool", None,
+                     "fit", None, "start_stop", "reset_points"):
+            if name is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(self.actions_[name])
+        for name in ("open_model", "save_image", "undo", "redo", "fit"):
+            w = tb.widgetForAction(self.actions_[name])
+            if w is not None:
+                w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+        sb = self.statusBar()
+        self.status_iter = QLabel("")
+        self.status_rate = QLabel("")
+        self.status_loss = QLabel("")
+        self.status_dist = QLabel("")
+        self.status_pos = QLabel("")
+        self.status_zoom = QLabel("")
+        for w, tip in ((self.status_iter, "Iteration of the current edit"),
+                       (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
+                       (self.status_dist, "Distance of each handle to its target"),
+                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom")):
+            w.setToolTip(tip)
+            w.setContentsMargins(6, 0, 6, 0)
+            sb.addPermanentWidget(w)
+
+    def _build_menus(self):
+        m = self.menuBar()
+        a = self.actions_
+        f = m.addMenu("&File")
+        f.addAction(a["open_model"])
+        self.recent_menu = f.addMenu("Open recent model")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        f.addSeparator()
+        for name in ("open_session", "save_session", "recover_session"):
+            f.addAction(a[name])
+        f.addSeparator()
+        for name in ("save_image", "save_latent", "load_latent"):
+            f.addAction(a[name])
+        ex = f.addMenu("Export frames of the last run")
+        for name in ("export_png", "export_gif", "export_mp4"):
+            ex.addAction(a[name])
+        f.addSeparator()
+        f.addAction(a["quit"])
+        e = m.addMenu("&Edit")
+        for name in ("undo", "redo", None, "remove_pair", "reset_points", "cancel", None, "reset_image",
+                     "random_seed"):
+            e.addSeparator() if name is None else e.addAction(a[name])
+        v = m.addMenu("&View")
+        for name in ("zoom_in", "zoom_out", "fit", "actual_size", None, "toggle_mask"):
+            v.addSeparator() if name is None else v.addAction(a[name])
+        v.addSeparator()
+        v.addAction(self.dock.toggleViewAction())
+        v.addAction(self.toolbar.toggleViewAction())
+        d = m.addMenu("&Drag")
+        for name in ("start_stop", None, "points_tool", "mask_tool", "brush_smaller", "brush_larger", "clear_mask"):
+            d.addSeparator() if name is None else d.addAction(a[name])
+        h = m.addMenu("&Help")
+        h.addAction(a["about"])
+
+    # =============================================================== messages and dialogs
+    def show_message(self, kind, title, text):
+        """Every message box goes through here (non-modal; tests replace this method)."""
+        self.messages.append((kind, title, text))
+        self.statusBar().showMessage(text, 15000)
+        icon = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
+                "error": QMessageBox.Icon.Critical}.get(kind, QMessageBox.Icon.Information)
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        return box
+
+    def status(self, text, timeout=8000):
+        self.statusBar().showMessage(text, timeout)
+
+    def _dir(self, key):
+        return str(self.settings.value(f"dirs/{key}", "") or "")
+
+    def _remember_dir(self, key, path):
+        if path:
+            self.settings.setValue(f"dirs/{key}", str(Path(path).parent))
+
+    def ask_open_path(self, title, filters, key) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, title, self._dir(key), filters)
+        self._remember_dir(key, path)
+        return path
+
+    def ask_save_path(self, title, filters, key, name="") -> str:
+        start = str(Path(self._dir(key)) / name) if self._dir(key) else name
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        self._remember_dir(key, path)
+        return path
+
+    def ask_directory(self, title, key) -> str:
+        path = QFileDialog.getExistingDirectory(self, title, self._dir(key))
+        if path:
+            self.settings.setValue(f"dirs/{key}", path)
+        return path
+
+    def show_about(self):
+        import PySide6
+        box = QMessageBox(self)
+        box.setWindowTitle("About dragedit")
+        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
+        model = str(self.model_path) if self.model_path else "none"
+        box.setText(f"<h3>dragedit {__version__}</h3>"
+                    "<p>Drag-based point editing of images with a StyleGAN generator: click a handle, then "
+                    "its target, press Start, and the image follows.</p>"
+                    "<p>Method: <i>Drag Your GAN</i>, Pan et al., SIGGRAPH 2023. Pure PyTorch, runs on a CPU.</p>")
+        box.setInformativeText(f"Model: {model}<br>PyTorch {torch.__version__} · PySide6 {PySide6.__version__}"
+                               "<br>License: MIT")
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        return box
+
+    # =============================================================== model
+    def _open_initial(self, model, seed):
+        from ..models import resolve_model_path
+        if seed is not None:
+            self.panel.seed.blockSignals(True)
+            self.panel.seed.setValue(int(seed))
+            self.panel.seed.blockSignals(False)
+        try:
+            path = resolve_model_path(model)
+        except DragEditError as exc:
+            self._show_no_model(str(exc))
+            self.show_message("warning", "No model", f"{exc}\n\nOpen a model file with File › Open model "
+                                                     "(Ctrl+O) or drop one onto the window.")
+            return
+        if not self.open_model(path):
+            self._show_no_model(self.messages[-1][2] if self.messages else "")
+
+    def _show_no_model(self, reason):
+        if self.session is not None:
+            return
+        text = "No model is open."
+        if reason:
+            text += f"\n\n{reason}"
+        text += "\n\nOpen a StyleGAN2 .pkl or dragedit .pt file with File › Open model (Ctrl+O),\n" \
+                "or drop it onto this window."
+        self.canvas.clear(text)
+        if reason:
+            self.status(reason, 0)
+
+    def open_model_dialog(self):
+        path = self.ask_open_path("Open model", MODEL_FILTER, "model")
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path, seed=None) -> bool:
+        """Load a generator; on any failure show a message and keep the current model and edits."""
+        from ..io.checkpoint import load_generator
+        path = Path(path).expanduser()
+        self.stop_run(wait=True)
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            G = load_generator(path)
+            params = self._params_from_ui()
+            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params)
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot open model", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - e.g. out of memory: a message, never a traceback
+            log.exception("loading %s failed", path)
+            self.show_message("error", "Cannot open model",
+                              f"{path}: could not be loaded ({type(exc).__name__}: {exc})")
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        if not self.worker.wait_idle(120):
+            self.show_message("warning", "Cannot open model", "the previous model is still busy: try again")
+            return False
+        self._autosave()  # what was being edited can come back with File > Recover last session
+        self.worker.set_session(session)
+        self.session = session
+        self.model_path = path.resolve()
+        self.model_info = dict(resolution=G.img_resolution, w_dim=G.w_dim, num_ws=G.num_ws, z_dim=G.z_dim,
+                               params=sum(p.numel() for p in G.parameters()))
+        self.panel.show_model(self.model_path, self.model_info)
+        if seed is not None:
+            self.panel.seed.blockSignals(True)
+            self.panel.seed.setValue(int(seed))
+            self.panel.seed.blockSignals(False)
+        self.undo_stack.clear()
+        self.timeline = []
+        self._update_timeline()
+        self.pending = None
+        self.selected = -1
+        self.canvas.cancel_interaction()
+        self.canvas.set_pending(None)
+        self.canvas.set_mask(None)
+        self.frame, self._frame_ok = None, False
+        self._gen += 1
+        self.canvas.placeholder = "Rendering…"
+        self.worker.request_render(self._gen)
+        self._add_recent(self.model_path)
+        self.setWindowTitle(f"dragedit — {self.model_path.name}")
+        self._sync_points()
+        self._update_actions()
+        self.status(f"Opened {self.model_path.name}: {G.img_resolution} px. Click a handle, then its target.")
+        return True
+
+    def _add_recent(self, path):
+        recent = [p for p in self._recent() if p != str(path)]
+        recent.insert(0, str(path))
+        self.settings.setValue("recent/models", recent[:MAX_RECENT])
+
+    def _recent(self) -> list:
+        v = self.settings.value("recent/models", [])
+        if isinstance(v, str):
+            v = [v] if v else []
+        return [str(x) for x in (v or [])]
+
+    def _fill_recent_menu(self):
+        self.recent_menu.clear()
+        recent = self._recent()
+        if not recent:
+            a = self.recent_menu.addAction("(none)")
+            a.setEnabled(False)
+            return
+        for i, p in enumerate(recent):
+            a = self.recent_menu.addAction(f"&{i + 1}  {Path(p).name}")
+            a.setToolTip(p)
+            a.setStatusTip(p)
+            a.setEnabled(Path(p).exists())
+            a.triggered.connect(lambda _=False, p=p: self.open_model(p))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear list", lambda: self.settings.setValue("recent/models", []))
+
+    # =============================================================== frames
+    def _show_frame(self, frame, valid):
+        self.frame = frame
+        self._frame_ok = valid
+        self.canvas.set_frame(frame)
+
+    def _on_frame_ready(self):
+        item = self.worker.take_latest()
+        if item is None or self.session is None:
+            return
+        if item.kind == "render":
+            if item.gen == self._gen and self._run is None:
+                self._show_frame(item.frame, True)
+                top = self.undo_stack.top()
+                if top is not None and top.after.frame is None and torch.equal(top.after.snap["ws"], self.session.ws):
+                    top.after.frame = item.frame
+        elif item.kind == "step":
+            if self._run is not None and item.run_id == self._run["id"]:
+                self._show_frame(item.frame, False)
+                self._show_progress(item.result, item.its_per_s)
+        elif item.kind == "error":
+            self.status(item.message or "error", 15000)
+
+    def _show_progress(self, res, rate):
+        self.last_progress = (res, rate)
+        self.status_iter.setText(f"iteration {res.iteration}")
+        self.status_rate.setText(f"{rate:.1f} it/s")
+        self.status_loss.setText(f"loss {res.loss:.4f}")
+        self._sync_points()
+
+    # =============================================================== points
+    def _pairs(self):
+        return [] if self.session is None else [(p.handle, p.target) for p in list(self.session.pairs)]
+
+    def _sync_points(self):
+        pairs = self._pairs()
+        if self.selected >= len(pairs):
+            self.selected = -1
+        self.canvas.set_pairs(pairs)
+        self.panel.update_points(pairs, self.selected)
+        if pairs:
+            self.status_dist.setText("distance " + " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs) + " px")
+        else:
+            self.status_dist.setText("no pairs")
+        self._update_actions()
+
+    def _select_pair(self, i):
+        self.selected = i
+        self.canvas.set_selected(i)
+        self.panel.update_points(self._pairs(), i)
+
+    def _on_canvas_click(self, x, y):
+        if self.session is None:
+            return
+        if self.pending is None:
+            self.pending = (x, y)
+            self.canvas.set_pending(self.pending)
+            self.status(f"Handle at ({x:.1f}, {y:.1f}): now click its target.")
+            self._update_actions()
+            return
+        handle, self.pending = self.pending, None
+        self.canvas.set_pending(None)
+        if self._edit("Add pair", lambda: self.session.add_pair(handle, (x, y))):
+            self.selected = len(self.session.pairs) - 1
+            self._select_pair(self.selected)
+            self.status(f"Pair {self.selected + 1}: ({handle[0]:.1f}, {handle[1]:.1f}) → ({x:.1f}, {y:.1f}). "
+                        "Press Space to start.")
+        self._update_actions()
+
+    def cancel_pending(self):
+        if self.pending is not None:
+            self.pending = None
+            self.canvas.set_pending(None)
+            self.status("Handle dropped.")
+            self._update_actions()
+
+    def _on_point_pressed(self, i, which):
+        self._point_before = None if (self._run is not None or self.session is None) else self._state()
+
+    def _on_point_moved(self, i, which, x, y):
+        if self.session is None:
+            return
+        try:
+            (self.session.move_handle if which == "handle" else self.session.move_target)(i, (x, y))
+        except DragEditError as exc:
+            self.status(str(exc))
+        self._sync_points()
+
+    def _on_point_released(self, i, which):
+        before, self._point_before = self._point_before, None
+        if before is not None and self._run is None and self.session is not None:
+            after = self._state()
+            if after.snap["pairs"] != before.snap["pairs"]:
+                self.undo_stack.push(f"Move {which} {i + 1}", before, after)
+        self._sync_points()
+
+    def remove_pair(self, i):
+        if self.session is None or not 0 <= i < len(self.session.pairs):
+            return
+        if self._edit(f"Remove pair {i + 1}", lambda: self.session.remove_pair(i)):
+            self.selected = -1
+            self.canvas.set_selected(-1)
+            self._sync_points()
+            self.status(f"Removed pair {i + 1}.")
+
+    def remove_selected_pair(self):
+        i = self.selected if self.selected >= 0 else self.panel.selected_pair()
+        if i < 0 and self.session is not None and self.session.pairs:
+            i = len(self.session.pairs) - 1
+        if i >= 0:
+            self.remove_pair(i)
+        elif self.pending is not None:
+            self.cancel_pending()
+
+    def reset_points(self):
+        self.cancel_pending()
+        if self.session is not None and self.session.pairs:
+            self._edit("Reset points", self.session.clear_pairs)
+            self.selected = -1
+            self._sync_points()
+
+    # =============================================================== undoable edits
+    def _state(self) -> State:
+        return State(self.session.snapshot(), self.frame if self._frame_ok else None)
+
+    def _edit(self, text, fn, merge_key=None, changes_latent=False, title=None) -> bool:
+        """Run fn on the session as one undoable edit. Latent changes stop a run first.
+        A DragEditError goes to the status bar (or a message box titled `title`) and changes nothing."""
+        if self.session is None:
+            return False
+        if changes_latent:
+            self.stop_run(wait=True)
+        running = self._run is not None
+        before = None if running else self._state()
+        try:
+            fn()
+        except DragEditError as exc:
+            if title:
+                self.show_message("warning", title, str(exc))
+            else:
+                self.status(str(exc))
+            return False
+        if changes_latent:
+            self._latent_changed()
+        if before is not None:
+            self.undo_stack.push(text, before, self._state(), merge_key)
+        self._sync_points()
+        return True
+
+    def _latent_changed(self, frame=None):
+        self._gen += 1
+        if frame is not None:
+            self._show_frame(frame, True)
+        else:
+            self._frame_ok = False
+            self.worker.request_render(self._gen)
+
+    def _apply_state(self, state: State):
+        s = self.session
+        old_ws = s.ws
+        params = copy.deepcopy(s.params)
+        params.truncation_psi = state.snap["params"].truncation_psi
+        s.restore(state.snap)
+        s.params = params
+        if state.frame is not None:
+            self._latent_changed(state.frame)
+        elif not torch.equal(old_ws, s.ws) or not self._frame_ok:
+            self._latent_changed()
+        self.pending = None
+        self.canvas.set_pending(None)
+        self.canvas.set_mask(s.mask)
+        self._set_quietly(self.panel.seed, s.seed)
+        self._set_quietly(self.panel.truncation, s.params.truncation_psi)
+        self._set_combo(self.panel.mask_mode, s.mask_mode)
+        self.canvas.set_mask_mode(s.mask_mode)
+        self.selected = -1
+        self._sync_points()
+
+    def undo(self):
+        if self.session is None:
+            return
+        self.stop_run(wait=True)
+        entry = self.undo_stack.undo()
+        if entry is not None:
+            self._apply_state(entry.before)
+            self.status(f"Undid: {entry.text}")
+
+    def redo(self):
+        if self.session is None:
+            return
+        self.stop_run(wait=True)
+        entry = self.undo_stack.redo()
+        if entry is not None:
+            self._apply_state(entry.after)
+            self.status(f"Redid: {entry.text}")
+
+    # =============================================================== latent
+    @staticmethod
+    def _set_quietly(widget, value):
+        widget.blockSignals(True)
+        widget.setValue(value)
+        widget.blockSignals(False)
+
+    @staticmethod
+    def _set_combo(combo, data):
+        i = combo.findData(data)
+        if i >= 0 and i != combo.currentIndex():
+            combo.blockSignals(True)
+            combo.setCurrentIndex(i)
+            combo.blockSignals(False)
+
+    def set_seed(self, seed):
+        if self.session is None or int(seed) == self.session.seed and self._frame_ok:
+            return
+        psi = self.panel.truncation.value()
+        self._edit(f"Seed {seed}", lambda: self.session.set_seed(int(seed), psi), changes_latent=True)
+
+    def random_seed(self):
+        self.panel.seed.setValue(random.randrange(0, 100000))
+
+    def set_truncation(self, psi):
+        if self.session is None:
+            return
+        seed = self.session.seed
+        self._edit(f"Truncation {psi:.2f}", lambda: self.session.set_seed(seed, float(psi)),
+                   changes_latent=True, merge_key="truncation")
+
+    def reset_image(self):
+        if self.session is not None:
+            self._edit("Reset image", self.session.reset, changes_latent=True)
+
+    # =============================================================== params
+    def _params_from_ui(self) -> DragParams:
+        p = self.panel
+        return DragParams(lr=float(p.lr.value()), space=p.space.currentData(), tracker=p.tracker.currentData(),
+                          truncation_psi=float(p.truncation.value()),
+                          stop_distance=float(p.stop_distance.value()) or None)
+
+    def _apply_params(self) -> bool:
+        if self.session is None:
+            return True
+        new = self._params_from_ui()
+        try:
+            new.validate()
+        except DragEditError as exc:
+            self.status(str(exc))
+            return False
+        s = self.session.params
+        s.lr, s.tracker, s.stop_distance = new.lr, new.tracker, new.stop_distance
+        if self._run is None:
+            s.space = new.space  # the run's optimiser was built for one space: a change waits for Start
+        return True
+
+    # =============================================================== run
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    def toggle_run(self):
+        if self._run is None:
+            self.start_run()
+        else:
+            self.stop_run()
+
+    def _refuse(self, text):
+        self.status(text, 15000)
+        self.show_message("info", "Cannot start", text)
+
+    def start_run(self) -> bool:
+        if self._run is not None:
+            return False
+        if self.session is None:
+            self._refuse("Open a model first (File › Open model, Ctrl+O).")
+            return False
+        if not self.session.pairs:
+            extra = " The handle you clicked still needs its target." if self.pending is not None else ""
+            self._refuse("Start needs at least one complete pair: click a handle (red), then its target (blue)."
+                         + extra)
+            return False
+        if not self._apply_params():
+            return False
+        self.session.params.space = self.panel.space.currentData()
+        self._run_counter += 1
+        self._run = dict(id=self._run_counter, before=self._state(), t0=time.perf_counter())
+        self.undo_stack.break_merge()
+        if not self.worker.start_run(self._run_counter, self.panel.steps.value(),
+                                     frame0=self.frame if self._frame_ok else None):
+            self._run = None
+            self.status("The worker is busy: try again.")
+            return False
+        self.status("Running… (Space stops)", 0)
+        self._update_actions()
+        return True
+
+    def stop_run(self, wait=False):
+        if self._run is None:
+            return
+        self.worker.stop_run()
+        if wait:
+            self.worker.wait_idle(120)
+            self._collect_finished()
+
+    def _collect_finished(self):
+        summary = self.worker.take_finished()
+        if summary is None or self._run is None or summary.run_id != self._run["id"]:
+            return
+        run, self._run = self._run, None
+        stale = self.worker.take_latest()  # drop step frames of this run still in the slot
+        if stale is not None and stale.kind == "render" and stale.gen == self._gen:
+            pass  # nothing rendered during a run; kept for clarity
+        before = run["before"]
+        if before.frame is None and summary.timeline:
+            before.frame = summary.timeline[0]["frame"]
+        self._gen += 1
+        if summary.frame is not None:
+            self._show_frame(summary.frame, True)
+        self.timeline = summary.timeline
+        self._update_timeline()
+        after = self._state()
+        changed = (not torch.equal(before.snap["ws"], after.snap["ws"]) or before.snap["pairs"] != after.snap["pairs"]
+                   or not _same_mask(before.snap["mask"], after.snap["mask"]))
+        if changed:
+            self.undo_stack.push(f"Drag ({summary.iterations} iterations)", before, after)
+        if summary.last is not None:
+            self._show_progress(summary.last, summary.iterations / max(summary.elapsed, 1e-6))
+        n, secs = summary.iterations, summary.elapsed
+        if summary.reason == "reached":
+            self.status(f"Reached the target{'s' if len(after.snap['pairs']) > 1 else ''} after {n} iterations "
+                        f"({secs:.1f} s).", 0)
+        elif summary.reason == "budget":
+            self.status(f"Step budget used: {n} iterations ({secs:.1f} s). Press Space to go on.", 0)
+        elif summary.reason == "stopped":
+            self.status(f"Stopped after {n} iterations.", 0)
+        else:
+            self.show_message("warning", "The drag stopped", summary.message or "the drag failed")
+        self._sync_points()
+        self._update_actions()
+
+    # =============================================================== timeline
+    def _update_timeline(self):
+        s = self.timeline_slider
+        s.blockSignals(True)
+        n = len(self.timeline)
+        s.setRange(0, max(n - 1, 0))
+        s.setValue(max(n - 1, 0))
+        s.blockSignals(False)
+        s.setEnabled(n > 1 and self._run is None)
+        if n > 1:
+            self.timeline_label.setText(f"frame {n - 1} / {n - 1}")
+        else:
+            self.timeline_label.setText("No run yet")
+
+    def _on_timeline(self, i):
+        if self.session is None or self._run is not None or not 0 <= i < len(self.timeline):
+            return
+        entry = self.timeline[i]
+        self.timeline_label.setText(f"frame {i} / {len(self.timeline) - 1}")
+
+        def pick():
+            self.session.set_latent(entry["ws"])
+            handles = entry["handles"]
+            if len(handles) == len(self.session.pairs):
+                for j, h in enumerate(handles):
+                    self.session.move_handle(j, h)
+
+        before = self._state()
+        try:
+            pick()
+        except DragEditError as exc:
+            self.status(str(exc))
+            return
+        self._latent_changed(None if entry.get("low_res") else entry["frame"])
+        self.undo_stack.push(f"Pick frame {i}", before, self._state(), merge_key="timeline")
+        self._sync_points()
+
+    # =============================================================== mask
+    def set_tool(self, tool):
+        self.canvas.set_tool(tool)
+        self.actions_["points_tool" if tool == "points" else "mask_tool"].setChecked(True)
+        if tool == "mask":
+            self.status("Paint the mask: left button paints, right button erases, [ and ] resize the brush.")
+
+    def resize_brush(self, direction):
+        v = self.panel.brush.value()
+        step = max(1, round(v * 0.2))
+        self.panel.brush.setValue(v + direction * step)
+
+    def _toggle_mask_overlay(self):
+        self.panel.show_mask.setChecked(not self.panel.show_mask.isChecked())
+
+    def _on_stroke(self, mask):
+        if self.session is None:
+            return
+        mode = self.panel.mask_mode.currentData()
+        m = None if mask is None or not mask.any() else mask
+        if not self._edit("Paint mask", lambda: self.session.set_mask(m, mode)):
+            self.canvas.set_mask(self.session.mask)
+
+    def _on_mask_mode(self, _i):
+        mode = self.panel.mask_mode.currentData()
+        self.canvas.set_mask_mode(mode)
+        if self.session is not None and self.session.mask_mode != mode:
+            self._edit("Mask mode", lambda: self.session.set_mask(self.session.mask, mode))
+
+    def clear_mask(self):
+        if self.session is None or self.session.mask is None:
+            self.canvas.set_mask(None)
+            return
+        mode = self.panel.mask_mode.currentData()
+        self._edit("Clear mask", lambda: self.session.set_mask(None, mode))
+        self.canvas.set_mask(None)
+
+    # =============================================================== export
+    def _need_session(self) -> bool:
+        if self.session is None:
+            self.show_message("info", "No model", "Open a model first (File › Open model, Ctrl+O).")
+            return False
+        return True
+
+    def _current_frame(self):
+        if self.frame is None:
+            raise DragEditError("there is no image yet: wait for the model to render")
+        return self.frame
+
+    def save_image_dialog(self):
+        if not self._need_session():
+            return
+        path = self.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export", "edit.png")
+        if path:
+            if not Path(path).suffix:
+                path += ".png"
+            self.save_image(path)
+
+    def save_image(self, path) -> bool:
+        from ..io.export import draw_points, save_image
+        try:
+            frame = self._current_frame()
+            if self.panel.overlay.isChecked():
+                pairs = self._pairs()
+                frame = draw_points(frame, [h for h, _ in pairs], [t for _, t in pairs])
+            out = save_image(frame, path)
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot save image", str(exc))
+            return False
+        self.status(f"Saved {out}.")
+        return True
+
+    def export_frames_dialog(self, kind):
+        if not self._need_session():
+            return
+        if len(self.timeline) < 2:
+            self.show_message("info", "Nothing to export", "There are no frames yet: run a drag first.")
+            return
+        if kind == "png":
+            path = self.ask_directory("Export frames to folder", "export")
+        else:
+            filt = "GIF animation (*.gif)" if kind == "gif" else "MP4 video (*.mp4)"
+            path = self.ask_save_path(f"Export frames as {kind.upper()}", filt, "export", f"edit.{kind}")
+        if path:
+            self.export_frames(path, kind)
+
+    def export_frames(self, path, kind=None) -> bool:
+        """Write the frames of the last run (the start image first) as 'png' (a folder), 'gif' or 'mp4'."""
+        from ..io.export import draw_points, save_png_sequence, save_video
+        if kind is None:
+            kind = Path(path).suffix.lower().lstrip(".") or "png"
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            if len(self.timeline) < 2:
+                raise DragEditError("there are no frames to export: run a drag first")
+            frames = [e["frame"] for e in self.timeline]
+            if self.panel.overlay.isChecked():
+                frames = [draw_points(e["frame"], e["handles"], e["targets"]) for e in self.timeline]
+            if kind == "png":
+                out = save_png_sequence(frames, path)
+                where = f"{len(out)} PNG files in {path}"
+            else:
+                p = Path(path)
+                if p.suffix.lower() != f".{kind}":
+                    p = p.with_name(p.name + f".{kind}")
+                out = save_video(frames, p, fps=self.panel.fps.value())
+                where = str(out)
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot export frames", str(exc))
+            return False
+        except OSError as exc:
+            self.show_message("warning", "Cannot export frames", f"{path}: {exc.strerror or exc}")
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.status(f"Exported {len(frames)} frames: {where}.")
+        return True
+
+    def save_latent_dialog(self):
+        if not self._need_session():
+            return
+        path = self.ask_save_path("Save latent", LATENT_FILTER, "latent", f"seed{self.session.seed}.npz")
+        if path:
+            self.save_latent(path)
+
+    def save_latent(self, path) -> bool:
+        from ..io.latents import save_latent
+        p = Path(path)
+        if p.suffix.lower() != ".npz":
+            p = p.with_name(p.name + ".npz")
+        try:
+            save_latent(p, self.session.ws, seed=self.session.seed, model=str(self.model_path),
+                        truncation_psi=self.session.params.truncation_psi)
+        except OSError as exc:
+            self.show_message("warning", "Cannot save latent", f"{p}: {exc.strerror or exc}")
+            return False
+        self.status(f"Saved latent {p}.")
+        return True
+
+    def load_latent_dialog(self):
+        if not self._need_session():
+            return
+        path = self.ask_open_path("Load latent", LATENT_FILTER, "latent")
+        if path:
+            self.load_latent(path)
+
+    def load_latent(self, path) -> bool:
+        from ..io.latents import load_latent
+        try:
+            ws = load_latent(path)
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot load latent", str(exc))
+            return False
+        return self._edit(f"Load latent {Path(path).name}", lambda: self.session.set_latent(ws),
+                          changes_latent=True, title="Cannot load latent")
+
+    # =============================================================== sessions
+    def _settings_dict(self):
+        p = self.panel
+        return dict(steps=p.steps.value(), fps=p.fps.value(), overlay=p.overlay.isChecked(),
+                    brush=p.brush.value())
+
+    def save_session_dialog(self):
+        if not self._need_session():
+            return
+        path = self.ask_save_path("Save session", SESSION_FILTER, "session", "session.json")
+        if path:
+            self.save_session(path)
+
+    def save_session(self, path) -> bool:
+        from .sessionfile import save_session
+        if self.session is None:
+            return False
+        self._apply_params()
+        try:
+            out = save_session(path, self.session, self.model_path, self._settings_dict())
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot save session", str(exc))
+            return False
+        self.status(f"Saved session {out}.")
+        return True
+
+    def open_session_dialog(self):
+        path = self.ask_open_path("Open session", SESSION_FILTER, "session")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path) -> bool:
+        from .sessionfile import read_session, session_snapshot
+        try:
+            data = read_session(path)
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot open session", str(exc))
+            return False
+        model = data["model"]
+        if model and (self.model_path is None or Path(model).resolve() != self.model_path):
+            if not Path(model).exists() and self.session is not None:
+                self.show_message("warning", "Cannot open session",
+                                  f"the session's model {model} does not exist: open that model first")
+                return False
+            if not self.open_model(model):
+                return False
+        if self.session is None:
+            self.show_message("warning", "Cannot open session", "the session names no model: open a model first")
+            return False
+        try:
+            snap = session_snapshot(data, self.session)
+        except DragEditError as exc:
+            self.show_message("warning", "Cannot open session", str(exc))
+            return False
+        pr = data["params"]
+        self._set_quietly(self.panel.lr, pr.lr)
+        self._set_combo(self.panel.tracker, pr.tracker)
+        self._set_combo(self.panel.space, pr.space)
+        self._set_quietly(self.panel.stop_distance, pr.stop_distance or 0.0)
+        st = data.get("settings") or {}
+        for key, w in (("steps", self.panel.steps), ("fps", self.panel.fps), ("brush", self.panel.brush)):
+            try:
+                if key in st:
+                    w.setValue(int(st[key]))
+            except (TypeError, ValueError):
+                pass
+        if "overlay" in st:
+            self.panel.overlay.setChecked(bool(st["overlay"]))
+
+        def apply():
+            self.session.restore(snap)
+            self._apply_params()
+
+        ok = self._edit(f"Open session {Path(path).name}", apply, changes_latent=True, title="Cannot open session")
+        if ok:
+            self._set_quietly(self.panel.seed, self.session.seed)
+            self._set_quietly(self.panel.truncation, self.session.params.truncation_psi)
+            self._set_combo(self.panel.mask_mode, self.session.mask_mode)
+            self.canvas.set_mask_mode(self.session.mask_mode)
+            self.canvas.set_mask(self.session.mask)
+            self.status(f"Opened session {path}.")
+        return ok
+
+    def _autosave_path(self) -> Path:
+        return Path(self.settings.fileName()).parent / "autosave.json"
+
+    def recover_session(self):
+        p = self._autosave_path()
+        if not p.is_file():
+            self.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
+            return
+        self.open_session(p)
+
+    def _autosave(self):
+        s = self.session
+        if s is None:
+            return
+        if not s.pairs and s.mask is None and torch.equal(s.ws, s.ws_initial):
+            return
+        try:
+            from .sessionfile import save_session
+            save_session(self._autosave_path(), s, self.model_path, self._settings_dict())
+        except Exception:  # noqa: BLE001 - closing must never fail
+            log.exception("autosave failed")
+
+    # =============================================================== drag and drop
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not files:
+            return
+        event.acceptProposedAction()
+        self.open_path(files[0])
+
+    def open_path(self, path):
+        """Open whatever file the user dropped: a session (.json), a latent (.npz/.npy) or a model."""
+        ext = Path(path).suffix.lower()
+        if ext == ".json":
+            return self.open_session(path)
+        if ext in (".npz", ".npy"):
+            if self.session is None:
+                self.show_message("info", "No model", "Open a model before loading a latent.")
+                return False
+            return self.load_latent(path)
+        return self.open_model(path)
+
+    # =============================================================== keys: Space starts/stops, or pans when dragged
+    def eventFilter(self, obj, event):
+        t = event.type()
+        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space \
+                and not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier) \
+                and isinstance(obj, QWidget) and obj.window() is self:
+            fw = QApplication.focusWidget()
+            if isinstance(fw, (QLineEdit, QTextEdit, QPlainTextEdit)):
+                return False
+            if event.isAutoRepeat():
+                return True
+            if t == QEvent.Type.KeyPress:
+                self.canvas.space_held = True
+                self.canvas.space_used = False
+                self.canvas.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                used = self.canvas.space_used
+                self.canvas.space_held = False
+                self.canvas.space_used = False
+                self.canvas.set_tool(self.canvas.tool)
+                if not used:
+                    self.toggle_run()
+            return True
+        return False
+
+    # =============================================================== misc
+    def _on_hover(self, x, y):
+        self.status_pos.setText("" if math.isnan(x) else f"x {x:.1f}  y {y:.1f}")
+
+    def _update_actions(self):
+        a = self.actions_
+        has = self.session is not None
+        running = self._run is not None
+        for name in ("save_image", "save_latent", "load_latent", "save_session", "reset_image", "random_seed",
+                     "reset_points", "remove_pair", "clear_mask", "zoom_in", "zoom_out", "fit", "actual_size"):
+            a[name].setEnabled(has)
+        for name in ("export_png", "export_gif", "export_mp4"):
+            a[name].setEnabled(has and len(self.timeline) > 1)
+        a["start_stop"].setEnabled(has)
+        if a["start_stop"].text() != ("Stop" if running else "Start"):
+            if running:
+                a["start_stop"].setText("Stop")
+                a["start_stop"].setIcon(icons.standard("SP_MediaStop"))
+                a["start_stop"].setToolTip("Stop the drag (Space)")
+            else:
+                a["start_stop"].setText("Start")
+                a["start_stop"].setIcon(icons.standard("SP_MediaPlay"))
+                a["start_stop"].setToolTip("Start the drag (Space)")
+        u, r = self.undo_stack.can_undo(), self.undo_stack.can_redo()
+        a["undo"].setEnabled(has and u)
+        a["redo"].setEnabled(has and r)
+        a["undo"].setText(f"Undo {self.undo_stack.undo_text()}" if u else "Undo")
+        a["redo"].setText(f"Redo {self.undo_stack.redo_text()}" if r else "Redo")
+        a["undo"].setToolTip(_tip(a["undo"].text(), a["undo"].shortcut()))
+        a["redo"].setToolTip(_tip(a["redo"].text(), a["redo"].shortcut()))
+        self.panel.space.setEnabled(has and not running)
+        self.panel.seed.setEnabled(has)
+        self.panel.truncation.setEnabled(has)
+        self.timeline_slider.setEnabled(len(self.timeline) > 1 and not running)
+        title = (f"dragedit — {self.model_path.name}" if self.model_path else "dragedit") + \
+            (" (running)" if running else "")
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
+
+    # =============================================================== settings
+    def _value(self, key, default, kind):
+        v = self.settings.value(key, default)
+        try:
+            if kind is bool:
+                return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
+            return kind(v)
+        except (TypeError, ValueError):
+            return default
+
+    def _restore_settings(self):
+        s, p = self.settings, self.panel
+        geo = s.value("window/geometry")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1200, 800)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        p.lr.setValue(self._value("drag/lr", 0.002, float))
+        p.steps.setValue(self._value("drag/steps", 200, int))
+        self._set_combo(p.tracker, self._value("drag/tracker", "motion", str))
+        self._set_combo(p.space, self._value("latent/space", "w+", str))
+        p.truncation.blockSignals(True)
+        p.truncation.setValue(self._value("latent/truncation", 0.7, float))
+        p.truncation.blockSignals(False)
+        p.stop_distance.setValue(self._value("drag/stop_distance", 0.0, float))
+        p.brush.setValue(self._value("mask/radius", 6, int))
+        p.show_mask.setChecked(self._value("mask/show", True, bool))
+        p.fps.setValue(self._value("export/fps", 15, int))
+        p.overlay.setChecked(self._value("export/overlay", False, bool))
+
+    def save_settings(self):
+        s, p = self.settings, self.panel
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("drag/lr", p.lr.value())
+        s.setValue("drag/steps", p.steps.value())
+        s.setValue("drag/tracker", p.tracker.currentData())
+        s.setValue("drag/stop_distance", p.stop_distance.value())
+        s.setValue("latent/space", p.space.currentData())
+        s.setValue("latent/truncation", p.truncation.value())
+        s.setValue("mask/radius", p.brush.value())
+        s.setValue("mask/show", p.show_mask.isChecked())
+        s.setValue("export/fps", p.fps.value())
+        s.setValue("export/overlay", p.overlay.isChecked())
+        s.sync()
+
+    def closeEvent(self, event):
+        if not self._closing:
+            self._closing = True
+            try:
+                self.stop_run(wait=True)
+                self._autosave()
+                self.save_settings()
+            finally:
+                self.worker.shutdown()
+                app = QApplication.instance()
+                if app is not None:
+                    app.removeEventFilter(self)
+        super().closeEvent(event)
+
+
+def _same_mask(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and bool(np.array_equal(a, b))

@@ -1,0 +1,677 @@
+"""The desktop app, driven like a user (pytest-qt, offscreen): points, runs, Stop, mask, undo, export,
+bad files, settings, and a random sequence of UI actions. A small random generator keeps it fast;
+a random generator does not really move content, so these tests check that runs happen and that
+handles and frames update, not that handles reach their targets."""
+import math
+import os
+import random
+import time
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent, QWheelEvent  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from dragedit.gui.window import MainWindow  # noqa: E402
+from dragedit.io.checkpoint import save_generator  # noqa: E402
+from dragedit.nets.stylegan2 import Generator  # noqa: E402
+
+
+def small_generator(seed=0):
+    torch.manual_seed(seed)
+    return Generator(16, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
+                     synthesis_kwargs=dict(channels={4: 32, 8: 32, 16: 32, 32: 16, 64: 16}))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def gen_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "g.pt"
+    save_generator(small_generator(), path)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Never touch the user's settings: everything goes to an ini file under tmp_path."""
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
+    s = QSettings(str(tmp_path / "settings" / "dragedit.ini"), QSettings.Format.IniFormat)
+    return s
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Message boxes are recorded instead of shown."""
+    seen = []
+
+    def record(self, kind, title, text):
+        seen.append((kind, title, text))
+        self.messages.append((kind, title, text))
+        self.statusBar().showMessage(text)
+
+    monkeypatch.setattr(MainWindow, "show_message", record)
+    return seen
+
+
+def make_window(qtbot, settings, model, seed=1):
+    w = MainWindow(model=None if model is None else str(model), seed=seed, settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    if w.session is not None:
+        qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    return w
+
+
+@pytest.fixture
+def win(qtbot, settings, messages, gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    yield w
+    w.close()
+
+
+def wpos(w, x, y) -> QPoint:
+    p = w.canvas.image_to_widget(x, y)
+    return QPoint(round(p.x()), round(p.y()))
+
+
+def click(w, x, y, button=Qt.MouseButton.LeftButton):
+    QTest.mouseClick(w.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, wpos(w, x, y))
+
+
+def add_pair(w, h, t):
+    click(w, *h)
+    click(w, *t)
+
+
+def wait_run_end(qtbot, w, timeout=20000):
+    qtbot.waitUntil(lambda: not w.running, timeout=timeout)
+
+
+# --------------------------------------------------------------------------- points and coordinates
+
+def test_click_creates_pair_at_image_coordinates(win):
+    w, c = win, win.canvas
+    for zoom in (None, 3.0, 20.0):
+        w.reset_points()
+        if zoom is None:
+            c.fit_to_window()
+        else:
+            c.set_zoom(zoom)
+            if zoom == 20.0:  # larger than the view: scrolled, so the offset is not centred
+                c.horizontalScrollBar().setValue(c.horizontalScrollBar().maximum() // 3)
+                c.verticalScrollBar().setValue(c.verticalScrollBar().maximum() // 2)
+                h, t = c.widget_to_image(QPointF(300, 250)), c.widget_to_image(QPointF(420, 330))
+            else:
+                h, t = (10.0, 12.0), (40.0, 30.0)
+        if zoom is None:
+            h, t = (10.0, 12.0), (40.0, 30.0)
+        assert c.zoom != 1
+        ph, pt = wpos(w, *h), wpos(w, *t)
+        QTest.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, ph)
+        assert w.pending is not None and not w.session.pairs
+        QTest.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt)
+        assert len(w.session.pairs) == 1
+        pair = w.session.pairs[0]
+        # exactly the image point of the clicked widget pixel, and within half a screen pixel of the aim
+        assert pair.handle == pytest.approx(c.widget_to_image(QPointF(ph)), abs=1e-9)
+        assert pair.target == pytest.approx(c.widget_to_image(QPointF(pt)), abs=1e-9)
+        tol = 0.5 / c.zoom + 1e-9
+        assert abs(pair.handle[0] - h[0]) <= tol and abs(pair.handle[1] - h[1]) <= tol
+        assert abs(pair.target[0] - t[0]) <= tol and abs(pair.target[1] - t[1]) <= tol
+        # the mapping is an exact round trip
+        q = c.image_to_widget(*pair.handle)
+        assert c.widget_to_image(q) == pytest.approx(pair.handle, abs=1e-9)
+    # the list shows the pair with its distance
+    assert w.panel.points.topLevelItemCount() == 1
+    assert w.panel.points.topLevelItem(0).text(3).endswith("px")
+
+
+def test_wheel_zoom_keeps_the_point_under_the_cursor_and_pans(win):
+    c = win.canvas
+    c.fit_to_window()
+    anchor = QPointF(c.viewport().width() * 0.3, c.viewport().height() * 0.6)
+    before = c.widget_to_image(anchor)
+    bound = 1e-9
+    for _ in range(6):
+        ev = QWheelEvent(anchor, c.viewport().mapToGlobal(anchor), QPoint(0, 0), QPoint(0, 120),
+                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(c.viewport(), ev)
+        bound += 0.5 / c.zoom  # scroll bars hold whole screen pixels
+    assert c.zoom > 20
+    after = c.widget_to_image(anchor)
+    assert after == pytest.approx(before, abs=bound)
+    # middle-button drag pans through the scroll bars
+    hv = c.horizontalScrollBar().value()
+    QTest.mousePress(c.viewport(), Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(400, 300))
+    QTest.mouseMove(c.viewport(), QPoint(300, 300))
+    QTest.mouseRelease(c.viewport(), Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    assert c.horizontalScrollBar().value() == hv + 100
+    # Space + drag pans too, and does not start a run
+    hv = c.horizontalScrollBar().value()
+    QTest.keyPress(win, Qt.Key.Key_Space)
+    QTest.mousePress(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(400, 300))
+    QTest.mouseMove(c.viewport(), QPoint(350, 300))
+    QTest.mouseRelease(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(350, 300))
+    QTest.keyRelease(win, Qt.Key.Key_Space)
+    assert c.horizontalScrollBar().value() == hv + 50
+    assert not win.running and not win.session.pairs and win.pending is None
+    win.actions_["fit"].trigger()
+    assert c.horizontalScrollBar().maximum() == 0
+
+
+def test_right_click_and_delete_remove_pairs(win):
+    add_pair(win, (10, 10), (20, 20))
+    add_pair(win, (40, 40), (50, 30))
+    assert len(win.session.pairs) == 2
+    click(win, 20, 20, Qt.MouseButton.RightButton)  # right-click the first target
+    assert [p.handle for p in win.session.pairs] == pytest.approx([win.canvas.pairs[0][0]])
+    assert len(win.session.pairs) == 1
+    win.canvas.setFocus()
+    QTest.keyClick(win, Qt.Key.Key_Delete)
+    assert not win.session.pairs
+    win.undo()
+    assert len(win.session.pairs) == 1
+
+
+# --------------------------------------------------------------------------- runs
+
+def test_start_refused_without_a_complete_pair(win):
+    QTest.keyClick(win, Qt.Key.Key_Space)
+    assert not win.running
+    assert win.messages and "complete pair" in win.messages[-1][2]
+    assert "complete pair" in win.statusBar().currentMessage()
+    click(win, 10, 10)  # a handle without its target is still not a pair
+    win.actions_["start_stop"].trigger()
+    assert not win.running and "needs its target" in win.messages[-1][2]
+
+
+def test_start_updates_canvas_and_stop_answers_within_one_iteration(qtbot, win):
+    w = win
+    add_pair(w, (20, 20), (40, 30))
+    w.panel.steps.setValue(5000)
+    w.panel.stop_distance.setValue(0.1)
+    first = w.frame.copy()
+    start_handle = w.session.pairs[0].handle
+    QTest.keyClick(w, Qt.Key.Key_Space)  # Space starts
+    assert w.running
+    qtbot.waitUntil(lambda: w.last_progress is not None and w.last_progress[0].iteration >= 4, timeout=20000)
+    assert not np.array_equal(w.frame, first), "the picture follows the run"
+    assert w.status_iter.text().startswith("iteration") and "it/s" in w.status_rate.text()
+    assert "loss" in w.status_loss.text() and "px" in w.status_dist.text()
+    at_stop = w.session.iteration
+    t0 = time.perf_counter()
+    QTest.keyClick(w, Qt.Key.Key_Space)  # Space stops
+    wait_run_end(qtbot, w)
+    latency = time.perf_counter() - t0
+    assert w.session.iteration <= at_stop + 1
+    assert "Stopped" in w.statusBar().currentMessage()
+    # what is on screen is the latent that is kept
+    assert np.array_equal(w.frame, w.session.render())
+    assert len(w.timeline) == w.session.iteration and w.timeline_slider.isEnabled()  # start + one per step
+    # the canvas and the list show the session's tracked handles
+    assert w.session.pairs[0].handle != start_handle
+    assert w.canvas.pairs[0][0] == pytest.approx(w.session.pairs[0].handle, abs=1e-9)
+    assert w.panel.points.topLevelItem(0).text(1) == "{:.1f}, {:.1f}".format(*w.session.pairs[0].handle)
+    print(f"\nstop latency {latency * 1000:.0f} ms ({w.session.iteration - at_stop} iteration(s) after Stop)")
+
+
+def test_dragging_points_during_a_run_is_honoured(qtbot, win):
+    w, c = win, win.canvas
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(5000)
+    w.panel.stop_distance.setValue(0.1)
+    w.start_run()
+    qtbot.waitUntil(lambda: w.session.iteration >= 2, timeout=20000)
+    # move the target while the optimisation runs
+    target = w.session.pairs[0].target
+    QTest.mousePress(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, *target))
+    new_target = (50.0, 12.0)
+    QTest.mouseMove(c.viewport(), wpos(w, 47, 20))
+    QTest.mouseMove(c.viewport(), wpos(w, *new_target))
+    QTest.mouseRelease(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, *new_target))
+    tol = 0.5 / c.zoom + 1e-6
+    assert w.session.pairs[0].target == pytest.approx(new_target, abs=tol)
+    it = w.session.iteration
+    qtbot.waitUntil(lambda: w.last_progress[0].iteration >= it + 2, timeout=20000)
+    assert w.last_progress[0].targets[0] == pytest.approx(new_target, abs=tol), "the run uses the new target"
+    # move the handle: tracking continues from where the user put it
+    handle = w.session.pairs[0].handle
+    new_handle = (8.0, 54.0)
+    QTest.mousePress(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, *handle))
+    QTest.mouseMove(c.viewport(), wpos(w, *new_handle))
+    QTest.mouseRelease(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, *new_handle))
+    it = w.session.iteration
+    qtbot.waitUntil(lambda: w.last_progress[0].iteration >= it + 3, timeout=20000)
+    r2 = w.session.options()["r2"]
+    h = w.session.pairs[0].handle
+    assert math.dist(h, new_handle) <= 3 * r2 + 1, "the user's handle won over tracking"
+    assert math.dist(h, handle) > 10
+    w.stop_run(wait=True)
+    assert not w.running
+    # the whole run (with the edits made during it) is one undo step
+    w.undo()
+    assert w.session.pairs[0].target == pytest.approx((44, 40), abs=0.5)
+
+
+def test_a_run_that_reaches_its_target_says_so(qtbot, win):
+    add_pair(win, (20, 20), (24, 23))
+    win.panel.stop_distance.setValue(10.0)  # generous: a random generator does not move content
+    win.start_run()
+    wait_run_end(qtbot, win)
+    assert "Reached" in win.statusBar().currentMessage()
+    assert win.session.iteration == 1
+
+
+def test_errors_in_the_worker_become_messages(qtbot, win, monkeypatch):
+    add_pair(win, (20, 20), (44, 40))
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(win.session, "step", broken)
+    win.start_run()
+    wait_run_end(qtbot, win)
+    assert "boom" in win.messages[-1][2]
+    monkeypatch.undo()
+    win.panel.steps.setValue(2)
+    assert win.start_run()  # and the next run works
+    wait_run_end(qtbot, win)
+    assert win.session.iteration >= 1
+
+
+def test_worker_never_queues_frames(qtbot, win):
+    """A GUI that is busy for a while gets one notification, not one per iteration."""
+    w = win
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(5000)
+    w.panel.stop_distance.setValue(0.1)
+    got = []
+    w.worker.frameReady.connect(lambda: got.append(1))
+    w.start_run()
+    qtbot.waitUntil(lambda: w.session.iteration >= 2, timeout=20000)
+    it0 = w.session.iteration
+    got.clear()
+    time.sleep(1.0)  # the GUI thread is blocked; the worker keeps going
+    it1 = w.session.iteration
+    QApplication.processEvents()
+    assert it1 - it0 >= 3
+    assert len(got) <= 2, f"{len(got)} notifications for {it1 - it0} iterations"
+    w.stop_run(wait=True)
+
+
+def test_closing_during_a_run_stops_cleanly(qtbot, settings, messages, gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(5000)
+    w.panel.stop_distance.setValue(0.1)
+    w.start_run()
+    qtbot.waitUntil(lambda: w.session.iteration >= 1, timeout=20000)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 10
+    assert not w.worker.isRunning()
+    assert not w.running
+    # what was being edited was saved for File > Recover last session
+    assert (settings_dir(settings) / "autosave.json").is_file()
+    w2 = make_window(qtbot, settings, None)
+    w2.actions_["recover_session"].trigger()
+    assert w2.session is not None and len(w2.session.pairs) == 1
+    assert torch.equal(w2.session.ws, w.session.ws)
+    w2.close()
+
+
+def settings_dir(settings):
+    from pathlib import Path
+    return Path(settings.fileName()).parent
+
+
+def test_event_loop_stays_responsive_during_a_run(qtbot, win, capsys):
+    w = win
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(40)
+    w.panel.stop_distance.setValue(0.1)
+    gaps, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    w.worker.wait_idle()  # after the one-time warm-up of torch's optimiser imports
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    last[0] = time.perf_counter()
+    w.start_run()
+    wait_run_end(qtbot, w, timeout=30000)
+    timer.stop()
+    its = w.last_progress[0].iteration
+    worst = max(gaps) * 1000
+    with capsys.disabled():
+        print(f"\nevent-loop probe: {len(gaps)} ticks over {its} iterations, worst gap {worst:.0f} ms, "
+              f"median {np.median(gaps) * 1000:.0f} ms")
+    assert its >= 1 and gaps
+
+
+# --------------------------------------------------------------------------- mask, undo, timeline
+
+def test_mask_painting_changes_the_session_mask(win):
+    w, c = win, win.canvas
+    w.actions_["mask_tool"].trigger()
+    assert c.tool == "mask"
+    QTest.keyClick(w, Qt.Key.Key_BracketRight)
+    assert w.panel.brush.value() > 6 and c.brush_radius == w.panel.brush.value()
+    QTest.keyClick(w, Qt.Key.Key_BracketLeft)
+    QTest.keyClick(w, Qt.Key.Key_BracketLeft)
+    w.panel.brush.setValue(4)
+    vp = c.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, 20, 32))
+    QTest.mouseMove(vp, wpos(w, 30, 32))
+    QTest.mouseMove(vp, wpos(w, 40, 32))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, 40, 32))
+    m = w.session.mask
+    assert m is not None and m.shape == (64, 64)
+    assert m[32, 20] and m[32, 30] and m[32, 40] and not m[5, 5]
+    painted = int(m.sum())
+    assert w.session.mask_mode == "flexible"
+    # right button erases
+    QTest.mousePress(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, wpos(w, 30, 32))
+    QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, wpos(w, 30, 32))
+    assert not w.session.mask[32, 30] and int(w.session.mask.sum()) < painted
+    # the mode goes to the session; undo brings back the stroke
+    w.panel.mask_mode.setCurrentIndex(w.panel.mask_mode.findData("fixed"))
+    assert w.session.mask_mode == "fixed"
+    w.undo()
+    w.undo()
+    assert int(w.session.mask.sum()) == painted and w.session.mask_mode == "flexible"
+    w.actions_["clear_mask"].trigger()
+    assert w.session.mask is None and c.mask is None
+    w.actions_["points_tool"].trigger()
+    assert c.tool == "points"
+
+
+def test_undo_after_a_run_restores_the_first_image_exactly(qtbot, win):
+    w = win
+    first = w.frame.copy()
+    ws0 = w.session.ws.clone()
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(6)
+    w.panel.stop_distance.setValue(0.1)
+    w.start_run()
+    wait_run_end(qtbot, w)
+    final = w.frame.copy()
+    assert not np.array_equal(final, first)
+    assert "Drag" in w.undo_stack.undo_text()
+    QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(w.frame, first)
+    assert torch.equal(w.session.ws, ws0)
+    assert np.array_equal(w.session.render(), first)
+    assert w.session.pairs[0].handle == pytest.approx(w.canvas.pairs[0][0])
+    QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(w.frame, final)
+    # the timeline picks a frame of the run and editing continues from there
+    w.timeline_slider.setValue(2)
+    entry = w.timeline[2]
+    assert torch.equal(w.session.ws, entry["ws"]) and np.array_equal(w.frame, entry["frame"])
+    w.timeline_slider.setValue(3)
+    w.undo()  # the slider moves merge into one step
+    assert np.array_equal(w.frame, final)
+    # seed changes are undoable too
+    w.panel.seed.setValue(7)
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert w.session.seed == 7 and not np.array_equal(w.frame, final)
+    w.undo()
+    assert w.session.seed == 1 and w.panel.seed.value() == 1 and np.array_equal(w.frame, final)
+
+
+# --------------------------------------------------------------------------- files
+
+def run_a_few(qtbot, w, steps=5):
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(steps)
+    w.panel.stop_distance.setValue(0.1)
+    w.start_run()
+    wait_run_end(qtbot, w)
+
+
+def test_export_writes_files_with_the_right_frame_count(qtbot, win, tmp_path):
+    import cv2
+    w = win
+    assert not w.export_frames(tmp_path / "none.gif")  # nothing to export yet: a message
+    assert "no frames" in w.messages[-1][2]
+    run_a_few(qtbot, w, steps=5)
+    n = len(w.timeline)
+    assert n == 5  # one frame per iteration: the start image, then the image after each step
+    w.panel.fps.setValue(12)
+    w.ask_save_path = lambda *a, **k: str(tmp_path / "edit.gif")
+    w.actions_["export_gif"].trigger()
+    with Image.open(tmp_path / "edit.gif") as im:
+        assert im.n_frames == n and im.size == (64, 64)
+    assert w.export_frames(tmp_path / "edit.mp4", "mp4")
+    cap = cv2.VideoCapture(str(tmp_path / "edit.mp4"))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    assert count == n
+    w.panel.overlay.setChecked(True)
+    assert w.export_frames(tmp_path / "seq", "png")
+    files = sorted((tmp_path / "seq").glob("*.png"))
+    assert len(files) == n
+    with Image.open(files[0]) as im:
+        assert im.size[0] > 64  # the overlay upscales small frames
+    assert w.save_image(tmp_path / "img.png")
+    w.panel.overlay.setChecked(False)
+    assert w.save_image(tmp_path / "plain.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "plain.png")), w.frame)
+    assert not w.save_image(tmp_path / "bad.xyz")
+    assert "extension" in w.messages[-1][2]
+
+
+def test_latent_and_session_round_trip(qtbot, win, tmp_path):
+    w = win
+    run_a_few(qtbot, w, steps=3)
+    ws = w.session.ws.clone()
+    mask = np.zeros((64, 64), bool)
+    mask[10:30, 10:30] = True
+    w.session.set_mask(mask, "fixed")
+    assert w.save_latent(tmp_path / "lat.npz")
+    assert w.save_session(tmp_path / "s.json")
+    assert (tmp_path / "s.json").is_file() and (tmp_path / "s.npz").is_file()
+    pairs = [(p.handle, p.target) for p in w.session.pairs]
+    w.panel.seed.setValue(11)
+    w.reset_points()
+    w.clear_mask()
+    assert not w.session.pairs and not torch.equal(w.session.ws, ws)
+    assert w.open_session(tmp_path / "s.json")
+    assert torch.equal(w.session.ws, ws)
+    assert [(p.handle, p.target) for p in w.session.pairs] == pairs
+    assert np.array_equal(w.session.mask, mask) and w.session.mask_mode == "fixed"
+    assert np.array_equal(w.canvas.mask, mask) and w.panel.mask_mode.currentData() == "fixed"
+    assert w.panel.seed.value() == 1
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    w.panel.seed.setValue(12)
+    assert w.load_latent(tmp_path / "lat.npz")
+    assert torch.equal(w.session.ws, ws)
+    # broken files: a message, and nothing changes
+    (tmp_path / "junk.json").write_text("{not json")
+    assert not w.open_session(tmp_path / "junk.json")
+    assert "session" in w.messages[-1][2]
+    assert not w.load_latent(tmp_path / "junk.json")
+    assert torch.equal(w.session.ws, ws)
+
+
+def test_bad_model_file_gives_a_message_and_keeps_the_model(qtbot, win, tmp_path):
+    w = win
+    add_pair(w, (20, 20), (44, 40))
+    session, frame = w.session, w.frame.copy()
+    bad = tmp_path / "broken.pkl"
+    bad.write_bytes(b"\x80\x04this is not a pickle at all")
+    w.ask_open_path = lambda *a, **k: str(bad)
+    w.actions_["open_model"].trigger()
+    assert w.messages and str(bad) in w.messages[-1][2]
+    assert w.session is session and len(session.pairs) == 1 and np.array_equal(w.frame, frame)
+    # an image dropped onto the window
+    png = tmp_path / "face.png"
+    Image.fromarray(frame).save(png)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(png))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(drop)
+    assert "PNG image" in w.messages[-1][2] and w.session is session
+    assert not w.open_model(tmp_path / "missing.pt")
+    assert "not found" in w.messages[-1][2]
+    assert w.session is session
+
+
+def test_opens_without_the_default_model(qtbot, settings, messages, gen_path, monkeypatch, tmp_path):
+    import dragedit.models
+    monkeypatch.setattr(dragedit.models, "DEFAULT_GENERATOR", tmp_path / "nope" / "faces128.pt")
+    w = make_window(qtbot, settings, "default")
+    assert w.session is None
+    assert messages and "missing" in messages[-1][2]
+    assert "No model" in w.canvas.placeholder
+    QTest.keyClick(w, Qt.Key.Key_Space)          # no crash, a message
+    click_pos = QPoint(100, 100)
+    QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, click_pos)
+    w.undo()
+    assert not w.running
+    # a model dropped onto the window opens
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(gen_path))])
+    w.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                           Qt.KeyboardModifier.NoModifier))
+    assert w.session is not None
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert w.model_path.name == "g.pt" and w.panel.model_resolution.text().startswith("64")
+    w.close()
+
+
+def test_settings_and_recent_files_are_remembered(qtbot, settings, messages, gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    w.panel.lr.setValue(0.005)
+    w.panel.steps.setValue(77)
+    w.panel.brush.setValue(9)
+    w.resize(900, 650)
+    w.close()
+    w2 = make_window(qtbot, settings, None)
+    assert w2.panel.lr.value() == pytest.approx(0.005)
+    assert w2.panel.steps.value() == 77 and w2.panel.brush.value() == 9
+    assert str(gen_path.resolve()) in w2._recent()
+    w2._fill_recent_menu()
+    names = [a.text() for a in w2.recent_menu.actions()]
+    assert any("g.pt" in n for n in names)
+    w2.close()
+
+
+def test_about_box_names_the_version(win):
+    from dragedit import __version__
+    box = win.show_about()
+    assert __version__ in box.text()
+    box.close()
+    for a in win.actions_.values():  # every shortcut is named in its tooltip
+        if not a.shortcut().isEmpty():
+            assert "(" in a.toolTip(), a.objectName()
+    assert "Space" in win.actions_["start_stop"].toolTip()
+
+
+# --------------------------------------------------------------------------- robustness
+
+def test_random_ui_actions_never_raise(qtbot, win):
+    w, c = win, win.canvas
+    rng = random.Random(1234)
+    w.panel.steps.setValue(8)
+    w.panel.stop_distance.setValue(0.1)
+    K, NO = Qt.Key, Qt.KeyboardModifier.NoModifier
+    CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    keys = [(K.Key_Space, NO), (K.Key_Delete, NO), (K.Key_Escape, NO), (K.Key_BracketLeft, NO),
+            (K.Key_BracketRight, NO), (K.Key_Z, CTRL), (K.Key_Z, CTRL | SHIFT), (K.Key_M, NO), (K.Key_P, NO),
+            (K.Key_H, NO), (K.Key_F, NO), (K.Key_1, NO), (K.Key_Plus, NO), (K.Key_Minus, NO),
+            (K.Key_Backspace, CTRL)]
+    buttons = [Qt.MouseButton.LeftButton] * 4 + [Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton]
+    counts = {}
+    for step in range(200):
+        kind = rng.choice(["click"] * 5 + ["drag"] * 2 + ["key"] * 4 + ["start", "stop", "undo", "redo", "seed",
+                                                                          "wheel", "timeline", "truncation"])
+        counts[kind] = counts.get(kind, 0) + 1
+        vp = c.viewport()
+        if kind == "click":
+            pos = QPoint(rng.randrange(0, vp.width()), rng.randrange(0, vp.height()))
+            QTest.mouseClick(vp, rng.choice(buttons), Qt.KeyboardModifier.NoModifier, pos)
+        elif kind == "drag":
+            a = QPoint(rng.randrange(0, vp.width()), rng.randrange(0, vp.height()))
+            b = QPoint(rng.randrange(0, vp.width()), rng.randrange(0, vp.height()))
+            btn = rng.choice(buttons)
+            QTest.mousePress(vp, btn, Qt.KeyboardModifier.NoModifier, a)
+            QTest.mouseMove(vp, b)
+            QTest.mouseRelease(vp, btn, Qt.KeyboardModifier.NoModifier, b)
+        elif kind == "key":
+            key, mod = rng.choice(keys)
+            QTest.keyClick(w, key, mod)
+        elif kind == "start":
+            w.actions_["start_stop"].trigger() if not w.running else None
+        elif kind == "stop":
+            w.stop_run()
+        elif kind == "undo":
+            w.actions_["undo"].trigger()
+        elif kind == "redo":
+            w.actions_["redo"].trigger()
+        elif kind == "seed":
+            w.panel.seed.setValue(rng.randrange(0, 50))
+        elif kind == "truncation":
+            w.panel.truncation.setValue(rng.choice([0.5, 0.7, 1.0]))
+        elif kind == "wheel":
+            pos = QPointF(rng.randrange(0, vp.width()), rng.randrange(0, vp.height()))
+            ev = QWheelEvent(pos, vp.mapToGlobal(pos), QPoint(0, 0), QPoint(0, rng.choice([120, -120])),
+                             Qt.MouseButton.NoButton, NO, Qt.ScrollPhase.NoScrollPhase, False)
+            QApplication.sendEvent(vp, ev)
+        elif kind == "timeline" and w.timeline_slider.isEnabled():
+            w.timeline_slider.setValue(rng.randrange(0, w.timeline_slider.maximum() + 1))
+        qtbot.wait(rng.choice([0, 1, 5, 20]))
+    w.stop_run(wait=True)
+    assert not w.running
+    # still responsive: a timer fires, a render arrives, a new pair can be added and run
+    fired = []
+    QTimer.singleShot(0, lambda: fired.append(1))
+    qtbot.waitUntil(lambda: bool(fired), timeout=2000)
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    w.actions_["points_tool"].trigger()
+    w.cancel_pending()
+    w.reset_points()
+    w.canvas.fit_to_window()
+    add_pair(w, (10, 10), (30, 30))
+    assert len(w.session.pairs) == 1
+    w.panel.steps.setValue(2)
+    assert w.start_run()
+    wait_run_end(qtbot, w)
+    assert w.session.iteration >= 1
+    print(f"\nrandom actions: {counts}; runs started {w._run_counter}, undo entries {len(w.undo_stack)}, "
+          f"pairs {len(w.session.pairs)}")
+
+
+def test_screenshot_script(qtbot, gen_path, tmp_path, messages):
+    from dragedit.gui.screenshot import take_screenshot
+    out = take_screenshot(tmp_path / "shot.png", model=str(gen_path), seed=1, steps=3, size=(900, 600))
+    with Image.open(out) as im:
+        assert im.size[0] >= 900 and im.size[1] >= 600
