@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--r2", type=float, help="tracking search radius, px")
     p.add_argument("--stop-distance", dest="stop_distance", type=float, help="reached when within this many px")
     p.add_argument("--space", choices=["w", "w+"], default="w+")
-    p.add_argument("--tracker", default="motion", help="point tracker: motion (default) or nn (DragGAN's)")
+    p.add_argument("--tracker", default="nn", help="point tracker: nn (DragGAN's, default) or motion (motion prior, sub-pixel)")
     p.add_argument("--out", help="final image (.png/.jpg)")
     p.add_argument("--frames", help="folder for a PNG sequence of every iteration")
     p.add_argument("--video", help="animation of the edit (.gif or .mp4)")

@@ -40,7 +40,7 @@ def test_edit_writes_report_image_and_video(model_file, tmp_path, capsys):
         assert key in report
     assert report["targets"] == [[28.0, 30.0]]
     assert len(report["iteration_ms"]) == report["iterations"] == 6
-    assert report["options"]["tracker"] == "motion" and report["options"]["space"] == "w+"
+    assert report["options"]["tracker"] == "nn" and report["options"]["space"] == "w+"
     assert np.asarray(Image.open(tmp_path / "final.png")).shape == (64, 64, 3)
     with Image.open(tmp_path / "edit.gif") as gif:
         assert gif.n_frames == 6

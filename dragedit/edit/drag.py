@@ -36,7 +36,7 @@ class DragParams:
     num_layers: int = 6
     feature_block: int | None = None
     truncation_psi: float = 0.7
-    tracker: str = "motion"
+    tracker: str = "nn"
     preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on
 
     def validate(self):

@@ -1212,7 +1212,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         p.lr.setValue(self._value("drag/lr", 0.002, float))
         p.steps.setValue(self._value("drag/steps", 200, int))
-        self._set_combo(p.tracker, self._value("drag/tracker", "motion", str))
+        self._set_combo(p.tracker, self._value("drag/tracker", "nn", str))
         self._set_combo(p.space, self._value("latent/space", "w+", str))
         p.truncation.blockSignals(True)
         p.truncation.setValue(self._value("latent/truncation", 0.7, float))
