@@ -238,3 +238,11 @@ def test_return_features_gives_each_block_output():
     assert [tuple(f.shape) for f in feats] == [(1, 8, 4, 4), (1, 8, 8, 8), (1, 6, 16, 16), (1, 4, 32, 32)]
     assert torch.equal(img, G.synthesis(ws))
     assert np.isfinite(img.detach().numpy()).all()
+
+
+def test_single_sample_path_backpropagates_with_conv_clamp():
+    """Drag editing backpropagates batch-1 layers that clamp (official 512-px models use conv_clamp)."""
+    G = Generator(8, 0, 8, 16, 3, synthesis_kwargs=dict(channels={4: 8, 8: 8, 16: 8}, conv_clamp=0.5))
+    ws = G.mapping(torch.randn(1, 8), None).detach().requires_grad_(True)
+    G.synthesis(ws).square().mean().backward()
+    assert torch.isfinite(ws.grad).all() and ws.grad.abs().sum() > 0

@@ -164,7 +164,7 @@ class SynthesisLayer(nn.Module):
         if noise is not None:
             x = x + noise * act_gain
         x = F.leaky_relu_(x, 0.2)
-        return x.clamp_(-clamp, clamp) if clamp is not None else x
+        return x.clamp(-clamp, clamp) if clamp is not None else x
 
 
 class ToRGBLayer(nn.Module):
