@@ -2,6 +2,20 @@
 use 1 while other jobs share the CPU, since oversubscribed threads slow torch down many times)."""
 import os
 
+import pytest
 import torch
 
 torch.set_num_threads(int(os.environ.get("DRAGEDIT_TEST_THREADS", "2")))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory):
+    """A small random 64-px generator saved in dragedit's format, for fast command-line tests."""
+    from dragedit.io.checkpoint import save_generator
+    from dragedit.nets.stylegan2 import Generator
+    torch.manual_seed(0)
+    G = Generator(16, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
+                  synthesis_kwargs=dict(channels={4: 32, 8: 32, 16: 32, 32: 16, 64: 16}))
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_generator(G, path)
+    return path

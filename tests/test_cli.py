@@ -5,23 +5,15 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from dragedit import __version__
 from dragedit.cli import main
-from dragedit.io.checkpoint import save_generator
-from dragedit.nets.stylegan2 import Generator
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    G = Generator(16, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
-                  synthesis_kwargs=dict(channels={4: 32, 8: 32, 16: 32, 32: 16, 64: 16}))
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_generator(G, path)
-    return path
+def model_file(tiny_model_file):
+    return tiny_model_file
 
 
 def test_version_via_python_m():

@@ -13,23 +13,16 @@ from dragedit.edit.drag import DragSession
 from dragedit.edit.inversion import pivotal_tuning, project, to_tensor
 from dragedit.edit.perceptual import PerceptualLoss
 from dragedit.errors import DragEditError
-from dragedit.io.checkpoint import save_generator
 from dragedit.io.images import load_photo
 from dragedit.models import DEFAULT_GENERATOR
-from dragedit.nets.stylegan2 import Generator
 
 ALEXNET = Path(__file__).resolve().parents[2] / "shared" / "weights" / "alexnet-features.pt"
 needs_alexnet = pytest.mark.skipif(not ALEXNET.is_file(), reason=f"{ALEXNET} (LPIPS backbone) is absent")
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    torch.manual_seed(0)
-    G = Generator(16, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
-                  synthesis_kwargs=dict(channels={4: 32, 8: 32, 16: 32, 32: 16, 64: 16}))
-    path = tmp_path_factory.mktemp("m") / "tiny.pt"
-    save_generator(G, path)
-    return path
+def tiny(tiny_model_file):
+    return tiny_model_file
 
 
 @needs_alexnet

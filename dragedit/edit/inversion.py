@@ -55,6 +55,17 @@ def _percep_input(x):
     return F.interpolate(x, size=(256, 256), mode="area") if x.shape[-1] > 256 else x
 
 
+def _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt) -> float:
+    """One optimiser step on pixel MSE + perceptual distance to the target; returns the loss."""
+    loss = pixel_weight * F.mse_loss(img, tgt)
+    if perceptual is not None:
+        loss = loss + perceptual(_percep_input(img), tgt_p).sum()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 def project(G, target: np.ndarray, space="w+", steps=300, lr=0.1, perceptual=None, pixel_weight=1.0,
             progress=None, should_stop=None, seed=0) -> InversionResult:
     """Find ws whose image matches target (uint8 HxWx3 of the generator's size)."""
@@ -88,16 +99,10 @@ def project(G, target: np.ndarray, space="w+", steps=300, lr=0.1, perceptual=Non
             g["lr"] = lr * ramp
         w = w_opt + torch.randn(w_opt.shape, generator=gen) * noise_scale
         ws = w if space == "w+" else w.repeat(1, G.num_ws, 1)
-        img = G.synthesis(ws, noise_mode="const")
-        loss = pixel_weight * F.mse_loss(img, tgt)
-        if perceptual is not None:
-            loss = loss + perceptual(_percep_input(img), tgt_p).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = _fit_step(G.synthesis(ws, noise_mode="const"), tgt, tgt_p, pixel_weight, perceptual, opt)
         times.append((time.perf_counter() - t0) * 1000)
         if progress:
-            progress(i + 1, steps, loss.item())
+            progress(i + 1, steps, loss)
     with torch.no_grad():
         ws = w_opt.detach() if space == "w+" else w_opt.detach().repeat(1, G.num_ws, 1)
         score = psnr(G.synthesis(ws, noise_mode="const"), tgt)
@@ -120,16 +125,10 @@ def pivotal_tuning(G, ws, target: np.ndarray, steps=200, lr=3e-4, perceptual=Non
         if should_stop is not None and should_stop():
             break
         t0 = time.perf_counter()
-        img = Gt.synthesis(ws, noise_mode="const")
-        loss = l2_weight * F.mse_loss(img, tgt)
-        if perceptual is not None:
-            loss = loss + perceptual(_percep_input(img), tgt_p).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = _fit_step(Gt.synthesis(ws, noise_mode="const"), tgt, tgt_p, l2_weight, perceptual, opt)
         times.append((time.perf_counter() - t0) * 1000)
         if progress:
-            progress(i + 1, steps, loss.item())
+            progress(i + 1, steps, loss)
     Gt.requires_grad_(False)
     with torch.no_grad():
         score = psnr(Gt.synthesis(ws, noise_mode="const"), tgt)
