@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=4000, help="total optimiser steps (resume continues)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--decay-start", type=int,
+                   help="step from which the learning rate falls linearly to lr/10 at --steps")
     p.add_argument("--lpips-weight", type=float, default=0.5)
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS (see README)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -196,7 +198,8 @@ def cmd_train(args):
         print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
         faces.render_dataset(args.render, seed=2024, path=data, processes=args.workers)
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
-          lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export)
+          lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export,
+          decay_start=args.decay_start)
     return 0
 
 
