@@ -58,9 +58,9 @@ def config_f_generator(resolution=512) -> Generator:
 
 
 def feature_block_index(G) -> int:
-    """DESIGN: the 128-px block (the 6th) for models of 128 px or more, else the half-size block."""
-    res = 128 if G.img_resolution >= 128 else G.img_resolution // 2
-    return G.synthesis.block_resolutions.index(max(res, 4))
+    """The drag engine's feature block (StyleGAN2: the 128-px block, or the half-size one below
+    128 px; StyleGAN3: see `stylegan3.SynthesisNetwork.default_feature_block`)."""
+    return G.synthesis.default_feature_block()
 
 
 def bench_generator(G, name, repeats=10, device="cpu") -> dict:

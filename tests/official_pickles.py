@@ -24,6 +24,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
+from dragedit.nets import stylegan3 as sg3
 from dragedit.nets.stylegan2 import Generator
 
 FAKE_MODULES = ("torch_utils", "torch_utils.persistence", "dnnlib", "dnnlib.util")
@@ -118,7 +119,7 @@ def _state(params=(), buffers=(), modules=(), attrs=None, init_args=(), init_kwa
     st = {
         "training": False,
         "_parameters": OrderedDict((k, _param(v) if v is not None else None) for k, v in params),
-        "_buffers": OrderedDict((k, v.detach().clone()) for k, v in buffers),
+        "_buffers": OrderedDict((k, v.detach().clone() if v is not None else None) for k, v in buffers),
         "_non_persistent_buffers_set": set(),
         "_backward_hooks": OrderedDict(),
         "_is_full_backward_hook": None,
@@ -328,7 +329,8 @@ def _walk(rec):
 
 
 def write_stylegan3_pickle(path):
-    """A minimal StyleGAN3-style network pickle (synthesis.input, L0_36_512, filtered_lrelu source)."""
+    """An incomplete StyleGAN3-style pickle (an input and one layer, most attributes missing): the
+    loader must describe it (inspect_model) and refuse it with a clear error."""
     with fake_nvidia_modules() as fake:
         def rec(name, params=(), modules=(), attrs=None):
             return Persistent(name, _state(params, modules=modules, attrs=attrs), module_src=STYLEGAN3_SRC)
@@ -346,6 +348,128 @@ def write_stylegan3_pickle(path):
         with open(path, "wb") as f:
             pickle.dump(dict(G=g, G_ema=g, D=None, augment_pipe=None,
                              training_set_kwargs=fake.EasyDict(resolution=16)), f, protocol=4)
+    return path
+
+
+# --------------------------------------------------------------------------- StyleGAN3 pickles
+
+def make_stylegan3_generator(resolution=32, variant="t", c_dim=0, seed=0, num_layers=6, channel_max=16,
+                             margin_size=10) -> sg3.Generator:
+    """A tiny StyleGAN3-T or -R generator (random weights, NVIDIA's layer geometry) with non-trivial
+    magnitude_ema, biases, w_avg and input affine, so every term of the math shows in the image."""
+    torch.manual_seed(seed)
+    geometry = dict(channel_base=512, channel_max=channel_max, num_layers=num_layers, num_critical=2,
+                    margin_size=margin_size, num_fp16_res=2)
+    if variant == "r":  # NVIDIA's train.py for stylegan3-r: 1x1 convs, radial filters, twice the channels
+        geometry.update(conv_kernel=1, use_radial_filters=True, channel_base=1024, channel_max=2 * channel_max)
+    G = sg3.Generator(z_dim=32, c_dim=c_dim, w_dim=32, img_resolution=resolution, img_channels=3,
+                      synthesis_kwargs=geometry)
+    with torch.no_grad():
+        G.mapping.w_avg.normal_()
+        G.synthesis.input.affine.weight.normal_(std=0.5)
+        for name, t in list(G.named_parameters()) + list(G.named_buffers()):
+            if name.endswith("magnitude_ema"):
+                t.uniform_(0.3, 3.0)
+            elif name.endswith(".bias") and ".affine." not in name:
+                t.normal_(std=0.2)
+    return G.eval().requires_grad_(False)
+
+
+def _fc3(m, **init_kwargs):
+    """networks_stylegan3.FullyConnectedLayer (it also stores in/out_features)."""
+    in_f, out_f = m.weight.shape[1], m.weight.shape[0]
+    attrs = dict(in_features=in_f, out_features=out_f, activation=m.activation,
+                 weight_gain=m.lr_multiplier / np.sqrt(in_f), bias_gain=m.lr_multiplier)
+    return Persistent("FullyConnectedLayer", _state([("weight", m.weight), ("bias", m.bias)], attrs=attrs,
+                                                     init_args=(in_f, out_f), init_kwargs=init_kwargs),
+                      module_src=STYLEGAN3_SRC)
+
+
+def _size(v):
+    return np.broadcast_to(np.asarray(v), [2])  # what NVIDIA stores for sizes
+
+
+def _sg3_input(inp, w_dim):
+    attrs = dict(w_dim=w_dim, channels=inp.channels, size=_size(inp.size),
+                 sampling_rate=np.float64(inp.sampling_rate), bandwidth=np.float64(inp.bandwidth))
+    return Persistent("SynthesisInput", _state(
+        [("weight", inp.weight)], [("transform", inp.transform), ("freqs", inp.freqs), ("phases", inp.phases)],
+        [("affine", _fc3(inp.affine, weight_init=0, bias_init=[1, 0, 0, 0]))], attrs,
+        init_kwargs=dict(w_dim=w_dim, channels=inp.channels, size=inp.size,
+                         sampling_rate=np.float64(inp.sampling_rate), bandwidth=np.float64(inp.bandwidth))),
+        module_src=STYLEGAN3_SRC)
+
+
+def _sg3_layer(ly, w_dim):
+    attrs = dict(w_dim=w_dim, is_torgb=ly.is_torgb, is_critically_sampled=ly.is_critically_sampled,
+                 use_fp16=np.bool_(ly.use_fp16), in_channels=ly.in_channels, out_channels=ly.out_channels,
+                 in_size=_size(ly.in_size), out_size=_size(ly.out_size),
+                 in_sampling_rate=ly.in_sampling_rate, out_sampling_rate=ly.out_sampling_rate,
+                 tmp_sampling_rate=ly.tmp_sampling_rate, in_cutoff=np.float64(ly.in_cutoff),
+                 out_cutoff=np.float64(ly.out_cutoff), in_half_width=np.float64(ly.in_half_width),
+                 out_half_width=np.float64(ly.out_half_width), conv_kernel=ly.conv_kernel,
+                 conv_clamp=ly.conv_clamp, magnitude_ema_beta=ly.magnitude_ema_beta,
+                 up_factor=ly.up_factor, up_taps=ly.up_taps, down_factor=ly.down_factor,
+                 down_taps=ly.down_taps, down_radial=ly.down_radial, padding=list(ly.padding))
+    buffers = [("magnitude_ema", ly.magnitude_ema), ("up_filter", ly.up_filter), ("down_filter", ly.down_filter)]
+    # _init_kwargs hold NVIDIA's hyper-parameters; deliberately wrong here: the loader must not use them
+    return Persistent("SynthesisLayer", _state(
+        [("weight", ly.weight), ("bias", ly.bias)], buffers, [("affine", _fc3(ly.affine, bias_init=1))], attrs,
+        init_kwargs=dict(w_dim=w_dim, is_torgb=ly.is_torgb, in_channels=999, out_channels=999,
+                         conv_kernel=3, filter_size=6, use_radial_filters=False, conv_clamp=256)),
+        module_src=STYLEGAN3_SRC)
+
+
+def stylegan3_record(G: sg3.Generator, ez) -> Persistent:
+    """NVIDIA's StyleGAN3 Generator record tree (module names, attributes and their types)."""
+    syn = G.synthesis
+    mods = [("input", _sg3_input(syn.input, G.w_dim))]
+    mods += [(name, _sg3_layer(getattr(syn, name), G.w_dim)) for name in syn.layer_names]
+    syn_attrs = dict(w_dim=G.w_dim, num_ws=syn.num_ws, img_resolution=G.img_resolution,
+                     img_channels=G.img_channels, num_layers=syn.num_layers, num_critical=syn.num_critical,
+                     margin_size=syn.margin_size, output_scale=syn.output_scale, num_fp16_res=syn.num_fp16_res,
+                     layer_names=list(syn.layer_names))
+    synthesis = Persistent("SynthesisNetwork", _state(modules=mods, attrs=syn_attrs, init_kwargs=dict(
+        w_dim=G.w_dim, img_resolution=G.img_resolution, img_channels=G.img_channels,
+        channel_base=32768, channel_max=512, num_layers=14, magnitude_ema_beta=0.999)),
+        module_src=STYLEGAN3_SRC)
+    mp = G.mapping
+    mmods = [("embed", _fc3(mp.embed))] if mp.c_dim > 0 else []
+    mmods += [(f"fc{i}", _fc3(getattr(mp, f"fc{i}"), activation="lrelu", lr_multiplier=0.01))
+              for i in range(mp.num_layers)]
+    mattrs = dict(z_dim=mp.z_dim, c_dim=mp.c_dim, w_dim=mp.w_dim, num_ws=mp.num_ws, num_layers=mp.num_layers,
+                  w_avg_beta=mp.w_avg_beta)
+    if mp.c_dim == 0:
+        mattrs["embed"] = None
+    mapping = Persistent("MappingNetwork", _state(buffers=[("w_avg", mp.w_avg)], modules=mmods, attrs=mattrs,
+                                                  init_kwargs=dict(z_dim=mp.z_dim, c_dim=mp.c_dim, w_dim=mp.w_dim,
+                                                                   num_ws=mp.num_ws)),
+                         module_src=STYLEGAN3_SRC)
+    attrs = dict(z_dim=G.z_dim, c_dim=G.c_dim, w_dim=G.w_dim, img_resolution=G.img_resolution,
+                 img_channels=G.img_channels, num_ws=G.num_ws)
+    return Persistent("Generator", _state(modules=[("synthesis", synthesis), ("mapping", mapping)], attrs=attrs,
+                                          init_kwargs=dict(z_dim=G.z_dim, c_dim=G.c_dim, w_dim=G.w_dim,
+                                                           img_resolution=G.img_resolution,
+                                                           img_channels=G.img_channels,
+                                                           mapping_kwargs=ez(num_layers=2),
+                                                           channel_base=32768, channel_max=512,
+                                                           magnitude_ema_beta=0.999)),
+                      module_src=STYLEGAN3_SRC)
+
+
+def write_stylegan3_official_pickle(G: sg3.Generator, path, *, protocol=4, mutate=None):
+    """A StyleGAN3 network pickle in the layout of NVIDIA's stylegan3 release (training_loop.py)."""
+    with fake_nvidia_modules() as fake:
+        data = dict(G=stylegan3_record(G, fake.EasyDict), D=_discriminator(G),
+                    G_ema=stylegan3_record(G, fake.EasyDict))
+        data["training_set_kwargs"] = fake.EasyDict(
+            class_name="training.dataset.ImageFolderDataset", path="/data/tiny.zip", use_labels=G.c_dim > 0,
+            max_size=1000, xflip=False, resolution=G.img_resolution)
+        data["augment_pipe"] = _augment_pipe()
+        if mutate is not None:
+            mutate(data)
+        with open(path, "wb") as f:
+            pickle.dump(data, f, protocol=protocol)
     return path
 
 

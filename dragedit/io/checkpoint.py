@@ -1,21 +1,27 @@
 """Read and write generator files without running code from them.
 
-Two formats are read:
+These formats are read:
 
-* NVIDIA's official network pickles (stylegan2-ada-pytorch and the StyleGAN2
-  pickles of the StyleGAN3 release), through the allow-list unpickler in
+* NVIDIA's official network pickles (stylegan2-ada-pytorch, and the
+  StyleGAN3 release: `stylegan3-t/r-*.pkl` become `nets.stylegan3.Generator`,
+  its `stylegan2-*.pkl` the StyleGAN2 one), through the allow-list unpickler in
   `safe_pickle`. The network config is rebuilt from the stored module state
   (attributes and tensor shapes), never from `_init_kwargs` and never by
-  executing the module source stored in the file.
+  executing the module source stored in the file. Our own files say which
+  network they hold with `config['family']` (absent: StyleGAN2).
 * dragedit's own format: `torch.save({'format': 'dragedit-generator',
   'version': 1, 'config': G.config, 'state_dict': ..., **extra})`, read with
   `torch.load(weights_only=True)`.
+* Converted on load: TensorFlow-era pickles of NVIDIA's StyleGAN2 release
+  (`tf_pickle`) and rosinality stylegan2-pytorch `.pt` checkpoints (`rosinality`).
 
 Every failure a user can cause (wrong file, broken file, unsafe file) is a
 `ModelFileError` whose message names the file and what was expected.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import math
 import os
 import pickle
@@ -46,7 +52,8 @@ _IMAGE_MAGIC = [
 ]
 _ZIP_MAGIC = b"PK\x03\x04"
 _LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # first object of a pre-1.6 torch.save file
-_EXPECTED = "expected a StyleGAN2 network pickle (.pkl) or a dragedit model file (.pt)"
+_EXPECTED = ("expected a StyleGAN2 network pickle (.pkl: PyTorch or TensorFlow release), a rosinality "
+             "stylegan2-pytorch checkpoint (.pt) or a dragedit model file (.pt)")
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -221,6 +228,8 @@ def _finish(G: Generator, info: dict, device) -> Generator:
 
 
 def _model_info(G: Generator) -> dict:
+    if getattr(G, "family", "stylegan2") == "stylegan3":
+        return _stylegan3_model_info(G)
     syn = G.config["synthesis_kwargs"]
     return dict(family="stylegan2", supported=True, resolution=G.img_resolution,
                 img_channels=G.img_channels, z_dim=G.z_dim, w_dim=G.w_dim, c_dim=G.c_dim,
@@ -230,6 +239,14 @@ def _model_info(G: Generator) -> dict:
 
 
 # --------------------------------------------------------------------------- official pickles
+
+class _TFPickleFound(Exception):
+    """Carries an unpickled TensorFlow-era network from `_read_official` up to `_open` (read once)."""
+
+    def __init__(self, obj):
+        super().__init__("TensorFlow network pickle")
+        self.obj = obj
+
 
 def _read_official(path: str):
     """Unpickle safely and pick the generator record: G_ema, else G (with a warning)."""
@@ -246,6 +263,9 @@ def _read_official(path: str):
                              f"{type(e).__name__}: {_short(e)}") from None
     if isinstance(obj, PersistentRecord):
         return obj, "(whole file)"
+    from .tf_pickle import is_tf_pickle
+    if is_tf_pickle(obj):
+        raise _TFPickleFound(obj)
     if isinstance(obj, int) and obj == _LEGACY_TORCH_MAGIC:
         raise ModelFileError(f"{path}: an old-style (non-zip) torch.save file, not a network pickle; "
                              f"{_EXPECTED}")
@@ -284,6 +304,203 @@ def _stylegan3_info(rec, path) -> dict:
     info["mapping_layers"] = _plain_number(mapping.state.get("num_layers")) \
         if isinstance(mapping, PersistentRecord) else None
     return info
+
+
+class _SG3Error(ModelFileError):
+    """A StyleGAN3 record this loader cannot read; `_stylegan3_config` adds the file name."""
+
+
+def _sg3_child(rec, name):
+    child = _modules(rec).get(name)
+    if not isinstance(child, (PersistentRecord, PlainModuleRecord)):
+        raise _SG3Error(f"{rec.class_name} has no '{name}' submodule")
+    return child
+
+
+def _sg3_attr(rec, name, kind=None):
+    """A stored attribute; kind 'int' / 'float' / 'bool' / 'size' converts it (numpy scalars and
+    NVIDIA's broadcast [width, height] size arrays included) or refuses it."""
+    if name not in rec.state:
+        raise _SG3Error(f"{rec.class_name} has no '{name}' attribute")
+    v = rec.state[name]
+    if kind is None:
+        return v
+    if kind == "size":
+        arr = np.asarray(v)
+        if arr.ndim == 1 and arr.size == 2 and arr.dtype.kind in "iu" and arr[0] == arr[1]:
+            return int(arr[0])
+        if arr.ndim == 0 and arr.dtype.kind in "iu":
+            return int(arr)
+        raise _SG3Error(f"{rec.class_name}.{name} is {v!r}, expected a square size")
+    if kind == "bool" and isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if kind in ("int", "float") and isinstance(v, (int, float, np.integer, np.floating)) \
+            and not isinstance(v, (bool, np.bool_)):
+        if kind == "int":
+            if float(v) != int(v):
+                raise _SG3Error(f"{rec.class_name}.{name} is {v!r}, expected an integer")
+            return int(v)
+        return float(v)
+    raise _SG3Error(f"{rec.class_name}.{name} is {v!r}, expected a {kind}")
+
+
+def _sg3_tensor(rec, name, optional=False):
+    for group in ("_parameters", "_buffers"):
+        items = rec.state.get(group) or {}
+        if name in items:
+            t = items[name]
+            if isinstance(t, torch.Tensor) or (optional and t is None):
+                return t
+            raise _SG3Error(f"{rec.class_name}.{name} is a {type(t).__name__}, expected a tensor")
+    raise _SG3Error(f"{rec.class_name} has no '{name}' tensor")
+
+
+def _stylegan3_layer_spec(rec, name, idx):
+    """One `L{idx}_{size}_{channels}` layer: geometry from its attributes, channels, kernel and
+    filter taps from its tensor shapes (the stored filters themselves are loaded as buffers)."""
+    weight = _sg3_tensor(rec, "weight")
+    if weight.ndim != 4 or weight.shape[2] != weight.shape[3]:
+        raise _SG3Error(f"{name}.weight has shape {list(weight.shape)}, expected [out, in, k, k]")
+    taps = []
+    for fname in ("up_filter", "down_filter"):
+        f = _sg3_tensor(rec, fname, optional=True)
+        if f is not None and not (f.ndim == 1 or (f.ndim == 2 and f.shape[0] == f.shape[1])):
+            raise _SG3Error(f"{name}.{fname} has shape {list(f.shape)}, expected taps or a square filter")
+        taps.append(f)
+    up_f, down_f = taps
+    if up_f is not None and up_f.ndim != 1:
+        raise _SG3Error(f"{name}.up_filter is 2-D; only separable up-sampling filters exist in StyleGAN3")
+    padding = _sg3_attr(rec, "padding")
+    if not (isinstance(padding, (list, tuple)) and len(padding) == 4
+            and all(isinstance(p, (int, np.integer)) for p in padding)):
+        raise _SG3Error(f"{name}.padding is {padding!r}, expected four integers")
+    clamp = _sg3_attr(rec, "conv_clamp")
+    if clamp is not None:
+        clamp = _sg3_attr(rec, "conv_clamp", "float")
+        clamp = int(clamp) if clamp.is_integer() else clamp
+    beta = _plain_number(rec.state.get("magnitude_ema_beta", 0.999))
+    spec = dict(is_torgb=_sg3_attr(rec, "is_torgb", "bool"),
+                is_critically_sampled=_sg3_attr(rec, "is_critically_sampled", "bool"),
+                use_fp16=bool(_plain_number(rec.state.get("use_fp16", False))),
+                in_channels=int(weight.shape[1]), out_channels=int(weight.shape[0]),
+                in_size=_sg3_attr(rec, "in_size", "size"), out_size=_sg3_attr(rec, "out_size", "size"),
+                in_sampling_rate=_sg3_attr(rec, "in_sampling_rate", "int"),
+                out_sampling_rate=_sg3_attr(rec, "out_sampling_rate", "int"),
+                tmp_sampling_rate=_sg3_attr(rec, "tmp_sampling_rate", "int"),
+                in_cutoff=_sg3_attr(rec, "in_cutoff", "float"), out_cutoff=_sg3_attr(rec, "out_cutoff", "float"),
+                in_half_width=_sg3_attr(rec, "in_half_width", "float"),
+                out_half_width=_sg3_attr(rec, "out_half_width", "float"),
+                conv_kernel=int(weight.shape[2]),
+                up_taps=1 if up_f is None else int(up_f.shape[0]),
+                down_taps=1 if down_f is None else int(down_f.shape[0]),
+                down_radial=down_f is not None and down_f.ndim == 2,
+                conv_clamp=clamp, magnitude_ema_beta=None if beta is None else float(beta),
+                padding=[int(p) for p in padding])
+    from ..nets.stylegan3 import layer_padding
+    if spec["tmp_sampling_rate"] % spec["in_sampling_rate"] or spec["tmp_sampling_rate"] % spec["out_sampling_rate"]:
+        raise _SG3Error(f"{name}: sampling rates {spec['in_sampling_rate']}/{spec['tmp_sampling_rate']}/"
+                        f"{spec['out_sampling_rate']} are not integer multiples")
+    expected = layer_padding(spec)
+    if spec["padding"] != expected:
+        raise _SG3Error(f"{name}: its padding {spec['padding']} does not fit its sizes and filters "
+                        f"(up_filter {spec['up_taps']} taps, down_filter {spec['down_taps']} taps: "
+                        f"padding {expected} expected)")
+    if name != f"L{idx}_{spec['out_size']}_{spec['out_channels']}":
+        raise _SG3Error(f"layer {name} is stored where L{idx}_{spec['out_size']}_{spec['out_channels']} "
+                        "was expected")
+    return spec
+
+
+def _stylegan3_config(rec: PersistentRecord, path: str) -> dict:
+    """Rebuild `stylegan3.Generator(...)` arguments from attributes and tensor shapes: the layer
+    geometry is read per layer, never from `_init_kwargs`, and no stored source is run."""
+    try:
+        if rec.class_name != "Generator":
+            raise _SG3Error(f"the network is a {rec.class_name!r}, expected a 'Generator'")
+        dims = {k: _sg3_attr(rec, k, "int") for k in ("z_dim", "c_dim", "w_dim", "img_resolution",
+                                                       "img_channels")}
+        mapping = _sg3_child(rec, "mapping")
+        fc0 = _sg3_child(mapping, "fc0")
+        activation = fc0.state.get("activation", "lrelu")
+        if not isinstance(activation, str):
+            raise _SG3Error(f"mapping activation is {activation!r}, expected a name")
+        beta = _plain_number(mapping.state.get("w_avg_beta", 0.998))
+        mapping_kwargs = dict(num_layers=_sg3_attr(mapping, "num_layers", "int"), activation=activation,
+                              lr_multiplier=float(_plain_number(fc0.state.get("bias_gain", 0.01))),
+                              w_avg_beta=None if beta is None else float(beta))
+
+        synth = _sg3_child(rec, "synthesis")
+        names = synth.state.get("layer_names")
+        if names is None:
+            names = sorted((n for n in _modules(synth) if re.match(r"L\d+_\d+_\d+$", str(n))),
+                           key=lambda n: int(n[1:].split("_")[0]))
+        if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+            raise _SG3Error(f"synthesis layer_names is {names!r}, expected a list of layer names")
+        layers = [_stylegan3_layer_spec(_sg3_child(synth, n), n, i) for i, n in enumerate(names)]
+        inp = _sg3_child(synth, "input")
+        input_spec = dict(channels=int(_sg3_tensor(inp, "weight").shape[0]), size=_sg3_attr(inp, "size", "size"),
+                          sampling_rate=_sg3_attr(inp, "sampling_rate", "float"),
+                          bandwidth=_sg3_attr(inp, "bandwidth", "float"))
+        critical = synth.state.get("num_critical")
+        num_critical = _sg3_attr(synth, "num_critical", "int") if critical is not None else \
+            sum(1 for s in layers[:-1] if s["is_critically_sampled"])
+        synthesis_kwargs = dict(input=input_spec, layers=layers,
+                                output_scale=_sg3_attr(synth, "output_scale", "float"),
+                                margin_size=int(_plain_number(synth.state.get("margin_size", 10))),
+                                num_critical=num_critical,
+                                num_fp16_res=int(_plain_number(synth.state.get("num_fp16_res", 0)) or 0))
+    except _SG3Error as e:
+        raise ModelFileError(f"{path}: a StyleGAN3 network this loader cannot read: {e}") from None
+    return dict(family="stylegan3", **dims, mapping_kwargs=mapping_kwargs, synthesis_kwargs=synthesis_kwargs)
+
+
+def _open_stylegan3(rec, path, info, allow_unsupported=False):
+    """Build our StyleGAN3 generator from the record and load its state strictly.
+
+    With allow_unsupported (inspect_model), a record that cannot be rebuilt is still described."""
+    from ..nets.stylegan3 import Generator as SG3Generator
+    try:
+        config = _stylegan3_config(rec, path)
+    except ModelFileError as e:
+        if not allow_unsupported:
+            raise
+        info.update(_stylegan3_info(rec, path), error=str(e))
+        return None, info
+    try:
+        G = SG3Generator.from_config(config)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{path}: cannot build a StyleGAN3 generator from the stored network: {e}") from None
+    stored_ws = rec.state.get("num_ws")
+    if stored_ws is not None and _plain_number(stored_ws) != G.num_ws:
+        raise ModelFileError(f"{path}: the network says num_ws={stored_ws} but its layers need {G.num_ws}")
+    sd = _collect_state(rec, "", {}, path)
+    _check_and_load(G, sd, path, where="the network's own settings")
+    info.update(_model_info(G))
+    return G, info
+
+
+def _generator_from_config(config):
+    """Our own files: the config's `family` picks the network (no key: StyleGAN2)."""
+    family = config.get("family", "stylegan2") if isinstance(config, dict) else None
+    if family == "stylegan3":
+        from ..nets.stylegan3 import Generator as SG3Generator
+        return SG3Generator.from_config(config)
+    if family == "stylegan2" and isinstance(config, dict):
+        return Generator.from_config({k: v for k, v in config.items() if k != "family"})
+    raise ValueError(f"unknown generator family {family!r}")
+
+
+def _stylegan3_model_info(G) -> dict:
+    from ..nets.stylegan3 import variant
+    syn = G.synthesis
+    fb = syn.default_feature_block()
+    return dict(family="stylegan3", supported=True, resolution=G.img_resolution,
+                img_channels=G.img_channels, z_dim=G.z_dim, w_dim=G.w_dim, c_dim=G.c_dim,
+                num_ws=G.num_ws, mapping_layers=G.mapping.num_layers, architecture=variant(G),
+                layers=list(syn.layer_names), channels=list(syn.channels),
+                conv_clamp=syn.layer_specs[0]["conv_clamp"],
+                feature_layer=syn.layer_names[fb - 1] if fb > 0 else "input",
+                params=count_params(G))
 
 
 def _official_config(rec: PersistentRecord, path: str) -> dict:
@@ -345,11 +562,7 @@ def _open_official(path: str, allow_unsupported=False):
     rec, network = _read_official(path)
     info = dict(path=path, format="nvidia-pickle", network=network)
     if _is_stylegan3(rec):
-        if allow_unsupported:
-            info.update(_stylegan3_info(rec, path))
-            return None, info
-        raise ModelFileError(f"{path}: StyleGAN3 pickles are not supported yet (this network uses "
-                             "StyleGAN3's alias-free layers); use a StyleGAN2 pickle")
+        return _open_stylegan3(rec, path, info, allow_unsupported=allow_unsupported)
     config = _official_config(rec, path)
     try:
         G = Generator(**config)
@@ -366,7 +579,7 @@ def _open_official(path: str, allow_unsupported=False):
 
 # --------------------------------------------------------------------------- own format
 
-def _open_ours(path: str):
+def _open_ours(path: str, describe_only=False):
     try:
         obj = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as e:
@@ -377,11 +590,14 @@ def _open_ours(path: str):
     except Exception as e:  # noqa: BLE001 - truncated zip, bad records, ...
         raise ModelFileError(f"{path}: a truncated or corrupt PyTorch/zip file: {_short(e)}") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        from .rosinality import is_rosinality, open_rosinality
+        if is_rosinality(obj):
+            return open_rosinality(path, obj, describe_only=describe_only)
         found = f"format {obj.get('format')!r}" if isinstance(obj, dict) and "format" in obj else (
             "keys " + ", ".join(repr(k) for k in list(obj)[:6]) if isinstance(obj, dict) else
             f"a {type(obj).__name__}")
         raise ModelFileError(f"{path}: a PyTorch file, but not a dragedit generator (expected a dict "
-                             f"with format={FORMAT!r}; found {found})")
+                             f"with format={FORMAT!r}, or a rosinality checkpoint with 'g_ema'; found {found})")
     version = obj.get("version")
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path}: bad format version {version!r}, expected {FORMAT_VERSION}")
@@ -392,7 +608,7 @@ def _open_ours(path: str):
     if not isinstance(config, dict) or not isinstance(sd, dict):
         raise ModelFileError(f"{path}: a dragedit model file without a 'config' and 'state_dict'")
     try:
-        G = Generator.from_config(config)
+        G = _generator_from_config(config)
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise ModelFileError(f"{path}: the stored config is not understood ({e})") from None
     for k, t in sd.items():
@@ -407,13 +623,22 @@ def _open_ours(path: str):
     return G, info
 
 
-def _open(path, allow_unsupported=False):
+def _open(path, allow_unsupported=False, describe_only=False):
+    """describe_only: foreign formats skip building real weights (what `inspect_model` needs)."""
     path = os.fspath(path)
     kind = _sniff(path)
     try:
         if kind == "zip":
-            return _open_ours(path)
-        return _open_official(path, allow_unsupported=allow_unsupported)
+            # rosinality's train.py stores its argparse 'args'; plain data, allowed (torch >= 2.5)
+            safe = getattr(torch.serialization, "safe_globals", None)
+            with safe([argparse.Namespace]) if safe else contextlib.nullcontext():
+                return _open_ours(path, describe_only=describe_only)
+        try:
+            return _open_official(path, allow_unsupported=allow_unsupported)
+        except _TFPickleFound as found:
+            from .tf_pickle import open_tf_pickle
+            return open_tf_pickle(path, found.obj, allow_unsupported=allow_unsupported,
+                                  describe_only=describe_only)
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - odd data in a file must not surface as a traceback
@@ -424,7 +649,7 @@ def _open(path, allow_unsupported=False):
 # --------------------------------------------------------------------------- public API
 
 def load_generator(path, device="cpu") -> Generator:
-    """Load a generator (eval mode, frozen) from an official StyleGAN2 pickle or a dragedit file.
+    """Load a generator (eval mode, frozen) from an official StyleGAN2/3 pickle or a dragedit file.
 
     `G.source_info` says what was read (format, which network: 'G_ema' or the 'G' fallback).
     """
@@ -435,9 +660,10 @@ def load_generator(path, device="cpu") -> Generator:
 def inspect_model(path) -> dict:
     """Describe a model file (family, resolution, dims, num_ws, params) for `dragedit info`.
 
-    StyleGAN3 pickles are described (supported=False) rather than refused.
+    A StyleGAN3 pickle whose layers cannot be rebuilt is described (supported=False, with
+    the reason in 'error') rather than refused.
     """
-    G, info = _open(path, allow_unsupported=True)
+    G, info = _open(path, allow_unsupported=True, describe_only=True)
     return info
 
 

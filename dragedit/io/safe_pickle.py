@@ -7,6 +7,8 @@ asks for is looked up in a fixed allow-list, persistent objects become plain
 `PersistentRecord`s (class name + state dict, the source is kept as text and
 never run) and anything else is refused with a `ModelFileError` that names the
 global. Nothing from `dnnlib`, `torch_utils` or `training` is ever imported.
+TensorFlow-era pickles (`dnnlib.tflib.network.Network`, whose own unpickling
+`exec`s `build_module_src`) become `TFNetworkRecord`s the same way.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ try:  # numpy >= 1.25 / 2.x
 except ImportError:  # pragma: no cover - older numpy
     from numpy.core import multiarray as _np_multiarray
 
-__all__ = ["PersistentRecord", "PlainModuleRecord", "SafeUnpickler", "safe_load"]
+__all__ = ["PersistentRecord", "PlainModuleRecord", "TFNetworkRecord", "SafeUnpickler", "safe_load"]
 
 # dtype kinds that hold plain numbers (no Python objects, no structured records).
 _NUMERIC_KINDS = set("biufc")
@@ -70,6 +72,26 @@ class PlainModuleRecord:
 
     def __repr__(self):
         return f"PlainModuleRecord({self.module}.{self.class_name})"
+
+
+class TFNetworkRecord:
+    """A TensorFlow-era `dnnlib.tflib.network.Network`, as the dict its `__getstate__` wrote.
+
+    The real `__setstate__` would `exec` the stored `build_module_src` and build a
+    TF graph; this one only keeps the state (name, static_kwargs, components,
+    variables as numpy arrays) so `tf_pickle` can convert the weights.
+    """
+
+    class_name = "Network"
+    state = types.MappingProxyType({})  # until BUILD gives it one
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError("state of a dnnlib.tflib.network.Network is not a dict")
+        self.state = state
+
+    def __repr__(self):
+        return f"TFNetworkRecord({self.state.get('name')!r})"
 
 
 class _NDArraySentinel:
@@ -205,6 +227,7 @@ _EASYDICT = dict  # dnnlib.util.EasyDict -> plain dict (NEWOBJ + SETITEMS fill i
 
 _ALLOWED = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    ("dnnlib.tflib.network", "Network"): TFNetworkRecord,  # state only; build_module_src never runs
     ("dnnlib.util", "EasyDict"): _EASYDICT,
     ("dnnlib", "EasyDict"): _EASYDICT,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,

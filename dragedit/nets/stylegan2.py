@@ -286,6 +286,12 @@ class SynthesisNetwork(nn.Module):
     def blocks(self):
         return [getattr(self, f"b{res}") for res in self.block_resolutions]
 
+    def default_feature_block(self) -> int:
+        """Index of the block whose features drag editing uses (DESIGN section 1): the 128-px
+        block (DragGAN's 6th) for models of 128 px or more, else the block at half the image size."""
+        h = self.img_resolution
+        return self.block_resolutions.index(max(4, 128 if h >= 128 else h // 2))
+
     def block_ws(self, ws):
         """Slice ws per block: each block reads num_conv + num_torgb consecutive ws."""
         out, idx = [], 0
