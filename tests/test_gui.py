@@ -531,14 +531,10 @@ def test_bad_model_file_gives_a_message_and_keeps_the_model(qtbot, win, tmp_path
     w.actions_["open_model"].trigger()
     assert w.messages and str(bad) in w.messages[-1][2]
     assert w.session is session and len(session.pairs) == 1 and np.array_equal(w.frame, frame)
-    # an image dropped onto the window
+    # an image given as a model (a dropped image opens File > Open image instead)
     png = tmp_path / "face.png"
     Image.fromarray(frame).save(png)
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(png))])
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
-    w.dropEvent(drop)
+    assert not w.open_model(png)
     assert "PNG image" in w.messages[-1][2] and w.session is session
     assert not w.open_model(tmp_path / "missing.pt")
     assert "not found" in w.messages[-1][2]
@@ -675,3 +671,102 @@ def test_screenshot_script(qtbot, gen_path, tmp_path, messages):
     out = take_screenshot(tmp_path / "shot.png", model=str(gen_path), seed=1, steps=3, size=(900, 600))
     with Image.open(out) as im:
         assert im.size[0] >= 900 and im.size[1] >= 600
+
+
+# --------------------------------------------------------------------------- File > Open image (inversion)
+
+def photo_of(tmp_path, seed=5, name="photo.png"):
+    """A photo the small generator can reach: its own image of another seed."""
+    from dragedit.edit.drag import to_uint8
+    from dragedit.nets.stylegan2 import ws_from_seed
+    G = small_generator()
+    with torch.no_grad():
+        img = to_uint8(G.synthesis(ws_from_seed(G, seed)))
+    path = tmp_path / name
+    Image.fromarray(img).save(path)
+    return path
+
+
+def run_inversion(qtbot, dlg, **options):
+    dlg.set_options(**options)
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=60000)
+
+
+def test_open_image_inverts_and_the_edit_is_undoable(qtbot, win, tmp_path):
+    w = win
+    add_pair(w, (10, 10), (30, 30))
+    ws_before = w.session.ws.clone()
+    dlg = w.open_image(photo_of(tmp_path))
+    assert dlg is not None and dlg.photo.shape == (64, 64, 3)
+    assert not dlg.photo_view.pixmap().isNull()
+    run_inversion(qtbot, dlg, steps=40, pti=False, space="w+")
+    assert dlg.result is not None and dlg.edit_button.isEnabled()
+    assert "PSNR" in dlg.recon_caption.text() and not dlg.recon_view.pixmap().isNull()
+    ws = dlg.result.ws.clone()
+    dlg.edit_button.click()
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert torch.equal(w.session.ws, ws)
+    assert w.session.pairs == [] and w.session.mask is None
+    assert "photo.png" in w.statusBar().currentMessage()
+    w.reset_image()  # the photo is now the image Reset returns to
+    assert torch.equal(w.session.ws, ws)
+    w.undo()  # undo the reset
+    w.undo()  # undo opening the photo: the old latent and its point pair come back
+    assert torch.equal(w.session.ws, ws_before) and len(w.session.pairs) == 1
+
+
+def test_cancelling_an_inversion_changes_nothing(qtbot, win, tmp_path):
+    w = win
+    ws_before = w.session.ws.clone()
+    dlg = w.open_image(photo_of(tmp_path))
+    dlg.set_options(steps=5000, pti=False)
+    assert dlg.start()
+    assert dlg.cancel_button.text() == "Cancel"
+    qtbot.waitUntil(lambda: dlg.progress.value() >= 2, timeout=30000)
+    dlg.cancel_button.click()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=10000)
+    assert dlg.result is None and not dlg.edit_button.isEnabled() and dlg.isVisible()
+    assert "Cancelled" in dlg.progress.format()
+    dlg.cancel_button.click()  # now "Close"
+    assert not dlg.isVisible()
+    assert torch.equal(w.session.ws, ws_before)
+
+
+def test_pivotal_tuning_opens_the_tuned_model_on_the_photo(qtbot, win, tmp_path, settings):
+    from dragedit.io.checkpoint import load_generator
+    w = win
+    dlg = w.open_image(photo_of(tmp_path, seed=7))
+    run_inversion(qtbot, dlg, steps=15, pti=True, pti_steps=15)
+    res = dlg.result
+    assert res.pti_psnr is not None and res.pti_psnr > res.psnr
+    dlg.accept()
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    saved = w.model_path
+    assert saved.parent.name == "inversions" and saved.suffix == ".pt"
+    assert torch.allclose(w.session.ws, res.ws)
+    G = load_generator(saved)
+    assert torch.equal(G.source_info["extra"]["latent"], res.ws.cpu())
+
+
+def test_a_bad_image_file_gives_a_message_and_keeps_the_image(qtbot, win, messages, tmp_path):
+    w = win
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    ws_before = w.session.ws.clone()
+    assert w.open_image(bad) is None
+    kind, title, text = messages[-1]
+    assert title == "Cannot open image" and "notes.png" in text
+    assert torch.equal(w.session.ws, ws_before)
+
+
+def test_dropping_a_photo_opens_the_inversion_dialog(qtbot, win, tmp_path):
+    w = win
+    path = photo_of(tmp_path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                    Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(ev)
+    assert w.invert_dialog.isVisible() and w.invert_dialog.path == path
+    w.invert_dialog.reject()

@@ -126,9 +126,13 @@ class DragSession:
             raise DragEditError("latent contains NaN or infinite values")
         return ws.detach().clone()
 
-    def set_latent(self, ws):
+    def set_latent(self, ws, as_start=False):
+        """Replace the latent; as_start=True also makes it the image that reset() returns to
+        (an inverted photo replaces the seed's image)."""
         with self._lock:
             self.ws = self._check_ws(ws)
+            if as_start:
+                self.ws_initial = self.ws.clone()
             self._end_run()
 
     def set_seed(self, seed, truncation_psi=None):
@@ -276,7 +280,7 @@ class DragSession:
                 raise DragEditError(f"feature_block must be in [0, {len(blocks) - 1}], got {p.feature_block}")
             fb = p.feature_block
         else:
-            fb = blocks.index(max(4, 128 if h >= 128 else h // 2))
+            fb = self.G.synthesis.default_feature_block()
         r1 = p.r1 if p.r1 is not None else max(round(3 * h / 512), 2)
         r2 = p.r2 if p.r2 is not None else max(round(12 * h / 512), 4)
         stop = p.stop_distance if p.stop_distance is not None else min(max(2 * h / 512, 2.0), 2.0)
@@ -414,6 +418,8 @@ class DragSession:
         mode = self.params.preview
         if mode == "full" or fb == len(self.G.synthesis.block_resolutions) - 1:
             return False
+        if not getattr(self.G.synthesis, "supports_low_res_preview", True):
+            return False  # StyleGAN3: no intermediate RGB, the image needs every layer
         if mode == "low":
             return True
         if self._low_res is None:  # time the blocks after the feature block once

@@ -55,6 +55,13 @@ def _percep_input(x):
     return F.interpolate(x, size=(256, 256), mode="area") if x.shape[-1] > 256 else x
 
 
+def _report(preview, stage, i, steps, img, every):
+    """Hand the image of step i to a preview callback every `every` steps and on the last one."""
+    if preview is not None and (i % every == 0 or i == steps):
+        from .drag import to_uint8
+        preview(stage, to_uint8(img.detach()))
+
+
 def _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt) -> float:
     """One optimiser step on pixel MSE + perceptual distance to the target; returns the loss."""
     loss = pixel_weight * F.mse_loss(img, tgt)
@@ -67,8 +74,12 @@ def _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt) -> float:
 
 
 def project(G, target: np.ndarray, space="w+", steps=300, lr=0.1, perceptual=None, pixel_weight=1.0,
-            progress=None, should_stop=None, seed=0) -> InversionResult:
-    """Find ws whose image matches target (uint8 HxWx3 of the generator's size)."""
+            progress=None, should_stop=None, seed=0, preview=None, preview_every=10) -> InversionResult:
+    """Find ws whose image matches target (uint8 HxWx3 of the generator's size).
+
+    progress(i, n, loss) after each step; preview('latent', uint8 image) every
+    `preview_every` steps, so a window can show the reconstruction as it forms.
+    """
     if space not in ("w", "w+"):
         raise DragEditError(f"space must be 'w' or 'w+', got {space!r}")
     if steps < 1:
@@ -99,10 +110,12 @@ def project(G, target: np.ndarray, space="w+", steps=300, lr=0.1, perceptual=Non
             g["lr"] = lr * ramp
         w = w_opt + torch.randn(w_opt.shape, generator=gen) * noise_scale
         ws = w if space == "w+" else w.repeat(1, G.num_ws, 1)
-        loss = _fit_step(G.synthesis(ws, noise_mode="const"), tgt, tgt_p, pixel_weight, perceptual, opt)
+        img = G.synthesis(ws, noise_mode="const")
+        loss = _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt)
         times.append((time.perf_counter() - t0) * 1000)
         if progress:
             progress(i + 1, steps, loss)
+        _report(preview, "latent", i + 1, steps, img, preview_every)
     with torch.no_grad():
         ws = w_opt.detach() if space == "w+" else w_opt.detach().repeat(1, G.num_ws, 1)
         score = psnr(G.synthesis(ws, noise_mode="const"), tgt)
@@ -111,7 +124,7 @@ def project(G, target: np.ndarray, space="w+", steps=300, lr=0.1, perceptual=Non
 
 
 def pivotal_tuning(G, ws, target: np.ndarray, steps=200, lr=3e-4, perceptual=None, l2_weight=1.0,
-                   progress=None, should_stop=None):
+                   progress=None, should_stop=None, preview=None, preview_every=10):
     """Fine-tune a copy of G's synthesis network so that G(ws) reproduces the target (PTI)."""
     Gt = copy.deepcopy(G).eval()
     Gt.requires_grad_(False)
@@ -125,27 +138,32 @@ def pivotal_tuning(G, ws, target: np.ndarray, steps=200, lr=3e-4, perceptual=Non
         if should_stop is not None and should_stop():
             break
         t0 = time.perf_counter()
-        loss = _fit_step(Gt.synthesis(ws, noise_mode="const"), tgt, tgt_p, l2_weight, perceptual, opt)
+        img = Gt.synthesis(ws, noise_mode="const")
+        loss = _fit_step(img, tgt, tgt_p, l2_weight, perceptual, opt)
         times.append((time.perf_counter() - t0) * 1000)
         if progress:
             progress(i + 1, steps, loss)
+        _report(preview, "tuning", i + 1, steps, img, preview_every)
     Gt.requires_grad_(False)
     with torch.no_grad():
         score = psnr(Gt.synthesis(ws, noise_mode="const"), tgt)
     return Gt, score, times
 
 
-def invert(G, target, space="w+", steps=300, pti_steps=0, perceptual=None, progress=None, should_stop=None):
-    """Projection, then optional pivotal tuning. progress(stage, i, n, loss)."""
+def invert(G, target, space="w+", steps=300, pti_steps=0, perceptual=None, progress=None, should_stop=None,
+           preview=None):
+    """Projection, then optional pivotal tuning. progress(stage, i, n, loss); preview(stage, image)."""
     res = project(G, target, space=space, steps=steps, perceptual=perceptual, should_stop=should_stop,
-                  progress=(lambda i, n, loss: progress("latent", i, n, loss)) if progress else None)
+                  progress=(lambda i, n, loss: progress("latent", i, n, loss)) if progress else None,
+                  preview=preview)
     if pti_steps > 0 and not res.cancelled:
         t0 = time.perf_counter()
         Gt, score, times = pivotal_tuning(G, res.ws, target, steps=pti_steps, perceptual=perceptual,
-                                          should_stop=should_stop,
+                                          should_stop=should_stop, preview=preview,
                                           progress=(lambda i, n, loss: progress("tuning", i, n, loss))
                                           if progress else None)
         res.G, res.pti_psnr = Gt, score
+        res.cancelled = len(times) < pti_steps
         res.step_ms += times
         res.total_s += time.perf_counter() - t0
     return res

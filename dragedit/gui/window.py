@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
 LATENT_FILTER = "Latents (*.npz *.npy)"
 SESSION_FILTER = "dragedit sessions (*.json)"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 MAX_RECENT = 8
 
 
@@ -112,8 +114,11 @@ class MainWindow(QMainWindow):
         self.actions_: dict[str, QAction] = {}
         A, S = self._action, icons.standard
         K = QKeySequence.StandardKey
-        A("open_model", "Open model…", "Open a StyleGAN2 .pkl or dragedit .pt model", K.Open,
+        A("open_model", "Open model…",
+          "Open a StyleGAN2/3 .pkl (PyTorch or TensorFlow era), a rosinality .pt or a dragedit .pt model", K.Open,
           S("SP_DialogOpenButton"), self.open_model_dialog)
+        A("open_image", "Open image…", "Open a photo: invert it into the model, then drag it", "Ctrl+I",
+          S("SP_FileDialogContentsView"), self.open_image_dialog)
         A("open_session", "Open session…", "Open a saved editing session (.json)", "Ctrl+Shift+O",
           S("SP_DirOpenIcon"), self.open_session_dialog)
         A("save_session", "Save session…", "Save points, mask, latent, model and settings (.json + .npz)",
@@ -232,13 +237,13 @@ class MainWindow(QMainWindow):
         tb.setObjectName("main_toolbar")
         tb.setIconSize(QSize(20, 20))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("open_model", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool", None,
+        for name in ("open_model", "open_image", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool", None,
                      "fit", None, "start_stop", "reset_points"):
             if name is None:
                 tb.addSeparator()
             else:
                 tb.addAction(self.actions_[name])
-        for name in ("open_model", "save_image", "undo", "redo", "fit"):
+        for name in ("open_model", "open_image", "save_image", "undo", "redo", "fit"):
             w = tb.widgetForAction(self.actions_[name])
             if w is not None:
                 w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
@@ -265,6 +270,7 @@ class MainWindow(QMainWindow):
         a = self.actions_
         f = m.addMenu("&File")
         f.addAction(a["open_model"])
+        f.addAction(a["open_image"])
         self.recent_menu = f.addMenu("Open recent model")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         f.addSeparator()
@@ -375,7 +381,7 @@ class MainWindow(QMainWindow):
         text = "No model is open."
         if reason:
             text += f"\n\n{reason}"
-        text += "\n\nOpen a StyleGAN2 .pkl or dragedit .pt file with File › Open model (Ctrl+O),\n" \
+        text += "\n\nOpen a StyleGAN2/3 .pkl or a .pt model with File › Open model (Ctrl+O),\n" \
                 "or drop it onto this window."
         self.canvas.clear(text)
         if reason:
@@ -396,6 +402,9 @@ class MainWindow(QMainWindow):
             G = load_generator(path)
             params = self._params_from_ui()
             session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params)
+            embedded = (getattr(G, "source_info", {}).get("extra") or {}).get("latent")
+            if embedded is not None:  # a generator tuned to a photo opens on that photo's latent
+                session.set_latent(embedded.float(), as_start=True)
         except DragEditError as exc:
             self.show_message("warning", "Cannot open model", str(exc))
             return False
@@ -997,6 +1006,74 @@ class MainWindow(QMainWindow):
         return self._edit(f"Load latent {Path(path).name}", lambda: self.session.set_latent(ws),
                           changes_latent=True, title="Cannot load latent")
 
+    # =============================================================== photos
+    def open_image_dialog(self):
+        if not self._need_session():
+            return
+        path = self.ask_open_path("Open image", IMAGE_FILTER, "image")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path):
+        """Show the inversion dialog for a photo (non-blocking); returns it, or None on a bad file."""
+        from .invert_dialog import InvertDialog
+        if not self._need_session():
+            return None
+        self.stop_run(wait=True)
+        if not self.worker.wait_idle(60):
+            self.show_message("warning", "Cannot open image", "the model is still busy: try again")
+            return None
+        dlg = InvertDialog(self.session.G, path, settings=self.settings, parent=self)
+        if dlg.error:
+            self.show_message("warning", "Cannot open image", dlg.error)
+            dlg.deleteLater()
+            return None
+        self._remember_dir("image", path)
+        dlg.accepted.connect(lambda: self.apply_inversion(dlg.result, path))
+        dlg.finished.connect(dlg.deleteLater)
+        self.invert_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def apply_inversion(self, res, path) -> bool:
+        """Edit the inverted photo. A latent alone is one undoable edit (points and mask of the old
+        image are cleared with it); a tuned generator is saved and opened like any model."""
+        if res is None:
+            return False
+        name = Path(path).name
+        quality = f"PSNR {res.psnr:.1f} dB" + (f", {res.pti_psnr:.1f} dB after tuning"
+                                              if res.pti_psnr is not None else "")
+        if res.pti_psnr is not None:
+            from ..io.checkpoint import save_generator
+            folder = Path(self.settings.fileName()).parent / "inversions"
+            out = folder / f"{Path(path).stem}-tuned-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                save_generator(res.G, out, latent=res.ws.cpu(), source_image=str(path),
+                               source_model=str(self.model_path or ""))
+            except (OSError, DragEditError) as exc:
+                self.show_message("warning", "Cannot save the tuned model", str(exc))
+                return False
+            if not self.open_model(out):
+                return False
+            self.status(f"Opened {name} ({quality}); the tuned model is saved as {out}.", 0)
+            return True
+
+        def apply():
+            self.session.set_latent(res.ws, as_start=True)
+            self.session.clear_pairs()
+            self.session.set_mask(None, mode=self.session.mask_mode)
+
+        ok = self._edit(f"Open image {name}", apply, changes_latent=True, title="Cannot open image")
+        if ok:
+            self.pending = None
+            self.canvas.set_pending(None)
+            self.canvas.set_mask(None)
+            self.timeline = []
+            self._update_timeline()
+            self.status(f"Opened {name} ({quality}). Click a handle, then its target.", 0)
+        return ok
+
     # =============================================================== sessions
     def _settings_dict(self):
         p = self.panel
@@ -1115,8 +1192,10 @@ class MainWindow(QMainWindow):
         self.open_path(files[0])
 
     def open_path(self, path):
-        """Open whatever file the user dropped: a session (.json), a latent (.npz/.npy) or a model."""
+        """Open whatever file the user dropped: a session (.json), a latent (.npz/.npy), a photo or a model."""
         ext = Path(path).suffix.lower()
+        if ext in IMAGE_SUFFIXES:
+            return self.open_image(path) is not None
         if ext == ".json":
             return self.open_session(path)
         if ext in (".npz", ".npy"):
@@ -1159,7 +1238,7 @@ class MainWindow(QMainWindow):
         a = self.actions_
         has = self.session is not None
         running = self._run is not None
-        for name in ("save_image", "save_latent", "load_latent", "save_session", "reset_image", "random_seed",
+        for name in ("save_image", "open_image", "save_latent", "load_latent", "save_session", "reset_image", "random_seed",
                      "reset_points", "remove_pair", "clear_mask", "zoom_in", "zoom_out", "fit", "actual_size"):
             a[name].setEnabled(has)
         for name in ("export_png", "export_gif", "export_mp4"):
