@@ -68,3 +68,13 @@ def test_latent_round_trip_and_bad_files(tmp_path):
     np.save(tmp_path / "nan.npy", np.full((1, 16), np.nan, np.float32))
     with pytest.raises(DragEditError, match="NaN"):
         load_latent(tmp_path / "nan.npy")
+
+
+def test_image_grid_tiles_frames_row_by_row():
+    from dragedit.io.export import image_grid
+    frames = [np.full((8, 6, 3), i * 20, np.uint8) for i in range(5)]
+    grid = image_grid(frames, cols=2)
+    assert grid.shape == (24, 12, 3)
+    assert (grid[8:16, 6:12] == 60).all() and (grid[16:24, 0:6] == 80).all() and (grid[16:24, 6:] == 0).all()
+    with pytest.raises(DragEditError):
+        image_grid([])

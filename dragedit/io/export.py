@@ -118,3 +118,17 @@ def save_video(frames, path, fps=10):
     if ext in (".mp4", ".m4v", ".mov"):
         return save_mp4(frames, path, fps)
     raise DragEditError(f"cannot write video {path}: use a .gif or .mp4 file name")
+
+
+def image_grid(frames, cols=4) -> np.ndarray:
+    """Tile equally sized uint8 HxWx3 frames row by row (a contact sheet of seeds)."""
+    frames = list(frames)
+    if not frames:
+        raise DragEditError("no frames to put in a grid")
+    h, w = frames[0].shape[:2]
+    rows = (len(frames) + cols - 1) // cols
+    grid = np.zeros((rows * h, cols * w, 3), np.uint8)
+    for i, f in enumerate(frames):
+        r, c = divmod(i, cols)
+        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = f
+    return grid

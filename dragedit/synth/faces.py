@@ -759,12 +759,7 @@ def load_dataset(path):
 
 def save_grid(path, n=16, seed=0, cols=4, size=128):
     """Write a PNG grid of random renders, for eyeballing changes to the renderer."""
-    from PIL import Image
+    from ..io.export import image_grid, save_image
     imgs, _ = render_batch(random_factors(n, seed), size)
-    rows = (n + cols - 1) // cols
-    grid = np.zeros((rows * size, cols * size, 3), np.uint8)
-    for i, im in enumerate(imgs):
-        r, c = divmod(i, cols)
-        grid[r * size:(r + 1) * size, c * size:(c + 1) * size] = im
-    Image.fromarray(grid).save(path)
+    save_image(image_grid(imgs, cols), path)
     return path
