@@ -123,9 +123,13 @@ def project(G, target: np.ndarray, space="w+", steps=300, lr=0.1, perceptual=Non
                            total_s=time.perf_counter() - t_start, cancelled=cancelled)
 
 
-def pivotal_tuning(G, ws, target: np.ndarray, steps=200, lr=3e-4, perceptual=None, l2_weight=1.0,
+def pivotal_tuning(G, ws, target: np.ndarray, steps=200, lr=1e-3, perceptual=None, l2_weight=1.0,
                    progress=None, should_stop=None, preview=None, preview_every=10):
-    """Fine-tune a copy of G's synthesis network so that G(ws) reproduces the target (PTI)."""
+    """Fine-tune a copy of G's synthesis network so that G(ws) reproduces the target (PTI).
+
+    lr 1e-3 (PTI uses 3e-4 on 1024-px models): on our small default model it gained
+    1 dB more on a rendered face in 200 steps; 3e-3 went unstable on a generated one.
+    """
     Gt = copy.deepcopy(G).eval()
     Gt.requires_grad_(False)
     Gt.synthesis.requires_grad_(True)
