@@ -466,10 +466,15 @@ def _open_stylegan3(rec, path, info, allow_unsupported=False):
             raise
         info.update(_stylegan3_info(rec, path), error=str(e))
         return None, info
+    return _build_from_record(SG3Generator, config, rec, path, info, "a StyleGAN3 generator")
+
+
+def _build_from_record(cls, config, rec, path, info, what):
+    """Build cls(**config), check num_ws against the record and load the record's state strictly."""
     try:
-        G = SG3Generator.from_config(config)
+        G = cls.from_config(config)
     except (TypeError, ValueError, KeyError) as e:
-        raise ModelFileError(f"{path}: cannot build a StyleGAN3 generator from the stored network: {e}") from None
+        raise ModelFileError(f"{path}: cannot build {what} from the stored network: {e}") from None
     stored_ws = rec.state.get("num_ws")
     if stored_ws is not None and _plain_number(stored_ws) != G.num_ws:
         raise ModelFileError(f"{path}: the network says num_ws={stored_ws} but its layers need {G.num_ws}")
@@ -563,18 +568,7 @@ def _open_official(path: str, allow_unsupported=False):
     info = dict(path=path, format="nvidia-pickle", network=network)
     if _is_stylegan3(rec):
         return _open_stylegan3(rec, path, info, allow_unsupported=allow_unsupported)
-    config = _official_config(rec, path)
-    try:
-        G = Generator(**config)
-    except (TypeError, ValueError, KeyError) as e:
-        raise ModelFileError(f"{path}: cannot build a generator from the stored network: {e}") from None
-    stored_ws = rec.state.get("num_ws")
-    if stored_ws is not None and _plain_number(stored_ws) != G.num_ws:
-        raise ModelFileError(f"{path}: the network says num_ws={stored_ws} but its layers need {G.num_ws}")
-    sd = _collect_state(rec, "", {}, path)
-    _check_and_load(G, sd, path, where="the network's own settings")
-    info.update(_model_info(G))
-    return G, info
+    return _build_from_record(Generator, _official_config(rec, path), rec, path, info, "a generator")
 
 
 # --------------------------------------------------------------------------- own format

@@ -315,27 +315,19 @@ class SynthesisNetwork(nn.Module):
         return (img, feats) if return_features else img
 
 
-class Generator(nn.Module):
-    """z, c -> image. `config` is everything needed to rebuild the network."""
+class GeneratorBase(nn.Module):
+    """What every generator family shares: mapping -> synthesis, and a `config` dict (set as
+    `self._config` by the subclass) from which `from_config` rebuilds the network."""
 
-    def __init__(self, z_dim, c_dim, w_dim, img_resolution, img_channels=3, mapping_kwargs=None,
-                 synthesis_kwargs=None):
-        super().__init__()
-        mapping_kwargs = dict(mapping_kwargs or {})
-        synthesis_kwargs = dict(synthesis_kwargs or {})
+    def _build_networks(self, synthesis_cls, z_dim, c_dim, w_dim, img_resolution, img_channels,
+                        mapping_kwargs, synthesis_kwargs):
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution,
-                                          img_channels=img_channels, **synthesis_kwargs)
+        self.synthesis = synthesis_cls(w_dim=w_dim, img_resolution=img_resolution,
+                                       img_channels=img_channels, **synthesis_kwargs)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
                                       **mapping_kwargs)
-        synthesis_kwargs.pop("channel_base", None)
-        synthesis_kwargs.pop("channel_max", None)
-        synthesis_kwargs["channels"] = dict(self.synthesis.channels)
-        self._config = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
-                            img_channels=img_channels, mapping_kwargs=mapping_kwargs,
-                            synthesis_kwargs=synthesis_kwargs)
 
     @property
     def config(self) -> dict:
@@ -349,6 +341,25 @@ class Generator(nn.Module):
                 **synthesis_kwargs):
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
+
+
+class Generator(GeneratorBase):
+    """z, c -> image. `config` is everything needed to rebuild the network."""
+
+    def __init__(self, z_dim, c_dim, w_dim, img_resolution, img_channels=3, mapping_kwargs=None,
+                 synthesis_kwargs=None):
+        super().__init__()
+        mapping_kwargs = dict(mapping_kwargs or {})
+        synthesis_kwargs = dict(synthesis_kwargs or {})
+        self._build_networks(SynthesisNetwork, z_dim, c_dim, w_dim, img_resolution, img_channels,
+                             mapping_kwargs, synthesis_kwargs)
+        synthesis_kwargs.pop("channel_base", None)
+        synthesis_kwargs.pop("channel_max", None)
+        synthesis_kwargs["channels"] = dict(self.synthesis.channels)
+        self._config = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
+                            img_channels=img_channels, mapping_kwargs=mapping_kwargs,
+                            synthesis_kwargs=synthesis_kwargs)
+
 
 
 def count_params(module: nn.Module) -> int:

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .stylegan2 import FullyConnectedLayer, MappingNetwork
+from .stylegan2 import FullyConnectedLayer, GeneratorBase, MappingNetwork
 
 FAMILY = "stylegan3"
 
@@ -560,7 +560,7 @@ def _plain_spec(spec):
     return out
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """z, c -> image with a StyleGAN3 synthesis network. `config` rebuilds it (family 'stylegan3')."""
 
     family = FAMILY
@@ -575,13 +575,8 @@ class Generator(nn.Module):
                            ("w_avg_beta", 0.998)):  # NVIDIA's StyleGAN3 defaults, made explicit
             mapping_kwargs.setdefault(key, value)
         synthesis_kwargs = dict(synthesis_kwargs or {})
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution,
-                                          img_channels=img_channels, **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
-                                      **mapping_kwargs)
+        self._build_networks(SynthesisNetwork, z_dim, c_dim, w_dim, img_resolution, img_channels,
+                             mapping_kwargs, synthesis_kwargs)
         syn = self.synthesis
         self._config = dict(family=FAMILY, z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
                             img_channels=img_channels, mapping_kwargs=mapping_kwargs,
@@ -591,19 +586,6 @@ class Generator(nn.Module):
                                                   num_critical=syn.num_critical, num_fp16_res=syn.num_fp16_res))
         for spec, name in zip(self._config["synthesis_kwargs"]["layers"], syn.layer_names):
             spec["padding"] = list(getattr(syn, name).padding)
-
-    @property
-    def config(self) -> dict:
-        return copy.deepcopy(self._config)
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Generator":
-        return cls(**copy.deepcopy(config))
-
-    def forward(self, z, c=None, truncation_psi=1, truncation_cutoff=None, noise_mode="const",
-                **synthesis_kwargs):
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
 
 
 def variant(G) -> str:
