@@ -86,3 +86,15 @@ def test_bench_generator_prints_median_and_p95(model_file, capsys):
                  "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "median / p95" in out and "tiny.pt" in out and "Machine:" in out
+
+
+def test_drag_benchmark_writes_json_and_a_markdown_table(tmp_path):
+    """A one-pair, two-step run of the landmark benchmark on the shipped model and detector."""
+    js, md = tmp_path / "bench.json", tmp_path / "bench.md"
+    assert main(["bench", "--pairs", "1", "--steps", "2", "--trackers", "nn", "--json", str(js),
+                 "--md", str(md)]) == 0
+    result = json.loads(js.read_text())
+    assert set(result["rows"]) == {"no edit", "nn"}
+    assert [e["iterations"] for e in result["raw"]] == [2, 2, 2]
+    table = md.read_text()
+    assert "| no edit |" in table and "| DragGAN tracking (nn) |" in table and "| 2.0 |" in table
