@@ -129,3 +129,21 @@ def test_fixed_mask_keeps_masked_region_closer(G):
     editable = np.zeros((64, 64), bool)
     editable[:, :40] = True  # only the left part may change
     assert change(editable) < change(None)
+
+
+@pytest.mark.parametrize("name", ["nn", "motion"])
+def test_tracking_many_handles_at_once_matches_one_at_a_time(name):
+    """The batched lookup (one grid_sample for every window) must pick what per-handle tracking
+    picks, including windows cut by the image border."""
+    import random
+    from dragedit.edit import tracking
+    torch.manual_seed(0)
+    rnd = random.Random(1)
+    feat = torch.randn(1, 16, 24, 24)
+    pts = [(rnd.uniform(-0.4, 23.4), rnd.uniform(-0.4, 23.4)) for _ in range(60)] + [(0, 0), (23, 23), (0, 23)]
+    refs = [torch.randn(16) for _ in pts]
+    one = {"nn": tracking.track_nn, "motion": tracking.track_motion}[name]
+    many = tracking.track_many(name, feat, refs, pts, 4, (32, 24))
+    for (mx, my), r, p in zip(many, refs, pts):
+        sx, sy = one(feat, r, p, 4, (32, 24))
+        assert abs(mx - sx) < 1e-4 and abs(my - sy) < 1e-4

@@ -359,15 +359,18 @@ class DragSession:
         fdet = feat.detach()
 
         # Point tracking (no graph): where did each handle go?
-        handles = []
+        handles, moving = [], []
         with torch.no_grad():
-            for pair, handle, target, _ in pairs:
-                ref = run["refs"].get(id(pair))
-                if ref is None:
-                    ref = run["refs"][id(pair)] = tracking.sample_feature(fdet, handle, self.size)
-                    handles.append(handle)
-                    continue
-                handles.append(tracking.track(params.tracker, fdet, ref, handle, r2, self.size))
+            for i, (pair, handle, target, _) in enumerate(pairs):
+                if id(pair) not in run["refs"]:  # first sight of this handle: its reference feature
+                    run["refs"][id(pair)] = tracking.sample_feature(fdet, handle, self.size)
+                else:
+                    moving.append(i)
+                handles.append(handle)
+            found = tracking.track_many(params.tracker, fdet, [run["refs"][id(pairs[i][0])] for i in moving],
+                                        [handles[i] for i in moving], r2, self.size)
+            for i, pos in zip(moving, found):
+                handles[i] = pos
         t_track = time.perf_counter()
         targets = [t for _, _, t, _ in pairs]
         distances = [math.dist(hd, tg) for hd, tg in zip(handles, targets)]
