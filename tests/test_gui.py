@@ -770,3 +770,35 @@ def test_dropping_a_photo_opens_the_inversion_dialog(qtbot, win, tmp_path):
     w.dropEvent(ev)
     assert w.invert_dialog.isVisible() and w.invert_dialog.path == path
     w.invert_dialog.reject()
+
+
+# --------------------------------------------------------------------------- other model families in the window
+
+def _family_file(kind, tmp_path):
+    import foreign_models as fm
+    import official_pickles as op
+    if kind == "stylegan3":
+        return op.write_stylegan3_official_pickle(op.make_stylegan3_generator(resolution=32),
+                                                  tmp_path / "stylegan3-t-tiny.pkl")
+    G = op.make_generator(resolution=32, channels={4: 32, 8: 16, 16: 16, 32: 8})
+    if kind == "tf":
+        v, kwargs = fm.tf_variables_from_generator(G)
+        return fm.write_tf_pickle(tmp_path / "stylegan2-tiny-config-f.pkl", v, kwargs)
+    return fm.write_rosinality(tmp_path / "550000.pt", fm.rosinality_state_dict_from_generator(G),
+                               kind="train", size=32)
+
+
+@pytest.mark.parametrize("kind", ["stylegan3", "tf", "rosinality"])
+def test_the_window_opens_and_drags_every_model_family(qtbot, win, tmp_path, kind):
+    w = win
+    path = _family_file(kind, tmp_path)
+    assert w.open_model(path), w.messages[-1:]
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    assert w.frame.shape == (32, 32, 3)
+    w.canvas.fit_to_window()
+    add_pair(w, (10, 12), (16, 12))
+    assert len(w.session.pairs) == 1
+    w.panel.steps.setValue(2)
+    assert w.start_run()
+    wait_run_end(qtbot, w, timeout=60000)
+    assert w.session.iteration == 2 and not any(m[0] == "error" for m in w.messages)
