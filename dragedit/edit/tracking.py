@@ -122,7 +122,6 @@ def _check_name(name):
 
 
 def track(name, feat, ref, handle, radius, size):
-    _check_name(name)
     return track_many(name, feat, [ref], [handle], radius, size)[0]
 
 

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame,
-                               QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from ..edit.drag import to_uint8
 from ..errors import DragEditError
 from .canvas import frame_to_qimage
 from .inversion_worker import InversionOptions, InversionWorker
@@ -227,12 +229,17 @@ class InvertDialog(QDialog):
         w.done.connect(self._on_done)
         w.failed.connect(self._on_failed)
         self.worker = w
-        for widget in (self.fit, self.space, self.steps, self.pti, self.pti_steps, self.invert_button):
-            widget.setEnabled(False)
+        self._set_inputs_enabled(False)
         self.cancel_button.setText("Cancel")
         self._t0 = time.perf_counter()
         w.start()
         return True
+
+    def _set_inputs_enabled(self, on):
+        """Options and Invert are locked while an inversion runs (PTI steps only with PTI on)."""
+        for widget in (self.fit, self.space, self.steps, self.pti, self.invert_button):
+            widget.setEnabled(on)
+        self.pti_steps.setEnabled(on and self.pti.isChecked())
 
     def cancel_or_close(self):
         if self.running:
@@ -263,9 +270,7 @@ class InvertDialog(QDialog):
             if w.loss_kind and w.loss_kind != "lpips-alex":
                 self.note.setText("No AlexNet weights were found for LPIPS, so a pixel + multi-scale loss was "
                                   "used (set DRAGEDIT_LPIPS_WEIGHTS to a weights file for a closer match).")
-        for widget in (self.fit, self.space, self.steps, self.pti, self.invert_button):
-            widget.setEnabled(True)
-        self.pti_steps.setEnabled(self.pti.isChecked())
+        self._set_inputs_enabled(True)
         self.cancel_button.setText("Close")
 
     def _on_done(self, res):
@@ -276,11 +281,8 @@ class InvertDialog(QDialog):
             self.recon_view.setText("Cancelled")
             return
         self.result = res
-        with_g = res.G
-        import torch
-        with torch.no_grad():
-            from ..edit.drag import to_uint8
-            self._show(self.recon_view, to_uint8(with_g.synthesis(res.ws, noise_mode="const")))
+        with torch.no_grad():  # the image of the final latent (the previews showed noisy steps)
+            self._show(self.recon_view, to_uint8(res.G.synthesis(res.ws, noise_mode="const")))
         text = f"PSNR {res.psnr:.1f} dB with the latent alone"
         if res.pti_psnr is not None:
             text += f", {res.pti_psnr:.1f} dB after tuning"

@@ -394,6 +394,7 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path, seed=None) -> bool:
         """Load a generator; on any failure show a message and keep the current model and edits."""
+        from ..edit.headless import embedded_latent
         from ..io.checkpoint import load_generator
         path = Path(path).expanduser()
         self.stop_run(wait=True)
@@ -402,9 +403,9 @@ class MainWindow(QMainWindow):
             G = load_generator(path)
             params = self._params_from_ui()
             session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params)
-            embedded = (getattr(G, "source_info", {}).get("extra") or {}).get("latent")
+            embedded = embedded_latent(G)
             if embedded is not None:  # a generator tuned to a photo opens on that photo's latent
-                session.set_latent(embedded.float(), as_start=True)
+                session.set_latent(embedded, as_start=True)
         except DragEditError as exc:
             self.show_message("warning", "Cannot open model", str(exc))
             return False

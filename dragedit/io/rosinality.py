@@ -23,7 +23,6 @@ import warnings
 import torch
 
 from ..errors import ModelFileError
-from ..nets.ops import normalize_2nd_moment
 from .tf_pickle import build_converted
 
 __all__ = ["FORMAT_NAME", "is_rosinality", "rosinality_config", "rosinality_state_dict", "open_rosinality",
@@ -194,10 +193,8 @@ def mean_w(G, n=W_AVG_SAMPLES, seed=W_AVG_SEED, batch=1000) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     total = torch.zeros(G.w_dim, dtype=torch.float64)
     for start in range(0, n, batch):
-        x = normalize_2nd_moment(torch.randn([min(batch, n - start), G.z_dim], generator=gen))
-        for idx in range(G.mapping.num_layers):
-            x = getattr(G.mapping, f"fc{idx}")(x)
-        total += x.to(torch.float64).sum(dim=0)
+        w = G.mapping(torch.randn([min(batch, n - start), G.z_dim], generator=gen))[:, 0]
+        total += w.to(torch.float64).sum(dim=0)
     return (total / n).to(torch.float32)
 
 

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .stylegan2 import FullyConnectedLayer, GeneratorBase, MappingNetwork
+from .stylegan2 import FullyConnectedLayer, GeneratorBase
 
 FAMILY = "stylegan3"
 
