@@ -147,3 +147,18 @@ def test_tracking_many_handles_at_once_matches_one_at_a_time(name):
     for (mx, my), r, p in zip(many, refs, pts):
         sx, sy = one(feat, r, p, 4, (32, 24))
         assert abs(mx - sx) < 1e-4 and abs(my - sy) < 1e-4
+
+
+def test_motion_tracker_does_not_jump_to_a_look_alike():
+    """A second, slightly better-matching copy of the handle's feature 3 px away (the other eye,
+    the other mouth corner): the reference nn search snaps onto it, the motion tracker stays."""
+    from dragedit.edit import tracking
+    torch.manual_seed(0)
+    feat = torch.randn(1, 8, 32, 32) * 0.5
+    ref = torch.ones(8) * 2
+    feat[0, :, 16, 16] = ref + 0.15 * torch.randn(8)   # the handle, as the edit changed it a little
+    feat[0, :, 16, 19] = ref                           # a look-alike 3 px to the right
+    handle = (16.0, 16.0)
+    assert tracking.track("nn", feat, ref, handle, 4, (32, 32)) == (19.0, 16.0)
+    x, y = tracking.track("motion", feat, ref, handle, 4, (32, 32))
+    assert abs(x - 16) <= 0.5 and abs(y - 16) <= 0.5

@@ -55,25 +55,37 @@ def window_distances(feat, ref, handle, radius, size):
     return (patch - ref.reshape(-1, 1, 1)).square().sum(dim=0).sqrt(), x0, y0
 
 
-def window_distances_many(feat, refs, handles, radius, size):
-    """`window_distances` for many handles with one feature lookup (one grid_sample for all windows:
-    with 25 points this saves a few ms per iteration over one call per point)."""
+def _window_grid(handles, radius, size):
+    """Integer window centres and the pixel grid of every window ([n, k, k] each; k = 2 radius + 1),
+    with a mask of the cells inside the image."""
     h, w = size
     offs = torch.arange(-radius, radius + 1)
-    centers = [(int(round(x)), int(round(y))) for x, y in handles]
-    cx = torch.tensor([c[0] for c in centers]).reshape(-1, 1, 1)
-    cy = torch.tensor([c[1] for c in centers]).reshape(-1, 1, 1)
+    cx = torch.tensor([int(round(x)) for x, _ in handles]).reshape(-1, 1, 1)
+    cy = torch.tensor([int(round(y)) for _, y in handles]).reshape(-1, 1, 1)
     k = offs.numel()
     xs = (cx + offs.reshape(1, 1, -1)).expand(-1, k, k)
     ys = (cy + offs.reshape(1, -1, 1)).expand(-1, k, k)
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    return xs, ys, inside
+
+
+def _batched_distances(feat, refs, xs, ys, size):
     patch = sample_points(feat, xs, ys, size)                         # [C, n, k, k]
     ref = torch.stack([r.reshape(-1) for r in refs], dim=1)[:, :, None, None]
-    dist = (patch - ref).square().sum(dim=0).sqrt()                  # [n, k, k]
+    return (patch - ref).square().sum(dim=0).sqrt()                  # [n, k, k]
+
+
+def window_distances_many(feat, refs, handles, radius, size):
+    """`window_distances` for many handles with one feature lookup (one grid_sample for all windows:
+    with 25 points this saves a few ms per iteration over one call per point)."""
+    xs, ys, inside = _window_grid(handles, radius, size)
+    dist = _batched_distances(feat, refs, xs, ys, size)
     out = []
-    for i, (x, y) in enumerate(centers):  # crop each window to the image, as window_distances does
-        x0, x1 = max(x - radius, 0), min(x + radius + 1, w)
-        y0, y1 = max(y - radius, 0), min(y + radius + 1, h)
-        out.append((dist[i, y0 - y + radius:y1 - y + radius, x0 - x + radius:x1 - x + radius], x0, y0))
+    for i in range(len(handles)):  # crop each window to the image, as window_distances does
+        rows = inside[i].any(dim=1).nonzero()[:, 0]
+        cols = inside[i].any(dim=0).nonzero()[:, 0]
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        out.append((dist[i, r0:r1, c0:c1], int(xs[i, 0, c0]), int(ys[i, r0, 0])))
     return out
 
 
@@ -90,11 +102,11 @@ def _parabola_offset(cm, c0, cp):
     return max(-0.5, min(0.5, 0.5 * (cm - cp) / denom))
 
 
-def _pick_motion(dist, x0, y0, handle, radius, motion_weight=1.0):
+def _pick_motion(dist, x0, y0, centre, radius, motion_weight=1.0):
     scale = dist.median().clamp_min(1e-6)
     ys = torch.arange(y0, y0 + dist.shape[0], dtype=dist.dtype).reshape(-1, 1)
     xs = torch.arange(x0, x0 + dist.shape[1], dtype=dist.dtype).reshape(1, -1)
-    moved2 = (xs - handle[0]).square() + (ys - handle[1]).square()
+    moved2 = (xs - centre[0]).square() + (ys - centre[1]).square()
     cost = dist / scale + motion_weight * moved2 / float(max(radius, 1)) ** 2
     idx = int(torch.argmin(cost))
     cy, cx = idx // cost.shape[1], idx % cost.shape[1]
@@ -104,6 +116,38 @@ def _pick_motion(dist, x0, y0, handle, radius, motion_weight=1.0):
     if 0 < cy < cost.shape[0] - 1:
         fy += _parabola_offset(float(cost[cy - 1, cx]), float(cost[cy, cx]), float(cost[cy + 1, cx]))
     return (fx, fy)
+
+
+def _pick_motion_many(dist, xs, ys, inside, centres, radius, motion_weight=1.0):
+    """`_pick_motion` for all windows at once ([n, k, k] tensors; cells outside the image never win)."""
+    nan = torch.tensor(float("nan"), dtype=dist.dtype)
+    scale = torch.where(inside, dist, nan).flatten(1).nanmedian(dim=1).values.clamp_min(1e-6)
+    c = torch.tensor(centres, dtype=dist.dtype).reshape(-1, 2, 1, 1)
+    moved2 = (xs.to(dist.dtype) - c[:, 0]).square() + (ys.to(dist.dtype) - c[:, 1]).square()
+    cost = dist / scale.reshape(-1, 1, 1) + motion_weight * moved2 / float(max(radius, 1)) ** 2
+    cost = torch.where(inside, cost, torch.tensor(float("inf"), dtype=dist.dtype))
+    k = cost.shape[-1]
+    idx = cost.flatten(1).argmin(dim=1)
+    iy, ix = idx // k, idx % k
+    n = torch.arange(cost.shape[0])
+    fx = xs[n, iy, ix].to(dist.dtype)
+    fy = ys[n, iy, ix].to(dist.dtype)
+    # parabola through the two neighbours along each axis, where both lie in the image
+    c0 = cost[n, iy, ix]
+    out = []
+    for axis, base in ((1, fx), (0, fy)):
+        lo = (ix if axis else iy) - 1
+        hi = (ix if axis else iy) + 1
+        ok = (lo >= 0) & (hi < k)
+        lo_c, hi_c = lo.clamp(0, k - 1), hi.clamp(0, k - 1)
+        cm = cost[n, iy, lo_c] if axis else cost[n, lo_c, ix]
+        cp = cost[n, iy, hi_c] if axis else cost[n, hi_c, ix]
+        ok = ok & torch.isfinite(cm) & torch.isfinite(cp)
+        denom = cm - 2 * c0 + cp
+        ok = ok & (denom > 1e-12)
+        off = (0.5 * (cm - cp) / torch.where(ok, denom, torch.ones_like(denom))).clamp(-0.5, 0.5)
+        out.append(base + torch.where(ok, off, torch.zeros_like(off)))
+    return [(float(x), float(y)) for x, y in zip(*out)]
 
 
 def track_nn(feat, ref, handle, radius, size):
@@ -130,7 +174,8 @@ def track_many(name, feat, refs, handles, radius, size):
     _check_name(name)
     if not handles:
         return []
-    windows = window_distances_many(feat, refs, handles, radius, size)
     if name == "nn":
-        return [_pick_nn(*wd) for wd in windows]
-    return [_pick_motion(*wd, hd, radius) for wd, hd in zip(windows, handles)]
+        return [_pick_nn(*wd) for wd in window_distances_many(feat, refs, handles, radius, size)]
+    xs, ys, inside = _window_grid(handles, radius, size)
+    dist = _batched_distances(feat, refs, xs, ys, size)
+    return _pick_motion_many(dist, xs, ys, inside, [tuple(map(float, c)) for c in handles], radius)
