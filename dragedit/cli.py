@@ -10,6 +10,7 @@ import json
 import sys
 
 from . import __version__
+from .edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from .errors import DragEditError
 
 SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info")
@@ -60,9 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", help="the photo (PNG, JPEG, WebP, ...)")
     p.add_argument("--model", default="default", help="model file (.pkl or .pt), or 'default'")
     p.add_argument("--space", choices=["w", "w+"], default="w+")
-    p.add_argument("--steps", type=int, default=300, help="projection steps")
+    p.add_argument("--steps", type=int, default=PROJECT_STEPS, help=f"projection steps (default {PROJECT_STEPS})")
     p.add_argument("--pti", action="store_true", help="pivotal tuning: also fine-tune a copy of the generator")
-    p.add_argument("--pti-steps", dest="pti_steps", type=int, default=200)
+    p.add_argument("--pti-steps", dest="pti_steps", type=int, default=PTI_STEPS,
+                   help=f"pivotal tuning steps (default {PTI_STEPS})")
     p.add_argument("--fit", choices=["crop", "pad"], default="crop", help="non-square photos: centre crop or pad")
     p.add_argument("--out", default="latent.npz", help="latent .npz, or with --pti a .pt generator + latent")
     p.add_argument("--preview", help="write the reconstruction here (.png)")

@@ -117,3 +117,19 @@ def test_generated_face_inverts_and_pti_improves():
     assert tuned > res.psnr + 1
     # the user's generator is untouched by tuning
     assert np.array_equal(DragSession(G, seed=21).render(), target)
+
+
+@needs_alexnet
+@pytest.mark.skipif(not DEFAULT_GENERATOR.is_file(), reason="default model not built")
+def test_rendered_face_reaches_the_reconstruction_goals_with_default_settings():
+    """A face from the procedural renderer (not drawn by the model): W+ at 27 dB or more, and
+    pivotal tuning at 32 dB or more, with the settings `dragedit invert` and the app use."""
+    G = dragedit.load_generator(DEFAULT_GENERATOR)
+    target = load_photo(Path(__file__).parent / "data" / "face.png", G.img_resolution)
+    perceptual = PerceptualLoss(ALEXNET, quiet=True)
+    res = project(G, target, space="w+", perceptual=perceptual)
+    print(f"W+ inversion of a rendered face: {res.psnr:.2f} dB")
+    assert res.psnr >= 27
+    _, tuned, _ = pivotal_tuning(G, res.ws, target, perceptual=perceptual)
+    print(f"after pivotal tuning: {tuned:.2f} dB")
+    assert tuned >= 32

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from ..errors import DragEditError
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class InversionOptions:
     space: str = "w+"          # 'w+' reconstructs closer; 'w' stays more editable
-    steps: int = 300           # projection steps
+    steps: int = PROJECT_STEPS  # projection steps
     pti: bool = False          # pivotal tuning: fine-tune a copy of the generator to the photo
-    pti_steps: int = 200
+    pti_steps: int = PTI_STEPS
     lpips_weights: str | None = None
 
 

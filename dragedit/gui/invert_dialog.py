@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from ..edit.drag import to_uint8
+from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from ..errors import DragEditError
 from .canvas import frame_to_qimage
 from .inversion_worker import InversionOptions, InversionWorker
@@ -43,6 +44,7 @@ def _view(title):
     caption = QLabel("")
     caption.setWordWrap(True)
     caption.setMaximumWidth(VIEW)
+    caption.setMinimumHeight(2 * caption.fontMetrics().lineSpacing() + 4)  # two lines, never over the image
     for w in (head, image, caption):
         lay.addWidget(w)
     return box, image, caption
@@ -164,9 +166,9 @@ class InvertDialog(QDialog):
                 return int(s.value(key, default))
             except (TypeError, ValueError):
                 return default
-        self.set_options(space=s.value("invert/space", "w+"), steps=num("invert/steps", 300),
+        self.set_options(space=s.value("invert/space", "w+"), steps=num("invert/steps", PROJECT_STEPS),
                          pti=str(s.value("invert/pti", "false")).lower() == "true",
-                         pti_steps=num("invert/pti_steps", 200), fit=s.value("invert/fit", "crop"))
+                         pti_steps=num("invert/pti_steps", PTI_STEPS), fit=s.value("invert/fit", "crop"))
 
     def _save_options(self):
         s = self.settings
