@@ -35,7 +35,7 @@ class InversionResult:
 
 
 def to_tensor(img_uint8: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(img_uint8)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return torch.from_numpy(np.array(img_uint8, copy=True)).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
