@@ -145,7 +145,7 @@ def _lpips_outside(perceptual, start, final, region):
         return float(perceptual(t(start), t(comp)))
 
 
-NAMES = {"nn": "DragGAN tracking (nn)", "motion": "ours (motion tracker)"}
+NAMES = {"nn": "DragGAN tracking (nn)", "motion": "ours (motion tracker)", "patch": "ours (patch tracker)"}
 
 
 def format_table(result) -> str:

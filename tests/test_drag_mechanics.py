@@ -162,3 +162,31 @@ def test_motion_tracker_does_not_jump_to_a_look_alike():
     assert tracking.track("nn", feat, ref, handle, 4, (32, 32)) == (19.0, 16.0)
     x, y = tracking.track("motion", feat, ref, handle, 4, (32, 32))
     assert abs(x - 16) <= 0.5 and abs(y - 16) <= 0.5
+
+
+def test_patch_tracker_does_not_jump_to_a_look_alike():
+    """The same with the patch tracker's 3x3 template: the look-alike 3 px away copies the handle's
+    whole neighbourhood exactly, the handle's own neighbourhood changed a little."""
+    from dragedit.edit import tracking
+    torch.manual_seed(0)
+    feat0 = torch.randn(1, 8, 32, 32)
+    ref = tracking.reference(feat0, (16.0, 16.0), (32, 32))
+    feat = feat0 + 0.1 * torch.randn_like(feat0)
+    feat[0, :, 15:18, 18:21] = feat0[0, :, 15:18, 15:18]
+    assert tracking.track("nn", feat, ref, (16.0, 16.0), 4, (32, 32)) == (19.0, 16.0)
+    x, y = tracking.track("patch", feat, ref, (16.0, 16.0), 4, (32, 32))
+    assert abs(x - 16) <= 0.5 and abs(y - 16) <= 0.5
+
+
+def test_tracker_can_change_during_a_run(G):
+    s = DragSession(G, seed=4, params=DragParams(tracker="nn"))
+    s.add_pair((20, 30), (28, 30))
+    s.add_pair((40, 20), (40, 28))
+    s.step()
+    for name in ("patch", "motion", "nn", "patch"):
+        s.params.tracker = name
+        res = s.step()
+        assert len(res.handles) == 2 and all(np.isfinite(res.handles).ravel())
+    s.move_handle(0, (21, 31))  # a new reference taken under the patch tracker
+    s.params.tracker = "nn"
+    s.step()

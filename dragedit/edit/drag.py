@@ -363,7 +363,7 @@ class DragSession:
         with torch.no_grad():
             for i, (pair, handle, target, _) in enumerate(pairs):
                 if id(pair) not in run["refs"]:  # first sight of this handle: its reference feature
-                    run["refs"][id(pair)] = tracking.sample_feature(fdet, handle, self.size)
+                    run["refs"][id(pair)] = tracking.reference(fdet, handle, self.size)
                 else:
                     moving.append(i)
                 handles.append(handle)

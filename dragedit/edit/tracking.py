@@ -16,13 +16,21 @@ previous position must be much better to win (a quadratic motion prior,
 scale-free because feature distances are divided by their window median).
 The winner is refined to sub-pixel precision by a parabola through its
 neighbours, which matters on small models where one pixel is a large step.
+
+`patch` is `motion` matching a 3x3 template (the handle's feature and its
+eight neighbours one feature cell apart, from the first iteration) instead of
+one feature vector: a single vector is ambiguous on flat parts (a nose tip on
+a smooth cheek), where the tracked point slides off the real one.
+
+Every handle's reference is the template; `nn` and `motion` use its centre,
+so the tracker can change during a run.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-TRACKERS = ("nn", "motion")
+TRACKERS = ("nn", "motion", "patch")
 
 
 def sample_points(feat, xs, ys, size):
@@ -52,7 +60,7 @@ def window_distances(feat, ref, handle, radius, size):
     y0, y1 = max(y - radius, 0), min(y + radius + 1, h)
     ys, xs = torch.meshgrid(torch.arange(y0, y1), torch.arange(x0, x1), indexing="ij")
     patch = sample_points(feat, xs, ys, size)
-    return (patch - ref.reshape(-1, 1, 1)).square().sum(dim=0).sqrt(), x0, y0
+    return (patch - _centre(ref).reshape(-1, 1, 1)).square().sum(dim=0).sqrt(), x0, y0
 
 
 def _window_grid(handles, radius, size):
@@ -69,9 +77,40 @@ def _window_grid(handles, radius, size):
     return xs, ys, inside
 
 
-def _batched_distances(feat, refs, xs, ys, size):
+def patch_offsets(size):
+    """Offsets (image px) of the 3x3 template the `patch` tracker matches: one feature cell apart
+    at the usual feature resolution (half the image's), at least 1 px."""
+    step = max(1, round(size[0] / 64))
+    return [(dx * step, dy * step) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def reference(feat, point, size):
+    """What the trackers match against later: the 3x3 template around the handle [C, 9]. Its
+    centre column is the handle's own feature, all `nn` and `motion` use, so the tracker can be
+    switched during a run."""
+    offs = patch_offsets(size)
+    xs = torch.tensor([float(point[0]) + dx for dx, _ in offs])
+    ys = torch.tensor([float(point[1]) + dy for _, dy in offs])
+    return sample_points(feat, xs, ys, size)                          # [C, 9]
+
+
+CENTRE = 4  # the template column of offset (0, 0)
+
+
+def _centre(ref):
+    return ref[:, CENTRE] if ref.dim() == 2 else ref
+
+
+def _batched_distances(feat, refs, xs, ys, size, template=False):
+    if template:  # 3x3 templates: sum of squared distances over the template's cells
+        total = 0
+        for j, (dx, dy) in enumerate(patch_offsets(size)):
+            patch = sample_points(feat, xs + dx, ys + dy, size)
+            ref = torch.stack([r[:, j] for r in refs], dim=1)[:, :, None, None]
+            total = total + (patch - ref).square().sum(dim=0)
+        return total.sqrt()
     patch = sample_points(feat, xs, ys, size)                         # [C, n, k, k]
-    ref = torch.stack([r.reshape(-1) for r in refs], dim=1)[:, :, None, None]
+    ref = torch.stack([_centre(r).reshape(-1) for r in refs], dim=1)[:, :, None, None]
     return (patch - ref).square().sum(dim=0).sqrt()                  # [n, k, k]
 
 
@@ -177,5 +216,5 @@ def track_many(name, feat, refs, handles, radius, size):
     if name == "nn":
         return [_pick_nn(*wd) for wd in window_distances_many(feat, refs, handles, radius, size)]
     xs, ys, inside = _window_grid(handles, radius, size)
-    dist = _batched_distances(feat, refs, xs, ys, size)
+    dist = _batched_distances(feat, refs, xs, ys, size, template=name == "patch")
     return _pick_motion_many(dist, xs, ys, inside, [tuple(map(float, c)) for c in handles], radius)

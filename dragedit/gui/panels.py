@@ -125,6 +125,7 @@ class SidePanel(QScrollArea):
         self.tracker = QComboBox()
         self.tracker.addItem("Nearest neighbour (DragGAN)", "nn")
         self.tracker.addItem("Motion prior, sub-pixel", "motion")
+        self.tracker.addItem("Template + motion prior", "patch")
         self.tracker.setToolTip("How handles are followed from one iteration to the next")
         form.addRow("Tracker", self.tracker)
         self.stop_distance = QDoubleSpinBox()
