@@ -190,3 +190,24 @@ def test_tracker_can_change_during_a_run(G):
     s.move_handle(0, (21, 31))  # a new reference taken under the patch tracker
     s.params.tracker = "nn"
     s.step()
+
+
+def test_patch_distances_match_a_direct_template_comparison():
+    """The patch tracker's one-lookup distances equal comparing the 3x3 template cell by cell,
+    windows cut by the image border included."""
+    from dragedit.edit import tracking
+    torch.manual_seed(1)
+    size = (64, 64)
+    feat = torch.randn(1, 6, 32, 32)
+    handles = [(10.3, 20.7), (0.0, 0.0), (63.0, 40.2)]
+    refs = [torch.randn(6, 9) for _ in handles]
+    xs, ys, _ = tracking._window_grid(handles, 3, size)
+    fast = tracking._batched_distances(feat, refs, xs, ys, size, template=True)
+    offs = tracking.patch_offsets(size)
+    for i, ref in enumerate(refs):
+        for r in range(xs.shape[1]):
+            for c in range(xs.shape[2]):
+                x, y = float(xs[i, r, c]), float(ys[i, r, c])
+                cells = tracking.sample_points(feat, torch.tensor([x + dx for dx, _ in offs]),
+                                               torch.tensor([y + dy for _, dy in offs]), size)
+                assert abs(float((cells - ref).square().sum().sqrt()) - float(fast[i, r, c])) < 1e-4

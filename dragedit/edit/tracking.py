@@ -103,9 +103,18 @@ def _centre(ref):
 
 def _batched_distances(feat, refs, xs, ys, size, template=False):
     if template:  # 3x3 templates: sum of squared distances over the template's cells
+        # one lookup on each window grown by the template's reach, then a shifted view per cell
+        offs = patch_offsets(size)
+        step = offs[-1][0]
+        k = xs.shape[-1]
+        grow = torch.arange(-step, k + step)
+        ext_x = xs[:, :1, :1] + grow.reshape(1, 1, -1)
+        ext_y = ys[:, :1, :1] + grow.reshape(1, -1, 1)
+        ext_x, ext_y = torch.broadcast_tensors(ext_x, ext_y)
+        ext = sample_points(feat, ext_x, ext_y, size)                  # [C, n, k + 2 step, k + 2 step]
         total = 0
-        for j, (dx, dy) in enumerate(patch_offsets(size)):
-            patch = sample_points(feat, xs + dx, ys + dy, size)
+        for j, (dx, dy) in enumerate(offs):
+            patch = ext[:, :, step + dy:step + dy + k, step + dx:step + dx + k]
             ref = torch.stack([r[:, j] for r in refs], dim=1)[:, :, None, None]
             total = total + (patch - ref).square().sum(dim=0)
         return total.sqrt()
