@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DragEditError
-
 from .inversion_defaults import (PROJECT_LR, PROJECT_PIXEL_WEIGHT, PROJECT_STEPS, PTI_L2_WEIGHT, PTI_LR,
                                  PTI_STEPS)
 

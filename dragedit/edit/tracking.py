@@ -45,11 +45,6 @@ def sample_points(feat, xs, ys, size):
     return out[0, :, 0].reshape(feat.shape[1], *xs.shape)
 
 
-def sample_feature(feat, point, size):
-    """Feature vector [C] at one (possibly sub-pixel) image point."""
-    return sample_points(feat, torch.tensor([float(point[0])]), torch.tensor([float(point[1])]), size)[:, 0]
-
-
 def window_distances(feat, ref, handle, radius, size):
     """L2 feature distance to ref at every integer pixel of the window around the handle.
 
@@ -77,10 +72,15 @@ def _window_grid(handles, radius, size):
     return xs, ys, inside
 
 
+def _patch_step(size):
+    """Spacing (image px) of the template's cells: one feature cell at the usual feature
+    resolution (half the image's), at least 1 px."""
+    return max(1, round(size[0] / 64))
+
+
 def patch_offsets(size):
-    """Offsets (image px) of the 3x3 template the `patch` tracker matches: one feature cell apart
-    at the usual feature resolution (half the image's), at least 1 px."""
-    step = max(1, round(size[0] / 64))
+    """Offsets (image px) of the 3x3 template the `patch` tracker matches, row by row."""
+    step = _patch_step(size)
     return [(dx * step, dy * step) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
 
@@ -104,19 +104,18 @@ def _centre(ref):
 def _batched_distances(feat, refs, xs, ys, size, template=False):
     if template:  # 3x3 templates: sum of squared distances over the template's cells
         # one lookup on each window grown by the template's reach, then a shifted view per cell
-        offs = patch_offsets(size)
-        step = offs[-1][0]
+        step = _patch_step(size)
         k = xs.shape[-1]
         grow = torch.arange(-step, k + step)
         ext_x = xs[:, :1, :1] + grow.reshape(1, 1, -1)
         ext_y = ys[:, :1, :1] + grow.reshape(1, -1, 1)
         ext_x, ext_y = torch.broadcast_tensors(ext_x, ext_y)
         ext = sample_points(feat, ext_x, ext_y, size)                  # [C, n, k + 2 step, k + 2 step]
+        ref = torch.stack(refs, dim=1)[:, :, :, None, None]              # [C, n, 9, 1, 1]
         total = 0
-        for j, (dx, dy) in enumerate(offs):
+        for j, (dx, dy) in enumerate(patch_offsets(size)):
             patch = ext[:, :, step + dy:step + dy + k, step + dx:step + dx + k]
-            ref = torch.stack([r[:, j] for r in refs], dim=1)[:, :, None, None]
-            total = total + (patch - ref).square().sum(dim=0)
+            total = total + (patch - ref[:, :, j]).square().sum(dim=0)
         return total.sqrt()
     patch = sample_points(feat, xs, ys, size)                         # [C, n, k, k]
     ref = torch.stack([_centre(r).reshape(-1) for r in refs], dim=1)[:, :, None, None]
@@ -126,14 +125,15 @@ def _batched_distances(feat, refs, xs, ys, size, template=False):
 def window_distances_many(feat, refs, handles, radius, size):
     """`window_distances` for many handles with one feature lookup (one grid_sample for all windows:
     with 25 points this saves a few ms per iteration over one call per point)."""
-    xs, ys, inside = _window_grid(handles, radius, size)
+    h, w = size
+    xs, ys, _ = _window_grid(handles, radius, size)
     dist = _batched_distances(feat, refs, xs, ys, size)
     out = []
     for i in range(len(handles)):  # crop each window to the image, as window_distances does
-        rows = inside[i].any(dim=1).nonzero()[:, 0]
-        cols = inside[i].any(dim=0).nonzero()[:, 0]
-        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        out.append((dist[i, r0:r1, c0:c1], int(xs[i, 0, c0]), int(ys[i, r0, 0])))
+        x, y = int(xs[i, 0, radius]), int(ys[i, radius, 0])
+        x0, x1 = max(x - radius, 0), min(x + radius + 1, w)
+        y0, y1 = max(y - radius, 0), min(y + radius + 1, h)
+        out.append((dist[i, y0 - y + radius:y1 - y + radius, x0 - x + radius:x1 - x + radius], x0, y0))
     return out
 
 
