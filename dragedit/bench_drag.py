@@ -18,6 +18,7 @@ import torch
 
 from .bench import machine_info, summarize_ms
 from .edit.drag import DragParams, DragSession
+from .errors import DragEditError
 
 # Landmark subsets by name; "1" cycles through a few distinct features over the pairs.
 ONE_POINT_CYCLE = ("nose_tip", "l_pupil", "mouth_right", "chin", "r_brow_outer")
@@ -50,8 +51,28 @@ def psnr_outside(a, b, region):
     return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
 
 
+def parse_method(spec: str):
+    """'TRACKER' or 'TRACKER@LR' (e.g. 'patch@3e-3') -> (tracker, DragParams overrides)."""
+    from .edit.tracking import TRACKERS
+    name, _, lr = spec.strip().partition("@")
+    if name not in TRACKERS:
+        raise DragEditError(f"benchmark method {spec!r}: unknown tracker {name!r}, expected one of "
+                            f"{', '.join(TRACKERS)}, optionally followed by @LEARNING_RATE")
+    if not lr:
+        return name, {}
+    try:
+        value = float(lr)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and np.isfinite(value)):
+        raise DragEditError(f"benchmark method {spec!r}: the learning rate after @ must be a positive number")
+    return name, {"lr": value}
+
+
 def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), subsets=("1", "5", "all"),
                   perceptual=None, log=sys.stderr):
+    """trackers: method specs for parse_method, e.g. ('nn@2e-3', 'patch')."""
+    methods = {spec: parse_method(spec) for spec in trackers}  # bad specs fail before any work
     from .synth.faces import LANDMARK_NAMES
     from .synth.landmarks import detect
     index = {n: i for i, n in enumerate(LANDMARK_NAMES)}
@@ -83,7 +104,7 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
             # the trackers take turns on each pair, so background load hits them alike
             for tracker in trackers:
                 acc_t = acc[tracker]
-                final, last, seconds, ms = _edit(G, a, handles, targets, tracker, steps)
+                final, last, seconds, ms = _edit(G, a, handles, targets, methods[tracker], steps)
                 acc_t["iters_ms"] += ms
                 acc_t["edit_s"].append(seconds)
                 found = detect(final, detector)[idx]
@@ -110,9 +131,10 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
     return dict(machine=machine_info(), pairs=pairs, steps=steps, rows=rows, raw=raw)
 
 
-def _edit(G, seed, handles, targets, tracker, steps):
+def _edit(G, seed, handles, targets, method, steps):
     """One drag edit: (final image, last step result, seconds, per-iteration ms)."""
-    s = DragSession(G, seed=seed, params=DragParams(tracker=tracker))
+    tracker, overrides = method
+    s = DragSession(G, seed=seed, params=DragParams(tracker=tracker, **overrides))
     for hd, tg in zip(handles, targets):
         if np.linalg.norm(hd - tg) < 1e-3:
             tg = tg + np.array([0.5, 0.0])
@@ -148,6 +170,12 @@ def _lpips_outside(perceptual, start, final, region):
 NAMES = {"nn": "DragGAN tracking (nn)", "motion": "ours (motion tracker)", "patch": "ours (patch tracker)"}
 
 
+def method_name(spec: str) -> str:
+    tracker, overrides = parse_method(spec)
+    name = NAMES.get(tracker, tracker)
+    return f"{name}, lr {overrides['lr']:g}" if "lr" in overrides else name
+
+
 def format_table(result) -> str:
     """The Markdown table of README: one row per tracker, MD per subset and cost per edit.
 
@@ -170,7 +198,7 @@ def format_table(result) -> str:
         es = np.mean([r[k]["edit_s"] for k in r])
         rc = np.mean([r[k]["reached"] for k in r])
         its = [e["iterations"] for e in result.get("raw", []) if e["tracker"] == name]
-        lines.append(f"| {NAMES.get(name, name)} | {r['1']['md']:.2f} | {r['5']['md']:.2f} | {r['all']['md']:.2f} | "
+        lines.append(f"| {method_name(name)} | {r['1']['md']:.2f} | {r['5']['md']:.2f} | {r['all']['md']:.2f} | "
                      f"{ps:.1f} | {f'{np.mean(lp):.3f}' if lp else '-'} | {med:.0f} / {p95:.0f} | "
                      f"{f'{np.mean(its):.1f}' if its else '-'} | {es:.2f} | {rc:.0%} |")
     return "\n".join(lines)

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", choices=["w", "w+"], default="w+")
     p.add_argument("--tracker", default="nn", help="point tracker: nn (DragGAN's, default), motion (motion prior, sub-pixel) "
                    "or patch (motion with a 3x3 feature template)")
+    p.add_argument("--stall-patience", dest="stall_patience", type=int,
+                   help="stop after N iterations in which the handles got no closer (0: never)")
     p.add_argument("--out", help="final image (.png/.jpg)")
     p.add_argument("--frames", help="folder for a PNG sequence of every iteration")
     p.add_argument("--video", help="animation of the edit (.gif or .mp4)")
@@ -89,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--pairs", type=int, default=50, help="drag benchmark: number of seed pairs")
     p.add_argument("--steps", type=int, default=100, help="drag benchmark: iteration budget per edit")
-    p.add_argument("--trackers", default="nn,motion", help="drag benchmark: comma-separated trackers (nn, motion, patch)")
+    p.add_argument("--trackers", default="nn,motion", help="drag benchmark: comma-separated trackers (nn, motion, patch), each optionally "
+                   "with @LR for its learning rate, e.g. nn@2e-3,patch@3e-3")
     p.add_argument("--detector", help="landmark detector file (default: models/landmarks.pt)")
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS outside the edit (see README)")
     p.add_argument("--md", dest="md_out", default="bench_results.md", help="drag benchmark: Markdown table")

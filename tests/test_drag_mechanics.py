@@ -73,6 +73,8 @@ def test_bad_params_are_refused(G):
         DragSession(G, params=DragParams(space="z"))
     with pytest.raises(DragEditError, match="lr"):
         DragSession(G, params=DragParams(lr=float("nan")))
+    with pytest.raises(DragEditError, match="stall_patience"):
+        DragSession(G, params=DragParams(stall_patience=0))
 
 
 def test_wrong_latent_shape_is_refused(G):
@@ -211,3 +213,66 @@ def test_patch_distances_match_a_direct_template_comparison():
                 cells = tracking.sample_points(feat, torch.tensor([x + dx for dx, _ in offs]),
                                                torch.tensor([y + dy for _, dy in offs]), size)
                 assert abs(float((cells - ref).square().sum().sqrt()) - float(fast[i, r, c])) < 1e-4
+
+
+def _motion_loss_pair_by_pair(feat, handles, targets, r1, size):
+    """DESIGN's motion supervision written out one pair at a time, as the reference does it."""
+    import math
+    import torch.nn.functional as F
+    from dragedit.edit.tracking import sample_points
+    h, w = size
+    terms = []
+    for (hx, hy), (tx, ty) in zip(handles, targets):
+        norm = math.hypot(tx - hx, ty - hy)
+        if norm <= 1:
+            continue
+        xs, ys = [], []
+        for y in range(h):
+            for x in range(w):
+                if (x - hx) ** 2 + (y - hy) ** 2 < r1 * r1:
+                    xs.append(x)
+                    ys.append(y)
+        xs, ys = torch.tensor(xs, dtype=torch.float32), torch.tensor(ys, dtype=torch.float32)
+        src = sample_points(feat, xs, ys, size).detach()
+        moved = sample_points(feat, xs + (tx - hx) / norm, ys + (ty - hy) / norm, size)
+        terms.append(F.l1_loss(moved, src))
+    return terms
+
+
+@pytest.mark.parametrize("r1", [2, 3.5])
+def test_motion_loss_of_all_pairs_at_once_matches_pair_by_pair(G, r1):
+    s = DragSession(G, seed=0)
+    torch.manual_seed(1)
+    feat = torch.randn(1, 8, 32, 32, requires_grad=True)
+    handles = [(10.3, 20.0), (0.0, 0.4), (63.0, 63.0), (30.0, 30.0), (40.2, 5.7)]
+    targets = [(20.0, 20.0), (3.0, 7.0), (55.0, 60.0), (30.5, 30.0), (41.0, 20.0)]  # the 4th is within 1 px
+    batched = s._motion_loss(feat, handles, targets, r1)
+    terms = _motion_loss_pair_by_pair(feat, handles, targets, r1, s.size)
+    assert len(terms) == 4
+    reference = sum(terms)
+    assert batched.item() == pytest.approx(reference.item(), rel=1e-5)
+    g1, = torch.autograd.grad(batched, feat)
+    g2, = torch.autograd.grad(reference, feat)
+    assert torch.allclose(g1, g2, atol=1e-7)
+
+
+def test_a_run_whose_handles_stop_moving_ends_by_itself(G):
+    # lr 0: the latent never changes, so the handle can never get closer
+    s = DragSession(G, seed=2, params=DragParams(lr=0.0, stall_patience=4))
+    s.add_pair((20, 20), (40, 20))
+    results = list(s.run(50))
+    last = results[-1]
+    assert last.done and last.stalled and not last.reached
+    assert len(results) == 5  # the first step sets the mark, four more without progress end it
+    assert not any(r.stalled for r in results[:-1])
+
+
+def test_moving_a_point_restarts_the_stall_count(G):
+    s = DragSession(G, seed=2, params=DragParams(lr=0.0, stall_patience=3))
+    s.add_pair((20, 20), (40, 20))
+    for _ in range(3):
+        assert not s.step().done
+    s.move_target(0, (40, 30))  # the user drags the target on: not a stall
+    assert not s.step().done
+    assert not s.step().done
+    assert s.step().done is False and s.step().stalled

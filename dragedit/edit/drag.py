@@ -37,6 +37,7 @@ class DragParams:
     feature_block: int | None = None
     truncation_psi: float = 0.7
     tracker: str = "nn"
+    stall_patience: int | None = None  # stop after this many iterations without progress (None: never)
     preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on
 
     def validate(self):
@@ -54,6 +55,8 @@ class DragParams:
             v = getattr(self, name)
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise DragEditError(f"{name} must be a positive number, got {v!r}")
+        if self.stall_patience is not None and not (isinstance(self.stall_patience, int) and self.stall_patience >= 1):
+            raise DragEditError(f"stall_patience must be a whole number >= 1 or None, got {self.stall_patience!r}")
         if self.num_layers < 1:
             raise DragEditError(f"num_layers must be at least 1, got {self.num_layers}")
 
@@ -78,6 +81,7 @@ class StepResult:
     timings: dict = field(default_factory=dict)
     message: str | None = None
     low_res: bool = False
+    stalled: bool = False  # the run ended because the handles stopped getting closer
 
 
 def to_uint8(img: torch.Tensor) -> np.ndarray:
@@ -375,9 +379,10 @@ class DragSession:
         targets = [t for _, _, t, _ in pairs]
         distances = [math.dist(hd, tg) for hd, tg in zip(handles, targets)]
         reached = all(d <= stop_d for d in distances)
+        stalled = not reached and self._stalled(run, pairs, distances)
 
         loss = torch.zeros((), device=self.device)
-        if not reached:
+        if not (reached or stalled):
             loss = self._motion_loss(feat, handles, targets, r1)
             if fixed is not None:
                 if fixed.shape[-2:] != feat.shape[-2:]:  # fraction of each feature cell that is fixed
@@ -392,7 +397,7 @@ class DragSession:
             return self._result(self.render(), handles, targets, distances, loss_value, True, False,
                                 dict(total_ms=(time.perf_counter() - t0) * 1000),
                                 "the loss became non-finite: restored the last good latent and stopped")
-        if not reached and loss.requires_grad:
+        if not (reached or stalled) and loss.requires_grad:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -414,8 +419,28 @@ class DragSession:
         timings = dict(forward_ms=(t_fwd - t0) * 1000, track_ms=(t_track - t_fwd) * 1000,
                        backward_ms=(t_step - t_track) * 1000, total_ms=(t_step - t0) * 1000)
         frame = self._frame(img)
-        return self._result(frame, handles, targets, distances, loss_value, reached, reached, timings,
-                            message, low_res=low)
+        res = self._result(frame, handles, targets, distances, loss_value, reached or stalled, reached, timings,
+                           message, low_res=low)
+        res.stalled = stalled
+        return res
+
+    STALL_PROGRESS = 0.05  # px: a smaller gain of the mean handle distance is no progress
+
+    def _stalled(self, run, pairs, distances):
+        """True once the mean handle-target distance has not improved by STALL_PROGRESS px for
+        `stall_patience` iterations. A user's point edit starts the count afresh."""
+        patience = self.params.stall_patience
+        if not patience:
+            return False
+        versions = tuple(v for *_, v in pairs)
+        mean = sum(distances) / len(distances)
+        if run.get("stall_versions") != versions:
+            run.update(stall_versions=versions, stall_best=mean, stall_since=0)
+        elif mean < run["stall_best"] - self.STALL_PROGRESS:
+            run.update(stall_best=mean, stall_since=0)
+        else:
+            run["stall_since"] += 1
+        return run["stall_since"] >= patience
 
     def _use_low_res(self, fb):
         mode = self.params.preview
@@ -441,27 +466,41 @@ class DragSession:
 
     def _motion_loss(self, feat, handles, targets, r1):
         """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle,
-        F sampled at image pixels from the feature map's own resolution."""
+        F sampled at image pixels from the feature map's own resolution. All pairs share one
+        feature lookup (with many points the per-pair lookups dominated an iteration)."""
         h, w = self.size
-        loss = torch.zeros((), device=feat.device)
         rr = int(math.ceil(r1))
+        offs = torch.arange(-rr, rr + 1)
+        oy, ox = torch.meshgrid(offs, offs, indexing="ij")
+        ox, oy = ox.reshape(-1), oy.reshape(-1)
+        xs, ys, dxs, dys, owner = [], [], [], [], []
+        pairs = 0
         for (hx, hy), (tx, ty) in zip(handles, targets):
             dx, dy = tx - hx, ty - hy
             norm = math.hypot(dx, dy)
             if norm <= 1:
                 continue
-            dx, dy = dx / norm, dy / norm
-            cx, cy = int(round(hx)), int(round(hy))
-            ys, xs = torch.meshgrid(torch.arange(cy - rr, cy + rr + 1), torch.arange(cx - rr, cx + rr + 1),
-                                    indexing="ij")
-            keep = ((xs - hx) ** 2 + (ys - hy) ** 2 < r1 * r1) & (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-            xs, ys = xs[keep].float(), ys[keep].float()
-            if xs.numel() == 0:
+            px, py = ox + int(round(hx)), oy + int(round(hy))
+            keep = ((px - hx) ** 2 + (py - hy) ** 2 < r1 * r1) & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+            if not keep.any():
                 continue
-            src = tracking.sample_points(feat, xs, ys, self.size).detach()
-            moved = tracking.sample_points(feat, xs + dx, ys + dy, self.size)
-            loss = loss + F.l1_loss(moved, src)
-        return loss
+            n = int(keep.sum())
+            xs.append(px[keep])
+            ys.append(py[keep])
+            dxs.append(torch.full((n,), dx / norm))
+            dys.append(torch.full((n,), dy / norm))
+            owner.append(torch.full((n,), pairs, dtype=torch.long))
+            pairs += 1
+        if not pairs:
+            return torch.zeros((), device=feat.device)
+        xs, ys = torch.cat(xs).float(), torch.cat(ys).float()
+        owner = torch.cat(owner).to(feat.device)
+        src = tracking.sample_points(feat, xs, ys, self.size).detach()
+        moved = tracking.sample_points(feat, xs + torch.cat(dxs), ys + torch.cat(dys), self.size)
+        per_pixel = (moved - src).abs().mean(dim=0)                        # [P]
+        sums = torch.zeros(pairs, device=feat.device).index_add(0, owner, per_pixel)
+        counts = torch.bincount(owner, minlength=pairs).to(sums.dtype)
+        return (sums / counts).sum()                                      # the sum of each pair's F.l1_loss
 
     def _result(self, frame, handles, targets, distances, loss, done, reached, timings, message,
                 low_res=False):

@@ -57,7 +57,8 @@ def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=N
             progress(res)
     if last is None:
         raise DragEditError("the edit ran no iteration: use --steps 1 or more")
-    report = dict(reached=bool(last.reached), iterations=last.iteration, handles=last.handles,
+    report = dict(reached=bool(last.reached), stalled=bool(last.stalled), iterations=last.iteration,
+                  handles=last.handles,
                   start_handles=[list(h) for h in start_handles], targets=last.targets,
                   final_distance=last.distances, iteration_ms=times, message=last.message,
                   seed=seed, options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None))
@@ -91,6 +92,8 @@ def main_edit(args) -> int:
         value = getattr(args, name, None)
         if value is not None:
             setattr(params, name, value)
+    if getattr(args, "stall_patience", None) is not None:
+        params.stall_patience = args.stall_patience or None
     ws = embedded_latent(G) if args.seed is None else None
     if args.latent:
         from ..io.latents import load_latent
@@ -122,7 +125,8 @@ def main_edit(args) -> int:
     if args.save_latent:
         from ..io.latents import save_latent
         save_latent(args.save_latent, session.ws, seed=seed, model=str(args.model))
-    status = "reached" if report["reached"] else "not reached"
+    status = "reached" if report["reached"] else "stopped: the handles got no closer" if report["stalled"] \
+        else "not reached"
     print(f"{status} after {report['iterations']} iterations; final distance "
           f"{', '.join(f'{d:.2f}' for d in report['final_distance'])} px; "
           f"median {np.median(report['iteration_ms']):.1f} ms/iteration", file=sys.stderr)

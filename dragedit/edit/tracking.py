@@ -103,43 +103,45 @@ def _centre(ref):
 
 def _batched_distances(feat, refs, xs, ys, size, template=False):
     if template:  # 3x3 templates: sum of squared distances over the template's cells
-        # one lookup on each window grown by the template's reach, then a shifted view per cell
+        # One lookup on each window grown by the template's reach. ||p - r||^2 = ||p||^2 - 2 p.r + ||r||^2:
+        # the products of every template cell with every grown-window cell are one batched matrix
+        # product; each cell's share is then a shifted view.
         step = _patch_step(size)
         k = xs.shape[-1]
         grow = torch.arange(-step, k + step)
         ext_x = xs[:, :1, :1] + grow.reshape(1, 1, -1)
         ext_y = ys[:, :1, :1] + grow.reshape(1, -1, 1)
         ext_x, ext_y = torch.broadcast_tensors(ext_x, ext_y)
-        ext = sample_points(feat, ext_x, ext_y, size)                  # [C, n, k + 2 step, k + 2 step]
-        ref = torch.stack(refs, dim=1)[:, :, :, None, None]              # [C, n, 9, 1, 1]
-        total = 0
+        ext = sample_points(feat, ext_x, ext_y, size)                  # [C, n, K, K], K = k + 2 step
+        c, n, kk = ext.shape[0], ext.shape[1], ext.shape[-1]
+        ref = torch.stack(refs)                                           # [n, C, 9]
+        dots = torch.bmm(ref.transpose(1, 2), ext.reshape(c, n, kk * kk).transpose(0, 1))
+        dots = dots.reshape(n, 9, kk, kk)
+        sq = ext.square().sum(dim=0)                                      # [n, K, K]
+        total = ref.square().sum(dim=(1, 2)).reshape(n, 1, 1)
         for j, (dx, dy) in enumerate(patch_offsets(size)):
-            patch = ext[:, :, step + dy:step + dy + k, step + dx:step + dx + k]
-            total = total + (patch - ref[:, :, j]).square().sum(dim=0)
-        return total.sqrt()
+            rows, cols = slice(step + dy, step + dy + k), slice(step + dx, step + dx + k)
+            total = total + sq[:, rows, cols] - 2 * dots[:, j, rows, cols]
+        return total.clamp_min(0).sqrt()
     patch = sample_points(feat, xs, ys, size)                         # [C, n, k, k]
     ref = torch.stack([_centre(r).reshape(-1) for r in refs], dim=1)[:, :, None, None]
     return (patch - ref).square().sum(dim=0).sqrt()                  # [n, k, k]
 
 
-def window_distances_many(feat, refs, handles, radius, size):
-    """`window_distances` for many handles with one feature lookup (one grid_sample for all windows:
-    with 25 points this saves a few ms per iteration over one call per point)."""
-    h, w = size
-    xs, ys, _ = _window_grid(handles, radius, size)
-    dist = _batched_distances(feat, refs, xs, ys, size)
-    out = []
-    for i in range(len(handles)):  # crop each window to the image, as window_distances does
-        x, y = int(xs[i, 0, radius]), int(ys[i, radius, 0])
-        x0, x1 = max(x - radius, 0), min(x + radius + 1, w)
-        y0, y1 = max(y - radius, 0), min(y + radius + 1, h)
-        out.append((dist[i, y0 - y + radius:y1 - y + radius, x0 - x + radius:x1 - x + radius], x0, y0))
-    return out
-
-
 def _pick_nn(dist, x0, y0):
     idx = int(torch.argmin(dist))
     return (float(x0 + idx % dist.shape[1]), float(y0 + idx // dist.shape[1]))
+
+
+def _pick_nn_many(dist, xs, ys, inside):
+    """`_pick_nn` for all windows at once: cells outside the image never win, and ties go to the
+    first cell in row order, as in the cropped window."""
+    cost = torch.where(inside, dist, torch.tensor(float("inf"), dtype=dist.dtype))
+    k = cost.shape[-1]
+    idx = cost.flatten(1).argmin(dim=1)
+    n = torch.arange(cost.shape[0])
+    fx, fy = xs[n, idx // k, idx % k], ys[n, idx // k, idx % k]
+    return [(float(x), float(y)) for x, y in zip(fx, fy)]
 
 
 def _parabola_offset(cm, c0, cp):
@@ -222,8 +224,8 @@ def track_many(name, feat, refs, handles, radius, size):
     _check_name(name)
     if not handles:
         return []
-    if name == "nn":
-        return [_pick_nn(*wd) for wd in window_distances_many(feat, refs, handles, radius, size)]
     xs, ys, inside = _window_grid(handles, radius, size)
+    if name == "nn":
+        return _pick_nn_many(_batched_distances(feat, refs, xs, ys, size), xs, ys, inside)
     dist = _batched_distances(feat, refs, xs, ys, size, template=name == "patch")
     return _pick_motion_many(dist, xs, ys, inside, [tuple(map(float, c)) for c in handles], radius)
