@@ -40,14 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask-mode", choices=["fixed", "flexible"], default="flexible",
                    help="flexible: only the painted region may change; fixed: the painted region stays")
     p.add_argument("--steps", type=int, default=200, help="iteration budget")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default 2e-3)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: 3e-3 for models of 256 px or less, "
+                   "else the paper's 2e-3)")
     p.add_argument("--lambda-mask", dest="lambda_mask", type=float, help="weight of the mask term (default 20)")
     p.add_argument("--r1", type=float, help="motion supervision radius, px")
     p.add_argument("--r2", type=float, help="tracking search radius, px")
     p.add_argument("--stop-distance", dest="stop_distance", type=float, help="reached when within this many px")
     p.add_argument("--space", choices=["w", "w+"], default="w+")
-    p.add_argument("--tracker", default="nn", help="point tracker: nn (DragGAN's, default), motion (motion prior, sub-pixel) "
-                   "or patch (motion with a 3x3 feature template)")
+    p.add_argument("--tracker", help="point tracker: patch (default: a 3x3 feature template with a motion prior), "
+                   "nn (DragGAN's nearest neighbour) or motion (one feature vector with the motion prior)")
     p.add_argument("--stall-patience", dest="stall_patience", type=int,
                    help="stop after N iterations in which the handles got no closer (0: never)")
     p.add_argument("--out", help="final image (.png/.jpg)")
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--pairs", type=int, default=50, help="drag benchmark: number of seed pairs")
     p.add_argument("--steps", type=int, default=100, help="drag benchmark: iteration budget per edit")
-    p.add_argument("--trackers", default="nn,motion", help="drag benchmark: comma-separated trackers (nn, motion, patch), each optionally "
+    p.add_argument("--trackers", default="nn@2e-3,patch", help="drag benchmark: comma-separated trackers (nn, motion, patch), each optionally "
                    "with @LR for its learning rate, e.g. nn@2e-3,patch@3e-3")
     p.add_argument("--detector", help="landmark detector file (default: models/landmarks.pt)")
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS outside the edit (see README)")

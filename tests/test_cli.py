@@ -32,7 +32,7 @@ def test_edit_writes_report_image_and_video(model_file, tmp_path, capsys):
         assert key in report
     assert report["targets"] == [[28.0, 30.0]]
     assert len(report["iteration_ms"]) == report["iterations"] == 6
-    assert report["options"]["tracker"] == "nn" and report["options"]["space"] == "w+"
+    assert report["options"]["tracker"] == "patch" and report["options"]["space"] == "w+"
     assert np.asarray(Image.open(tmp_path / "final.png")).shape == (64, 64, 3)
     with Image.open(tmp_path / "edit.gif") as gif:
         assert gif.n_frames == 6
@@ -55,12 +55,23 @@ def test_edit_writes_report_image_and_video(model_file, tmp_path, capsys):
     ([], "at least one --pair"),
     (["--pair", "10,10:20,10", "--tracker", "psychic"], "unknown tracker"),
     (["--pair", "10,10:20,10", "--steps", "0"], "--steps"),
+    (["--pair", "10,10:20,10", "--stall-patience", "-2"], "stall_patience"),
 ])
 def test_edit_bad_input_is_one_clear_line(model_file, args, expected, capsys):
     rc = main(["edit", "--model", str(model_file)] + args)
     err = capsys.readouterr().err
     assert rc == 2
     assert expected in err and "Traceback" not in err
+
+
+def test_edit_that_cannot_get_closer_stops_by_itself(model_file, tmp_path, capsys):
+    # learning rate 0: the image never changes, so the handle never gets closer
+    rc = main(["edit", "--model", str(model_file), "--pair", "10,10:30,10", "--lr", "0", "--stall-patience", "3",
+               "--steps", "100", "--json", str(tmp_path / "r.json"), "--quiet"])
+    assert rc == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["stalled"] and not report["reached"] and report["iterations"] == 4
+    assert "got no closer" in capsys.readouterr().err
 
 
 def test_edit_mask_of_wrong_size(model_file, tmp_path, capsys):

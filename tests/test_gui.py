@@ -564,6 +564,18 @@ def test_opens_without_the_default_model(qtbot, settings, messages, gen_path, mo
     w.close()
 
 
+def test_fresh_window_drags_with_the_engine_defaults(qtbot, settings, messages, gen_path):
+    """Step size "auto" and the default tracker reach the session: the app drags as `dragedit edit` does."""
+    from dragedit.edit.drag import DragParams, default_lr
+    w = make_window(qtbot, settings, gen_path)
+    assert w.panel.lr.text() == "auto"
+    assert w.session.params.lr is None and w.session.learning_rate() == default_lr(64)
+    assert w.session.params.tracker == DragParams.tracker == w.panel.tracker.currentData()
+    w.panel.lr.setValue(0.004)
+    assert w.session.learning_rate() == pytest.approx(0.004)
+    w.close()
+
+
 def test_settings_and_recent_files_are_remembered(qtbot, settings, messages, gen_path):
     w = make_window(qtbot, settings, gen_path)
     w.panel.lr.setValue(0.005)

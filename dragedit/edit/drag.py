@@ -26,8 +26,9 @@ from . import tracking
 @dataclass
 class DragParams:
     """DESIGN section 1 defaults. Radii and distances are in pixels of the generator's image;
-    None means DragGAN's rule `round(r * size / 512)`, with a floor that suits small models."""
-    lr: float = 2e-3
+    None means DragGAN's rule `round(r * size / 512)`, with a floor that suits small models.
+    lr None: the paper's 2e-3, or SMALL_MODEL_LR for models of SMALL_MODEL_SIZE px or less."""
+    lr: float | None = None
     lambda_mask: float = 20.0
     r1: float | None = None
     r2: float | None = None
@@ -36,7 +37,7 @@ class DragParams:
     num_layers: int = 6
     feature_block: int | None = None
     truncation_psi: float = 0.7
-    tracker: str = "nn"
+    tracker: str = "patch"  # the landmark benchmark's best; "nn" is DragGAN's own
     stall_patience: int | None = None  # stop after this many iterations without progress (None: never)
     preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on
 
@@ -49,6 +50,8 @@ class DragParams:
             raise DragEditError(f"preview must be 'auto', 'full' or 'low', got {self.preview!r}")
         for name in ("lr", "lambda_mask"):
             v = getattr(self, name)
+            if name == "lr" and v is None:
+                continue
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise DragEditError(f"{name} must be a finite number >= 0, got {v!r}")
         for name in ("r1", "r2", "stop_distance"):
@@ -59,6 +62,15 @@ class DragParams:
             raise DragEditError(f"stall_patience must be a whole number >= 1 or None, got {self.stall_patience!r}")
         if self.num_layers < 1:
             raise DragEditError(f"num_layers must be at least 1, got {self.num_layers}")
+
+
+PAPER_LR = 2e-3
+SMALL_MODEL_SIZE = 256
+SMALL_MODEL_LR = 3e-3  # the landmark benchmark on the 128-px default model: closer and sooner than 2e-3
+
+
+def default_lr(resolution: int) -> float:
+    return SMALL_MODEL_LR if resolution <= SMALL_MODEL_SIZE else PAPER_LR
 
 
 @dataclass
@@ -337,7 +349,7 @@ class DragSession:
         else:
             w = self.ws[:, :min(p.num_layers, self.G.num_ws)].clone()
         w.requires_grad_(True)
-        self._run = dict(w=w, opt=torch.optim.Adam([w], lr=p.lr), feat0=None, refs={},
+        self._run = dict(w=w, opt=torch.optim.Adam([w], lr=self.learning_rate()), feat0=None, refs={},
                          fixed=self._fixed_region(), last_good=self.ws.clone())
         self.history = []
 
@@ -532,9 +544,13 @@ class DragSession:
                 return
             yield last
 
+    def learning_rate(self) -> float:
+        lr = self.params.lr
+        return float(lr) if lr is not None else default_lr(self.size[0])
+
     def options(self) -> dict:
         fb, r1, r2, stop = self._resolved()
         d = asdict(self.params)
         d.update(feature_block=fb, feature_block_resolution=self.G.synthesis.block_resolutions[fb],
-                 r1=r1, r2=r2, stop_distance=stop)
+                 r1=r1, r2=r2, stop_distance=stop, lr=self.learning_rate())
         return d

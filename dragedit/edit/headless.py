@@ -87,8 +87,8 @@ def main_edit(args) -> int:
     G = load_generator(resolve_model_path(args.model))
     size = (G.img_resolution, G.img_resolution)
     mask = load_mask(args.mask, size) if args.mask else None
-    params = DragParams(space=args.space, tracker=args.tracker)
-    for name in ("lr", "lambda_mask", "r1", "r2", "stop_distance"):
+    params = DragParams(space=args.space)
+    for name in ("tracker", "lr", "lambda_mask", "r1", "r2", "stop_distance"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(params, name, value)

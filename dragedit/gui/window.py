@@ -710,7 +710,7 @@ class MainWindow(QMainWindow):
     # =============================================================== params
     def _params_from_ui(self) -> DragParams:
         p = self.panel
-        return DragParams(lr=float(p.lr.value()), space=p.space.currentData(), tracker=p.tracker.currentData(),
+        return DragParams(lr=float(p.lr.value()) or None, space=p.space.currentData(), tracker=p.tracker.currentData(),
                           truncation_psi=float(p.truncation.value()),
                           stop_distance=float(p.stop_distance.value()) or None)
 
@@ -1130,7 +1130,7 @@ class MainWindow(QMainWindow):
             self.show_message("warning", "Cannot open session", str(exc))
             return False
         pr = data["params"]
-        self._set_quietly(self.panel.lr, pr.lr)
+        self._set_quietly(self.panel.lr, pr.lr or 0.0)
         self._set_combo(self.panel.tracker, pr.tracker)
         self._set_combo(self.panel.space, pr.space)
         self._set_quietly(self.panel.stop_distance, pr.stop_distance or 0.0)
@@ -1290,9 +1290,9 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        p.lr.setValue(self._value("drag/lr", 0.002, float))
+        p.lr.setValue(self._value("drag/lr", 0.0, float))
         p.steps.setValue(self._value("drag/steps", 200, int))
-        self._set_combo(p.tracker, self._value("drag/tracker", "nn", str))
+        self._set_combo(p.tracker, self._value("drag/tracker", DragParams.tracker, str))
         self._set_combo(p.space, self._value("latent/space", "w+", str))
         p.truncation.blockSignals(True)
         p.truncation.setValue(self._value("latent/truncation", 0.7, float))
