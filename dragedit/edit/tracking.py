@@ -22,6 +22,9 @@ eight neighbours one feature cell apart, from the first iteration) instead of
 one feature vector: a single vector is ambiguous on flat parts (a nose tip on
 a smooth cheek), where the tracked point slides off the real one.
 
+`patch` is the default: on the landmark benchmark it ends closer than `nn` at
+every point count at the same learning rate (README).
+
 Every handle's reference is the template; `nn` and `motion` use its centre,
 so the tracker can change during a run.
 """
