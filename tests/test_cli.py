@@ -55,7 +55,7 @@ def test_edit_writes_report_image_and_video(model_file, tmp_path, capsys):
     ([], "at least one --pair"),
     (["--pair", "10,10:20,10", "--tracker", "psychic"], "unknown tracker"),
     (["--pair", "10,10:20,10", "--steps", "0"], "--steps"),
-    (["--pair", "10,10:20,10", "--stall-patience", "-2"], "stall_patience"),
+    (["--pair", "10,10:20,10", "--stall-patience", "-2"], "--stall-patience must be 0"),
 ])
 def test_edit_bad_input_is_one_clear_line(model_file, args, expected, capsys):
     rc = main(["edit", "--model", str(model_file)] + args)

@@ -93,6 +93,8 @@ def main_edit(args) -> int:
         if value is not None:
             setattr(params, name, value)
     if getattr(args, "stall_patience", None) is not None:
+        if args.stall_patience < 0:
+            raise DragEditError(f"--stall-patience must be 0 (never stop early) or more, got {args.stall_patience}")
         params.stall_patience = args.stall_patience or None
     ws = embedded_latent(G) if args.seed is None else None
     if args.latent:
