@@ -566,7 +566,8 @@ def test_opens_without_the_default_model(qtbot, settings, messages, gen_path, mo
 
 def test_fresh_window_drags_with_the_engine_defaults(qtbot, settings, messages, gen_path):
     """Step size "auto" and the default tracker reach the session: the app drags as `dragedit edit` does."""
-    from dragedit.edit.drag import DragParams, default_lr
+    from dragedit.edit.drag import DragParams
+    from dragedit.edit.drag_defaults import default_lr
     w = make_window(qtbot, settings, gen_path)
     assert w.panel.lr.text() == "auto"
     assert w.session.params.lr is None and w.session.learning_rate() == default_lr(64)

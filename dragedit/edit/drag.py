@@ -21,13 +21,14 @@ import torch.nn.functional as F
 from ..errors import DragEditError
 from ..nets.stylegan2 import ws_from_seed
 from . import tracking
+from .drag_defaults import default_lr
 
 
 @dataclass
 class DragParams:
     """DESIGN section 1 defaults. Radii and distances are in pixels of the generator's image;
     None means DragGAN's rule `round(r * size / 512)`, with a floor that suits small models.
-    lr None: the paper's 2e-3, or SMALL_MODEL_LR for models of SMALL_MODEL_SIZE px or less."""
+    lr None: `drag_defaults.default_lr` (the paper's 2e-3, or 3e-3 on models of 256 px or less)."""
     lr: float | None = None
     lambda_mask: float = 20.0
     r1: float | None = None
@@ -62,15 +63,6 @@ class DragParams:
             raise DragEditError(f"stall_patience must be a whole number >= 1 or None, got {self.stall_patience!r}")
         if self.num_layers < 1:
             raise DragEditError(f"num_layers must be at least 1, got {self.num_layers}")
-
-
-PAPER_LR = 2e-3
-SMALL_MODEL_SIZE = 256
-SMALL_MODEL_LR = 3e-3  # the landmark benchmark on the 128-px default model: closer and sooner than 2e-3
-
-
-def default_lr(resolution: int) -> float:
-    return SMALL_MODEL_LR if resolution <= SMALL_MODEL_SIZE else PAPER_LR
 
 
 @dataclass

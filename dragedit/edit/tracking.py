@@ -136,15 +136,20 @@ def _pick_nn(dist, x0, y0):
     return (float(x0 + idx % dist.shape[1]), float(y0 + idx // dist.shape[1]))
 
 
-def _pick_nn_many(dist, xs, ys, inside):
-    """`_pick_nn` for all windows at once: cells outside the image never win, and ties go to the
-    first cell in row order, as in the cropped window."""
-    cost = torch.where(inside, dist, torch.tensor(float("inf"), dtype=dist.dtype))
+def _window_argmin(cost, inside):
+    """Row and column of each window's smallest cost ([n, k, k]), over the cells inside the image;
+    ties go to the first cell in row order, as in a window cropped to the image. Returns
+    (window index, row, column, cost with +inf outside the image)."""
+    cost = torch.where(inside, cost, torch.tensor(float("inf"), dtype=cost.dtype))
     k = cost.shape[-1]
     idx = cost.flatten(1).argmin(dim=1)
-    n = torch.arange(cost.shape[0])
-    fx, fy = xs[n, idx // k, idx % k], ys[n, idx // k, idx % k]
-    return [(float(x), float(y)) for x, y in zip(fx, fy)]
+    return torch.arange(cost.shape[0]), idx // k, idx % k, cost
+
+
+def _pick_nn_many(dist, xs, ys, inside):
+    """`_pick_nn` for all windows at once."""
+    n, iy, ix, _ = _window_argmin(dist, inside)
+    return [(float(x), float(y)) for x, y in zip(xs[n, iy, ix], ys[n, iy, ix])]
 
 
 def _parabola_offset(cm, c0, cp):
@@ -178,11 +183,8 @@ def _pick_motion_many(dist, xs, ys, inside, centres, radius, motion_weight=1.0):
     c = torch.tensor(centres, dtype=dist.dtype).reshape(-1, 2, 1, 1)
     moved2 = (xs.to(dist.dtype) - c[:, 0]).square() + (ys.to(dist.dtype) - c[:, 1]).square()
     cost = dist / scale.reshape(-1, 1, 1) + motion_weight * moved2 / float(max(radius, 1)) ** 2
-    cost = torch.where(inside, cost, torch.tensor(float("inf"), dtype=dist.dtype))
+    n, iy, ix, cost = _window_argmin(cost, inside)
     k = cost.shape[-1]
-    idx = cost.flatten(1).argmin(dim=1)
-    iy, ix = idx // k, idx % k
-    n = torch.arange(cost.shape[0])
     fx = xs[n, iy, ix].to(dist.dtype)
     fy = ys[n, iy, ix].to(dist.dtype)
     # parabola through the two neighbours along each axis, where both lie in the image

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+
 MARGINS = (10, 8, 10, 10)
 SPACING = 6
 
@@ -116,8 +118,8 @@ class SidePanel(QScrollArea):
         self.lr.setSingleStep(0.0005)
         self.lr.setSpecialValueText("auto")
         self.lr.setValue(0.0)
-        self.lr.setToolTip("Adam learning rate, applies at the next Start (auto: 0.003 for models of 256 px "
-                           "or less, 0.002 as in the paper for larger ones)")
+        self.lr.setToolTip(f"Adam learning rate, applies at the next Start (auto: {SMALL_MODEL_LR:g} for models "
+                           f"of {SMALL_MODEL_SIZE} px or less, {PAPER_LR:g} as in the paper for larger ones)")
         form.addRow("Step size", self.lr)
         self.steps = QSpinBox()
         self.steps.setRange(1, 10000)
