@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--md", dest="md_out", default="bench_results.md", help="drag benchmark: Markdown table")
 
     p = sub.add_parser("train", help="train the default model on procedural faces (resumable)")
-    p.add_argument("--data", required=True, help="dataset cache (.npz); rendered first if missing")
+    p.add_argument("--data", help="dataset cache (.npz, or a folder of them); rendered first if missing")
     p.add_argument("--render", type=int, default=12000, help="images to render when the cache is missing")
     p.add_argument("--out", default="runs/faces128", help="folder for the resumable checkpoint")
     p.add_argument("--export", help="write the EMA generator here (dragedit format, fp16)")
@@ -114,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--threads", type=int)
     p.add_argument("--workers", type=int, default=1, help="processes used to render the dataset")
+    p.add_argument("--adversarial", action="store_true",
+                   help="fine-tune with a GAN loss from a small patch discriminator (sharper faces); resumes "
+                   "from --resume-from the first time, then from --out; --steps counts adversarial steps")
+    p.add_argument("--resume-from", dest="resume_from", default="models/training/checkpoint.pt",
+                   help="regression checkpoint an adversarial run starts from")
+    p.add_argument("--adv-weight", dest="adv_weight", type=float, help="weight of the GAN loss (default 0.05)")
+    p.add_argument("--hf-weight", dest="hf_weight", type=float,
+                   help="weight of the L1 on the images' Laplacians (default 0.5)")
+    p.add_argument("--d-lr", dest="d_lr", type=float, help="discriminator learning rate (default 2e-3)")
+    p.add_argument("--eval", metavar="MODEL", nargs="?", const="default",
+                   help="print PSNR, LPIPS, the high-frequency ratio and the landmark error of MODEL "
+                   "(default: the shipped one) on fresh renders, then exit")
+    p.add_argument("--eval-count", dest="eval_count", type=int, default=48, help="fresh renders for --eval")
     return parser
 
 
@@ -201,13 +214,39 @@ def cmd_train(args):
     from pathlib import Path
     from .synth import faces
     from .synth.train_generator import train
+    if args.eval:
+        return _train_eval(args)
+    if not args.data:
+        raise DragEditError("dragedit train needs --data FILE.npz (or a folder of .npz caches), or --eval")
     data = Path(args.data)
     if not data.exists():
         print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
         faces.render_dataset(args.render, seed=2024, path=data, processes=args.workers)
+    if args.adversarial:
+        from .synth.train_adversarial import train_adversarial
+        train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
+                          lpips_weights=args.lpips_weights, device=args.device or "cpu", threads=args.threads,
+                          batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
+                          hf_weight=args.hf_weight, d_lr=args.d_lr)
+        return 0
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
           lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export,
           decay_start=args.decay_start)
+    return 0
+
+
+def _train_eval(args):
+    from .io.checkpoint import load_generator
+    from .models import resolve_model_path
+    from .synth.model_eval import eval_set, evaluate_model, format_table
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    path = resolve_model_path(args.eval)
+    G = load_generator(path)
+    metrics = evaluate_model(G, eval_set(args.eval_count), lpips_weights=args.lpips_weights)
+    print(f"{path}")
+    print(format_table(metrics))
     return 0
 
 
