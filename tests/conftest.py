@@ -6,6 +6,9 @@ import pytest
 import torch
 
 torch.set_num_threads(int(os.environ.get("DRAGEDIT_TEST_THREADS", "2")))
+# Nothing in the tests may download (LPIPS would fetch AlexNet otherwise); tests that check the
+# download path stub it and lift this themselves.
+os.environ["DRAGEDIT_OFFLINE"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -36,9 +36,9 @@ CHUNK = 2000
 
 
 def default_path() -> Path:
-    """models/landmarks.pt in the repository that holds the package."""
-    import dragedit
-    return Path(dragedit.__file__).resolve().parent.parent / "models" / "landmarks.pt"
+    """models/landmarks.pt in the repository (where training writes it)."""
+    from ..models import REPO_MODELS_DIR
+    return REPO_MODELS_DIR / "landmarks.pt"
 
 
 # ----------------------------------------------------------------------------- model
@@ -119,8 +119,11 @@ def save_detector(model: LandmarkDetector, path, extra=None):
 
 
 def load_detector(path=None, device="cpu") -> LandmarkDetector:
-    """Load a trained detector (eval mode, float32). Default: models/landmarks.pt in the repo."""
-    path = Path(path) if path is not None else default_path()
+    """Load a trained detector (eval mode, float32). Default: the shipped models/landmarks.pt."""
+    if path is None:
+        from ..models import default_detector_path
+        path = default_detector_path()
+    path = Path(path)
     obj = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"{path} is not a dragedit landmark detector file")
