@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from ..edit.drag import to_uint8
 from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
+from ..edit.perceptual import FALLBACK_MESSAGE
 from ..errors import DragEditError
 from .canvas import frame_to_qimage
 from .inversion_worker import InversionOptions, InversionWorker
+from .settings import AppSettings
 
 VIEW = 256  # on-screen size of the photo and the reconstruction
 STAGES = {"loss": "Preparing the perceptual loss…", "latent": "Finding the latent",
@@ -142,7 +144,7 @@ class InvertDialog(QDialog):
     def options(self) -> InversionOptions:
         return InversionOptions(space=self.space.currentData(), steps=self.steps.value(), pti=self.pti.isChecked(),
                                 pti_steps=self.pti_steps.value(),
-                                lpips_weights=self.settings.value("invert/lpips_weights", None) or None)
+                                lpips_weights=AppSettings(self.settings).lpips_weights)
 
     def set_options(self, space=None, steps=None, pti=None, pti_steps=None, fit=None):
         """Set dialog options programmatically (tests, and restoring the last choice)."""
@@ -270,8 +272,7 @@ class InvertDialog(QDialog):
         if w is not None:
             w.wait()
             if w.loss_kind and w.loss_kind != "lpips-alex":
-                self.note.setText("No AlexNet weights were found for LPIPS, so a pixel + multi-scale loss was "
-                                  "used (set DRAGEDIT_LPIPS_WEIGHTS to a weights file for a closer match).")
+                self.note.setText(FALLBACK_MESSAGE)
         self._set_inputs_enabled(True)
         self.cancel_button.setText("Close")
 

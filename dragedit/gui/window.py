@@ -32,6 +32,8 @@ from ..errors import DragEditError
 from . import icons
 from .canvas import Canvas
 from .panels import SidePanel
+from .preferences import PreferencesDialog
+from .settings import AppSettings
 from .undo import State, UndoStack
 from .worker import SessionWorker
 
@@ -138,6 +140,8 @@ class MainWindow(QMainWindow):
         A("export_mp4", "Frames as MP4…", "Export the frames of the last run as an MP4 video", "Ctrl+Alt+E",
           S("SP_MediaPlay"), lambda: self.export_frames_dialog("mp4"))
         A("quit", "Quit", "Quit dragedit", K.Quit, S("SP_DialogCloseButton"), self.close)
+        A("preferences", "Preferences…", "LPIPS weights file and compute device", "Ctrl+,",
+          S("SP_FileDialogDetailedView"), self.open_preferences)
         A("undo", "Undo", "Undo the last point edit, mask stroke, seed change or run", K.Undo,
           icons.undo_icon(), self.undo)
         A("redo", "Redo", "Redo what was undone", ["Ctrl+Shift+Z", "Ctrl+Y"], icons.undo_icon(True), self.redo)
@@ -286,7 +290,7 @@ class MainWindow(QMainWindow):
         f.addAction(a["quit"])
         e = m.addMenu("&Edit")
         for name in ("undo", "redo", None, "remove_pair", "reset_points", "cancel", None, "reset_image",
-                     "random_seed"):
+                     "random_seed", None, "preferences"):
             e.addSeparator() if name is None else e.addAction(a[name])
         v = m.addMenu("&View")
         for name in ("zoom_in", "zoom_out", "fit", "actual_size", None, "toggle_mask"):
@@ -301,6 +305,12 @@ class MainWindow(QMainWindow):
         h.addAction(a["about"])
 
     # =============================================================== messages and dialogs
+    def open_preferences(self):
+        """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
+        self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
+        self.preferences_dialog.open()
+        return self.preferences_dialog
+
     def show_message(self, kind, title, text):
         """Every message box goes through here (non-modal; tests replace this method)."""
         self.messages.append((kind, title, text))
