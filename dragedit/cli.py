@@ -119,10 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "from --resume-from the first time, then from --out; --steps counts adversarial steps")
     p.add_argument("--resume-from", dest="resume_from", default="models/training/checkpoint.pt",
                    help="regression checkpoint an adversarial run starts from")
-    p.add_argument("--adv-weight", dest="adv_weight", type=float, help="weight of the GAN loss (default 0.05)")
-    p.add_argument("--hf-weight", dest="hf_weight", type=float,
-                   help="weight of the L1 on the images' Laplacians (default 0.5)")
-    p.add_argument("--d-lr", dest="d_lr", type=float, help="discriminator learning rate (default 2e-3)")
+    p.add_argument("--adv-weight", dest="adv_weight", type=float, help="weight of the GAN loss (default 0.02)")
+    p.add_argument("--d-lr", dest="d_lr", type=float, help="discriminator learning rate (default 1e-3)")
     p.add_argument("--eval", metavar="MODEL", nargs="?", const="default",
                    help="print PSNR, LPIPS, the high-frequency ratio and the landmark error of MODEL "
                    "(default: the shipped one) on fresh renders, then exit")
@@ -227,7 +225,7 @@ def cmd_train(args):
         train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
                           lpips_weights=args.lpips_weights, device=args.device or "cpu", threads=args.threads,
                           batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
-                          hf_weight=args.hf_weight, d_lr=args.d_lr)
+                          d_lr=args.d_lr)
         return 0
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
           lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export,
