@@ -15,8 +15,7 @@ import torch
 
 from ..errors import DragEditError
 from . import tracking
-
-DEFAULT_THRESHOLD = 0.5
+from .semantic_defaults import PART_THRESHOLD as DEFAULT_THRESHOLD
 
 
 def _check_threshold(threshold):

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..errors import DragEditError
+from .semantic_defaults import LAYER_RANGES
 
-LAYER_RANGES = ("coarse", "middle", "fine", "all")
 SAMPLES = 512           # fixed z samples for factor directions and amount scales
 SAMPLE_SEED = 1234
 FACTOR_DELTA = 0.5      # z step used to estimate a factor's direction (mapping is near-linear at this scale)
