@@ -98,12 +98,12 @@ def layer_indices(G, layers="all") -> list:
             owner.setdefault(idx + j, res)
         idx += block.num_conv
     owner.setdefault(n - 1, syn.block_resolutions[-1])  # the last toRGB's own w
-    lo, hi = dict(coarse=(0, 8), middle=(16, 32), fine=(64, 1 << 30))[layers]
-    found = [i for i in range(n) if lo <= owner[i] <= hi]
-    if not found:  # a tiny model has no such resolutions: fall back to thirds of its ws
+    bounds = dict(coarse=(0, 8), middle=(16, 32), fine=(64, 1 << 30))
+    ranges = {k: [i for i in range(n) if lo <= owner[i] <= hi] for k, (lo, hi) in bounds.items()}
+    if not all(ranges.values()):  # a model under 64 px lacks some resolutions: thirds of its ws instead
         a, b = max(1, int(round(n / 3))), max(2, int(round(2 * n / 3)))
-        found = dict(coarse=list(range(0, a)), middle=list(range(a, b)), fine=list(range(b, n)))[layers]
-    return found
+        ranges = dict(coarse=list(range(0, a)), middle=list(range(a, b)), fine=list(range(b, n)))
+    return ranges[layers]
 
 
 # --------------------------------------------------------------------------- SeFa
