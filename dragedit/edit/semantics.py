@@ -278,3 +278,38 @@ def apply(G, ws, edits) -> torch.Tensor:
         step = (amount * d.scale) * d.vector.to(out.device, out.dtype)
         out[:, idx] += step
     return out
+
+
+# --------------------------------------------------------------------------- previews
+
+PREVIEW_BUDGET_S = 1 / 15   # a preview slower than this (15 per second) switches to the low-resolution one
+
+
+@torch.no_grad()
+def preview_frame(G, ws, low_res=False) -> np.ndarray:
+    """uint8 [H, W, 3] of ws, forward only. low_res (StyleGAN2): the image of the synthesis up to half
+    the output resolution (its skip-architecture RGB at that block), upsampled; StyleGAN3 has no such
+    intermediate image and always renders in full."""
+    from .drag import to_uint8
+    syn = G.synthesis
+    blocks = syn.blocks()
+    if not low_res or not getattr(syn, "supports_low_res_preview", True) or len(blocks) < 3:
+        return to_uint8(syn(ws))
+    x = img = None
+    for block, bw in zip(blocks[:-1], syn.block_ws(ws)[:-1]):
+        x, img = block(x, img, bw)
+    frame = to_uint8(img)
+    import cv2
+    return cv2.resize(frame, (G.img_resolution, G.img_resolution), interpolation=cv2.INTER_LINEAR)
+
+
+def measure_previews(G, ws, direction, n=30, low_res=False):
+    """Milliseconds of each of n slider previews (apply + forward + uint8) at amounts sweeping -2..2."""
+    import time
+    times = []
+    for i in range(n):
+        amount = -2 + 4 * i / max(n - 1, 1)
+        t = time.perf_counter()
+        preview_frame(G, apply(G, ws, [(direction, amount)]), low_res=low_res)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
