@@ -41,6 +41,7 @@ class CanvasOverlay(QWidget):
         self.ghosts: list = []               # dicts x, y, name, kind
         self.part_paths: list = []
         self.part_label = ""
+        self.hover = None                    # index of the ghost under the cursor: its name is drawn
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setGeometry(canvas.viewport().rect())
@@ -51,7 +52,13 @@ class CanvasOverlay(QWidget):
     # ----- state -----------------------------------------------------------------------
     def set_ghosts(self, ghosts):
         self.ghosts = list(ghosts)
+        self.hover = None
         self.update()
+
+    def set_hover(self, i):
+        if i != self.hover:
+            self.hover = i
+            self.update()
 
     def set_part(self, region, label=""):
         self.part_paths = outline_paths(region) if region is not None else []
@@ -104,6 +111,15 @@ class CanvasOverlay(QWidget):
             p.drawEllipse(c, 5.0, 5.0)
             p.setPen(QPen(GHOST_COLOUR, 1.2))
             p.drawPoint(c)
+        if self.hover is not None and self.hover < len(self.ghosts):
+            g = self.ghosts[self.hover]
+            c = self.canvas.image_to_widget(g["x"], g["y"])
+            fm = p.fontMetrics()
+            text = g["name"]
+            x, y = c.x() + 9, c.y() - fm.height() - 4
+            p.fillRect(int(x) - 3, int(y), fm.horizontalAdvance(text) + 6, fm.height() + 2, QColor(0, 0, 0, 170))
+            p.setPen(QColor(255, 255, 255))
+            p.drawText(int(x), int(y) + fm.ascent() + 1, text)
         p.end()
 
 
@@ -128,6 +144,7 @@ class _ViewportFilter(QObject):
             return True
         if t == QEvent.Type.MouseMove and o.ghosts and canvas.tool == "points":
             i = o.ghost_at(event.position())
+            o.set_hover(i)
             if i is not None:
                 g = o.ghosts[i]
                 QToolTip.showText(event.globalPosition().toPoint(),
