@@ -195,3 +195,28 @@ def test_shift_click_selects_a_part_the_wheel_grows_it_and_click_adds_it(qtbot, 
     assert np.array_equal(w.session.mask, grown)
     w.undo()
     assert w.session.mask is None
+
+
+def test_a_model_without_factor_names_gets_sefa_sliders_on_their_layers(qtbot, tmp_path, monkeypatch):
+    from dragedit.io.checkpoint import save_generator
+    from dragedit.nets.stylegan2 import Generator
+    torch.manual_seed(0)
+    G = Generator(16, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
+                  synthesis_kwargs=dict(channels={4: 32, 8: 32, 16: 32, 32: 16, 64: 16}))
+    path = tmp_path / "g.pt"
+    save_generator(G, path)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
+    monkeypatch.setattr(MainWindow, "show_message", lambda self, k, t, x: self.messages.append((k, t, x)))
+    w = MainWindow(model=str(path), seed=0, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    qtbot.waitUntil(lambda: len(w.semantics.panel.directions) == 8, timeout=5000)
+    p = w.semantics.panel
+    assert [d.kind for d in p.directions] == ["sefa"] * 8
+    p.layers[2].setCurrentIndex(p.layers[2].findData("coarse"))
+    before = w.session.ws.clone()
+    drag_slider(qtbot, w, 2, [1.0, 2.5])
+    changed = [i for i in range(w.session.G.num_ws) if not torch.equal(w.session.ws[0, i], before[0, i])]
+    assert changed == S.layer_indices(w.session.G, "coarse")
+    w.close()

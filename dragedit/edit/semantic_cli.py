@@ -20,7 +20,7 @@ def add_edit_args(p):
                    help="print suggested handle points of the (semantically edited) start image as JSON on stdout")
     p.add_argument("--part-mask", dest="part_mask", metavar="X,Y[:THRESHOLD]",
                    help=f"mask the part around pixel X,Y: the connected region whose features have a cosine "
-                        "similarity above THRESHOLD (default {PART_THRESHOLD:g}) to that pixel's (added to --mask)")
+                        f"similarity above THRESHOLD (default {PART_THRESHOLD:g}) to that pixel's (added to --mask)")
 
 
 def add_directions_parser(sub):

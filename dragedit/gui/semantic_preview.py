@@ -87,4 +87,7 @@ class PreviewRenderer(QObject):
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
-            self.ready.emit()
+            try:
+                self.ready.emit()
+            except RuntimeError:  # the window (and this object) went away during the render
+                return

@@ -66,6 +66,20 @@ class SemanticsController(QObject):
         self.selection = None       # PartSelection while a part is being chosen
         self.last_preview_ms = None
 
+    # ----- what this uses of the window (one place to adapt if the window changes) ------------
+    def _running(self) -> bool:
+        return self.w._run is not None
+
+    def _shown_frame(self):
+        """The frame on screen if it shows the session's latent, else None."""
+        return self.w.frame if self.w._frame_ok else None
+
+    def _undoable(self, text, fn, **kw) -> bool:
+        return self.w._edit(text, fn, **kw)
+
+    def _start_handle(self, x, y):
+        self.w._on_canvas_click(x, y)
+
     # ----- window hooks --------------------------------------------------------------------
     def install(self, menu, toolbar):
         menu.addSeparator()
@@ -129,7 +143,7 @@ class SemanticsController(QObject):
     def _busy(self) -> bool:
         if self.w.session is None:
             return True
-        if self.w._run is not None:
+        if self._running():
             self.w.status("Stop the drag before using the semantic sliders.")
             return True
         return False
@@ -165,7 +179,7 @@ class SemanticsController(QObject):
         if frame is None:
             self.w.status(f"preview failed: {low}")
             return
-        if token <= self._shown_token or self.w._run is not None or self.w.session is None:
+        if token <= self._shown_token or self._running() or self.w.session is None:
             return
         self.last_preview_ms = ms
         self.panel.info.setText(f"preview {ms:.0f} ms" + (" (low-res)" if low else ""))
@@ -179,15 +193,15 @@ class SemanticsController(QObject):
         ws = self._target_ws()
         self._shown_token = self._token      # previews still on their way are older than this
         if torch.equal(ws, s.ws):
-            if self.w.frame is not None:
-                self.w.canvas.set_frame(self.w.frame)
+            if self._shown_frame() is not None:
+                self.w.canvas.set_frame(self._shown_frame())
             return False
         if text is None:
             d = self.panel.directions[i] if i is not None else None
             text = (f"{pretty(d.name)} {self.panel.amount(i):+.1f}" if d is not None else "Semantic edit")
         self._committing = True
         try:
-            ok = self.w._edit(text, lambda: s.set_latent(ws), changes_latent=True,
+            ok = self._undoable(text, lambda: s.set_latent(ws), changes_latent=True,
                               merge_key=f"semantic:{i}" if merge else None)
         finally:
             self._committing = False
@@ -207,13 +221,12 @@ class SemanticsController(QObject):
             self.overlay.set_ghosts([])
             return
         s = self.w.session
-        if s is None or self.w._run is not None:
+        if s is None or self._running():
             self.action.setChecked(False)
             return
         from ..edit.suggest import suggest_points
         try:
-            frame = self.w.frame if self.w._frame_ok else None
-            pts = suggest_points(s, frame=frame)
+            pts = suggest_points(s, frame=self._shown_frame())
         except (DragEditError, ValueError, OSError) as exc:
             self.w.status(f"No suggestions: {exc}")
             self.action.setChecked(False)
@@ -225,7 +238,7 @@ class SemanticsController(QObject):
 
     def _on_ghost(self, i):
         g = self.overlay.ghosts[i]
-        self.w._on_canvas_click(g["x"], g["y"])
+        self._start_handle(g["x"], g["y"])
         self.overlay.set_ghosts([p for k, p in enumerate(self.overlay.ghosts) if k != i])
         self.w.status(f"Handle at {g['name']} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
 
@@ -262,7 +275,7 @@ class SemanticsController(QObject):
         new = (cur & ~region) if subtract else (cur | region)
         m = new if new.any() else None
         mode = self.w.panel.mask_mode.currentData()
-        self.w._edit("Subtract part from mask" if subtract else "Add part to mask", lambda: s.set_mask(m, mode))
+        self._undoable("Subtract part from mask" if subtract else "Add part to mask", lambda: s.set_mask(m, mode))
         self.w.canvas.set_mask(s.mask)
         self.clear_part()
 

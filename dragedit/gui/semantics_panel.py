@@ -12,6 +12,24 @@ from ..edit.semantic_defaults import LAYER_RANGES, SLIDER_RANGE
 STEPS = 100  # slider ticks per unit of amount
 
 
+class _Slider(QSlider):
+    """A slider that leaves the wheel to the scrolling list unless it has the focus."""
+
+    def wheelEvent(self, event):  # noqa: N802 - Qt API
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
+class _Combo(QComboBox):
+    def wheelEvent(self, event):  # noqa: N802 - Qt API
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 def pretty(name: str) -> str:
     """'mouth_openness' -> 'Mouth openness'; 'sefa3' -> 'SeFa 3'."""
     if name.startswith("sefa") and name[4:].isdigit():
@@ -74,7 +92,8 @@ class SemanticsPanel(QWidget):
                    if d.kind == "factor" else
                    f"SeFa direction {d.name[4:]} (eigenvalue {d.eigenvalue:.2f}), in standard deviations of W")
             name.setToolTip(tip)
-            s = QSlider(Qt.Orientation.Horizontal)
+            s = _Slider(Qt.Orientation.Horizontal)
+            s.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             s.setObjectName(f"semantic_{d.name}")
             s.setRange(int(-SLIDER_RANGE * STEPS), int(SLIDER_RANGE * STEPS))
             s.setSingleStep(10)
@@ -87,7 +106,8 @@ class SemanticsPanel(QWidget):
             v = QLabel("0.0")
             v.setMinimumWidth(34)
             v.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            c = QComboBox()
+            c = _Combo()
+            c.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             for r in LAYER_RANGES:
                 c.addItem(r, r)
             c.setCurrentIndex(LAYER_RANGES.index(d.layers))
