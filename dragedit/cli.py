@@ -12,9 +12,10 @@ import sys
 from . import __version__
 from .edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 from .edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
+from .edit import semantic_cli
 from .errors import DragEditError
 
-SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info")
+SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info", "directions")
 
 
 def _add_gui_args(p):
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-latent", dest="save_latent", help="write the edited latent (.npz)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    semantic_cli.add_edit_args(p)
+    semantic_cli.add_directions_parser(sub)
 
     p = sub.add_parser("invert", help="invert a photo into the generator's latent space")
     p.add_argument("image", help="the photo (PNG, JPEG, WebP, ...)")
@@ -266,7 +269,8 @@ def cmd_edit(args):
     return main_edit(args)
 
 
-COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "invert": cmd_invert, "info": cmd_info, "bench": cmd_bench, "train": cmd_train}
+COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "invert": cmd_invert, "info": cmd_info, "bench": cmd_bench, "train": cmd_train,
+            "directions": semantic_cli.cmd_directions}
 
 
 def main(argv=None) -> int:

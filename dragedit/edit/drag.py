@@ -319,6 +319,16 @@ class DragSession:
                         xd, img = block(xd, img, bw.detach())
         return x, img
 
+    def features(self, ws=None) -> torch.Tensor:
+        """The tracking features [1, C, h, w] of the feature block for ws (default: the current
+        latent), without a graph: what suggested points and part masks are computed from."""
+        fb = self._resolved()[0]
+        with self._lock:
+            ws = self.ws if ws is None else self._check_ws(ws)
+        with torch.no_grad():
+            feat, _ = self._forward(ws, fb, need_image=False)
+        return feat
+
     def render(self) -> np.ndarray:
         """The image of the current latent, full resolution."""
         with torch.no_grad():

@@ -79,9 +79,12 @@ def main_edit(args) -> int:
     from ..models import resolve_model_path
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not args.pair:
+    from . import semantic_cli
+    semantic_only = not args.pair and bool(getattr(args, "suggest", False) or getattr(args, "direction", None)
+                                           or getattr(args, "factor", None))
+    if not args.pair and not semantic_only:
         raise DragEditError("give at least one --pair HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y")
-    pairs = [parse_pair(p) for p in args.pair]
+    pairs = [parse_pair(p) for p in args.pair or []]
     if args.steps < 1:
         raise DragEditError(f"--steps must be at least 1, got {args.steps}")
     G = load_generator(resolve_model_path(args.model))
@@ -101,6 +104,11 @@ def main_edit(args) -> int:
         from ..io.latents import load_latent
         ws = load_latent(args.latent)
     seed = args.seed if args.seed is not None else 0
+    ws = semantic_cli.prepare_start(G, args, ws, seed, params.truncation_psi)
+    if semantic_only or getattr(args, "part_mask", None):
+        mask = semantic_cli.part_mask_and_suggestions(DragSession(G, seed=seed, ws=ws, params=params), args, mask)
+    if semantic_only:
+        return _save_start(G, args, seed, ws, params, export)
     want_frames = bool(args.frames or args.video)
 
     def progress(res):
@@ -136,4 +144,15 @@ def main_edit(args) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2)
+    return 0
+
+
+def _save_start(G, args, seed, ws, params, export) -> int:
+    """No pairs: write the (semantically edited) start image and latent that --out/--save-latent ask for."""
+    session = DragSession(G, seed=seed, ws=ws, params=params)
+    if args.out:
+        export.save_image(session.render(), args.out)
+    if args.save_latent:
+        from ..io.latents import save_latent
+        save_latent(args.save_latent, session.ws, seed=seed, model=str(args.model))
     return 0

@@ -33,6 +33,7 @@ from . import icons
 from .canvas import Canvas
 from .panels import SidePanel
 from .preferences import PreferencesDialog
+from .semantics_controller import SemanticsController
 from .settings import AppSettings
 from .undo import State, UndoStack
 from .worker import SessionWorker
@@ -268,6 +269,7 @@ class MainWindow(QMainWindow):
             w.setToolTip(tip)
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
+        self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
 
     def _build_menus(self):
         m = self.menuBar()
@@ -301,6 +303,7 @@ class MainWindow(QMainWindow):
         d = m.addMenu("&Drag")
         for name in ("start_stop", None, "points_tool", "mask_tool", "brush_smaller", "brush_larger", "clear_mask"):
             d.addSeparator() if name is None else d.addAction(a[name])
+        self.semantics.install(d, self.toolbar)
         h = m.addMenu("&Help")
         h.addAction(a["about"])
 
@@ -1275,6 +1278,7 @@ class MainWindow(QMainWindow):
         self.panel.seed.setEnabled(has)
         self.panel.truncation.setEnabled(has)
         self.timeline_slider.setEnabled(len(self.timeline) > 1 and not running)
+        self.semantics.update_enabled(has, running)
         title = (f"dragedit — {self.model_path.name}" if self.model_path else "dragedit") + \
             (" (running)" if running else "")
         if self.windowTitle() != title:

@@ -614,6 +614,9 @@ def _open_ours(path: str, describe_only=False):
                 stored_dtype=obj.get("dtype") or (stored.pop() if len(stored) == 1 else sorted(stored)),
                 extra={k: v for k, v in obj.items() if k not in _RESERVED_KEYS})
     info.update(_model_info(G))
+    names = info["extra"].get("factor_names")
+    info["factor_names"] = (list(names) if isinstance(names, (list, tuple)) and len(names) == G.z_dim
+                            and all(isinstance(n, str) for n in names) else None)
     return G, info
 
 
@@ -679,10 +682,19 @@ def _check_plain(value, where="extra"):
                      "lists, tuples and dicts can be stored (the file is read with weights_only)")
 
 
-def save_generator(G: Generator, path, half=False, **extra):
-    """Write G in dragedit's format atomically (temp file + rename); half=True stores fp16."""
+def save_generator(G: Generator, path, half=False, factor_names=None, **extra):
+    """Write G in dragedit's format atomically (temp file + rename); half=True stores fp16.
+
+    factor_names: one name per z coordinate, for a model whose z coordinates mean something
+    (the default model's are the renderer's factors); the app offers them as named sliders."""
     if not isinstance(G, torch.nn.Module) or not hasattr(G, "config"):
         raise TypeError("save_generator needs a dragedit Generator (with a .config)")
+    if factor_names is not None:
+        names = list(factor_names)
+        if len(names) != G.z_dim or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(f"factor_names must be {G.z_dim} non-empty strings (one per z coordinate), "
+                             f"got {len(names)} item(s)")
+        extra["factor_names"] = names
     clash = _RESERVED_KEYS & set(extra)
     if clash:
         raise ValueError(f"extra keys {sorted(clash)} are reserved by the file format")

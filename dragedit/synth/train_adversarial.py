@@ -140,7 +140,9 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
               f"HF ratio {metrics['hf_ratio']:.3f}, landmark error {metrics['landmark_error']:.2f} px",
               file=log, flush=True)
         if export:
+            from .faces import FACTOR_NAMES  # z is Phi^-1 of the renderer's factors: name them in the file
             save_generator(G_ema.cpu(), export, half=True,
+                           factor_names=FACTOR_NAMES if G_ema.z_dim == len(FACTOR_NAMES) else None,
                            training=dict(step=reg_step, adversarial_step=adv_step, settings=hp,
                                          metrics={k: v for k, v in metrics.items() if k != "lpips_kind"}))
             G_ema.to(device)

@@ -191,7 +191,8 @@ def train(data_path, out_dir, steps=1000, batch=8, lr=2e-3, lpips_weight=0.5, lp
         if step % ckpt_every == 0 or step == steps:
             save()
             if export:
-                save_generator(G_ema.cpu(), export, half=True,
-                               training=dict(step=step, history=history))
+                from .faces import FACTOR_NAMES  # z is Phi^-1 of the renderer's factors: name them in the file
+                save_generator(G_ema.cpu(), export, half=True, training=dict(step=step, history=history),
+                               factor_names=FACTOR_NAMES if G_ema.z_dim == len(FACTOR_NAMES) else None)
                 G_ema.to(device)
     return G_ema, history
