@@ -124,10 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="regression checkpoint an adversarial run starts from")
     p.add_argument("--adv-weight", dest="adv_weight", type=float, help="weight of the GAN loss (default 0.02)")
     p.add_argument("--d-lr", dest="d_lr", type=float, help="discriminator learning rate (default 1e-3)")
+    p.add_argument("--r1-gamma", dest="r1_gamma", type=float, help="R1 penalty weight (default 0.01)")
     p.add_argument("--eval", metavar="MODEL", nargs="?", const="default",
                    help="print PSNR, LPIPS, the high-frequency ratio and the landmark error of MODEL "
                    "(default: the shipped one) on fresh renders, then exit")
     p.add_argument("--eval-count", dest="eval_count", type=int, default=48, help="fresh renders for --eval")
+    p.add_argument("--grid", help="with --eval: also write a 4x4 grid of seeds 0-15 (truncation 0.7) to this PNG")
     return parser
 
 
@@ -228,7 +230,7 @@ def cmd_train(args):
         train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
                           lpips_weights=args.lpips_weights, device=args.device or "cpu", threads=args.threads,
                           batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
-                          d_lr=args.d_lr)
+                          d_lr=args.d_lr, r1_gamma=args.r1_gamma)
         return 0
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
           lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export,
@@ -248,6 +250,12 @@ def _train_eval(args):
     metrics = evaluate_model(G, eval_set(args.eval_count), lpips_weights=args.lpips_weights)
     print(f"{path}")
     print(format_table(metrics))
+    if args.grid:
+        from .io.export import save_image
+        from .synth.model_eval import seed_grid
+        grid = seed_grid(G)
+        save_image(grid, args.grid)
+        print(f"seed grid -> {args.grid}")
     return 0
 
 

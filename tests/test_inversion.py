@@ -39,7 +39,7 @@ def test_lpips_is_zero_on_identity_and_grows_with_blur():
 def test_without_weights_the_fallback_loss_is_used(monkeypatch, tmp_path):
     monkeypatch.delenv("DRAGEDIT_LPIPS_WEIGHTS", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    with pytest.warns(UserWarning, match="no AlexNet weights"):
+    with pytest.warns(UserWarning, match="No AlexNet weights were found"):
         p = PerceptualLoss()
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert p.kind == "multiscale-l1" and float(p(x, x)) == 0 and float(p(x, -x)) > 0

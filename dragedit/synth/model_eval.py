@@ -86,3 +86,13 @@ def format_table(metrics: dict) -> str:
     lines = [f"| measure ({metrics['count']} fresh renders) | value |", "|---|---|"]
     lines += [f"| {a} | {b} |" for a, b in rows]
     return "\n".join(lines)
+
+
+@torch.no_grad()
+def seed_grid(G, seeds=range(16), cols=4, truncation_psi=0.7) -> np.ndarray:
+    """uint8 contact sheet of the given seeds (the README's and the model card's picture)."""
+    from ..edit.drag import to_uint8
+    from ..io.export import image_grid
+    from ..nets.stylegan2 import ws_from_seed
+    frames = [to_uint8(G.synthesis(ws_from_seed(G, s, truncation_psi), noise_mode="const")) for s in seeds]
+    return image_grid(frames, cols)
