@@ -119,6 +119,9 @@ class DragSession:
         self.precision = devices.resolve_precision(precision, self.device)
         self.G = G.to(self.device).eval().requires_grad_(False)
         devices.apply_precision(self.G, self.precision)
+        # read a step's results back after queueing its backward (devices) or before (the CPU, where
+        # reading is free and a reached target saves the backward)
+        self._defer_readback = self.device.type != "cpu"
         self.params = params or DragParams()
         self.params.validate()
         self.size = (G.img_resolution, G.img_resolution)
@@ -414,7 +417,7 @@ class DragSession:
 
         scale = devices.loss_scale(self.G)
         grad_ok = True
-        if self.device.type == "cpu":
+        if not self._defer_readback:
             # reading back is free here: decide first, and compute the loss only when it is used
             handles = [tuple(p) for p in handles_t.tolist()]
             distances, reached, stalled = self._progress(run, pairs, handles, targets, stop_d)
@@ -466,7 +469,7 @@ class DragSession:
                 with torch.no_grad():
                     new_ws = self._compose_ws(w.detach())
                 # on the CPU check the latent itself; on a device the finite gradient vouches for it
-                if self.device.type != "cpu" or torch.isfinite(new_ws).all():
+                if self._defer_readback or torch.isfinite(new_ws).all():
                     run["last_good"] = self.ws = new_ws.clone()
                 self.iteration += 1
                 self.history.append(dict(iteration=self.iteration, ws=ws.detach().clone(),

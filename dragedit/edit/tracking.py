@@ -110,9 +110,10 @@ def reference(feat, point, size):
 
 def references(feat, points, size):
     """`reference` of every point of an [n, 2] tensor at once: [n, C, 9]."""
-    offs = torch.tensor(patch_offsets(size), dtype=torch.float32, device=points.device)  # [9, 2]
-    xs = points[:, :1] + offs[:, 0]
-    ys = points[:, 1:] + offs[:, 1]
+    o = (torch.arange(3, dtype=torch.float32, device=points.device) - 1) * _patch_step(size)
+    oy, ox = torch.meshgrid(o, o, indexing="ij")                      # row by row, as patch_offsets
+    xs = points[:, :1] + ox.reshape(1, -1)
+    ys = points[:, 1:] + oy.reshape(1, -1)
     return sample_points(feat, xs, ys, size).permute(1, 0, 2)         # [n, C, 9]
 
 
@@ -198,10 +199,18 @@ def _pick_motion(dist, x0, y0, centre, radius, motion_weight=1.0):
     return (fx, fy)
 
 
+def _median_inside(dist, inside):
+    """Per window, the (lower) median of the distances inside the image: nanmedian's result,
+    by a sort, which every backend has (Apple's MPS lacks nanmedian in some torch versions)."""
+    flat = torch.where(inside, dist, float("inf")).flatten(1)
+    count = inside.flatten(1).sum(dim=1)
+    return flat.sort(dim=1).values.gather(1, ((count - 1) // 2).reshape(-1, 1)).reshape(-1)
+
+
 def _pick_motion_many(dist, xs, ys, inside, centres, radius, motion_weight=1.0):
     """`_pick_motion` for all windows at once ([n, k, k] tensors; cells outside the image never win).
     centres: [n, 2] tensor of the previous positions. Returns [n, 2] positions."""
-    scale = torch.where(inside, dist, float("nan")).flatten(1).nanmedian(dim=1).values.clamp_min(1e-6)
+    scale = _median_inside(dist, inside).clamp_min(1e-6)
     c = centres.to(dist.dtype).reshape(-1, 2, 1, 1)
     moved2 = (xs.to(dist.dtype) - c[:, 0]).square() + (ys.to(dist.dtype) - c[:, 1]).square()
     cost = dist / scale.reshape(-1, 1, 1) + motion_weight * moved2 / float(max(radius, 1)) ** 2

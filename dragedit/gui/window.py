@@ -31,6 +31,7 @@ from ..edit.drag import DragParams, DragSession
 from ..errors import DragEditError
 from . import icons
 from .canvas import Canvas
+from .device_choice import app_device, device_text
 from .panels import SidePanel
 from .preferences import PreferencesDialog
 from .semantics_controller import SemanticsController
@@ -56,9 +57,11 @@ def _tip(text, shortcut=None):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, model="default", seed=0, settings: QSettings | None = None, parent=None):
+    def __init__(self, model="default", seed=0, settings: QSettings | None = None, parent=None,
+                 device="auto", precision="auto"):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
+        self.device, self.precision, device_note = app_device(device, precision)
         self.session: DragSession | None = None
         self.model_path: Path | None = None
         self.model_info: dict = {}
@@ -93,6 +96,8 @@ class MainWindow(QMainWindow):
         self._show_no_model("")
         if model is not None:
             self._open_initial(model, seed)
+        if device_note:  # e.g. CUDA asked for but absent: the CPU is used, and the user is told
+            self.status(device_note, 0)
 
     # =============================================================== construction
     def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
@@ -262,10 +267,12 @@ class MainWindow(QMainWindow):
         self.status_dist = QLabel("")
         self.status_pos = QLabel("")
         self.status_zoom = QLabel("")
+        self.status_device = QLabel(device_text(self.device, self.precision))
         for w, tip in ((self.status_iter, "Iteration of the current edit"),
                        (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
                        (self.status_dist, "Distance of each handle to its target"),
-                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom")):
+                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom"),
+                       (self.status_device, "Where the generator runs")):
             w.setToolTip(tip)
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
@@ -415,7 +422,8 @@ class MainWindow(QMainWindow):
         try:
             G = load_generator(path)
             params = self._params_from_ui()
-            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params)
+            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params,
+                                  device=self.device, precision=self.precision)
             embedded = embedded_latent(G)
             if embedded is not None:  # a generator tuned to a photo opens on that photo's latent
                 session.set_latent(embedded, as_start=True)
