@@ -544,3 +544,18 @@ def test_the_app_falls_back_to_the_cpu_when_the_device_is_absent(qtbot, tmp_path
         assert "not available" in w.statusBar().currentMessage()
     finally:
         w.close()
+
+
+def test_a_new_device_setting_applies_to_the_next_model_opened(qtbot, tmp_path, gen_file, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    w = _window(qtbot, tmp_path, gen_file, device="cpu")
+    try:
+        w.set_device("cuda")  # absent here: the note says so, and the CPU stays
+        assert "not available" in w.statusBar().currentMessage() and w.device == torch.device("cpu")
+        w.set_device("cpu", "fp32")
+        assert w.open_model(gen_file)
+        qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+        assert w.worker._session is w.session and w.session.device == torch.device("cpu")
+        assert w.status_device.text() == describe_device(torch.device("cpu"))
+    finally:
+        w.close()

@@ -336,6 +336,15 @@ class MainWindow(QMainWindow):
     def status(self, text, timeout=8000):
         self.statusBar().showMessage(text, timeout)
 
+    def set_device(self, device="auto", precision="auto"):
+        """The device setting (Preferences): used from the next model opened; the status bar keeps
+        showing where the open model runs."""
+        self.device, self.precision, note = app_device(device, precision)
+        if self.session is None:
+            self.status_device.setText(device_text(self.device, self.precision))
+        if note:
+            self.status(note, 0)
+
     def _dir(self, key):
         return str(self.settings.value(f"dirs/{key}", "") or "")
 
@@ -443,6 +452,7 @@ class MainWindow(QMainWindow):
         self._autosave()  # what was being edited can come back with File > Recover last session
         self.worker.set_session(session)
         self.session = session
+        self.status_device.setText(device_text(session.device, session.precision))
         self.model_path = path.resolve()
         self.model_info = dict(resolution=G.img_resolution, w_dim=G.w_dim, num_ws=G.num_ws, z_dim=G.z_dim,
                                params=sum(p.numel() for p in G.parameters()))
