@@ -559,3 +559,27 @@ def test_a_new_device_setting_applies_to_the_next_model_opened(qtbot, tmp_path, 
         assert w.status_device.text() == describe_device(torch.device("cpu"))
     finally:
         w.close()
+
+
+def test_the_preferences_device_reaches_the_session(qtbot, tmp_path, gen_file, monkeypatch):
+    """Preferences' device is used when the command line says auto; accepting the dialog applies
+    the new choice to the next model opened."""
+    pytest.importorskip("PySide6")
+    from dragedit.gui.settings import AppSettings
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    qs = _qt_settings(tmp_path)
+    AppSettings(qs).device = "cuda"  # saved on a machine with a GPU; this one has none
+    qs.sync()
+    w = _window(qtbot, tmp_path, gen_file)
+    try:
+        assert w.session.device == torch.device("cpu") and "not available" in w.statusBar().currentMessage()
+        dlg = w.open_preferences()
+        dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+        dlg.accept()
+        assert AppSettings(w.settings).device == "cpu"
+        assert w.device == torch.device("cpu") and w.precision == "fp32"
+        assert w.open_model(gen_file)
+        qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+        assert w.worker._session.device == torch.device("cpu")
+    finally:
+        w.close()

@@ -61,7 +61,9 @@ class MainWindow(QMainWindow):
                  device="auto", precision="auto"):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
-        self.device, self.precision, device_note = app_device(device, precision)
+        self._precision_asked = precision  # --device other than auto wins over Preferences
+        self.device, self.precision, device_note = app_device(
+            AppSettings(self.settings).device if device == "auto" else device, precision)
         self.session: DragSession | None = None
         self.model_path: Path | None = None
         self.model_info: dict = {}
@@ -318,6 +320,7 @@ class MainWindow(QMainWindow):
     def open_preferences(self):
         """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
         self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
+        self.preferences_dialog.accepted.connect(lambda: self.set_device(AppSettings(self.settings).device))
         self.preferences_dialog.open()
         return self.preferences_dialog
 
@@ -336,10 +339,10 @@ class MainWindow(QMainWindow):
     def status(self, text, timeout=8000):
         self.statusBar().showMessage(text, timeout)
 
-    def set_device(self, device="auto", precision="auto"):
+    def set_device(self, device="auto", precision=None):
         """The device setting (Preferences): used from the next model opened; the status bar keeps
-        showing where the open model runs."""
-        self.device, self.precision, note = app_device(device, precision)
+        showing where the open model runs. precision None: what the command line asked for."""
+        self.device, self.precision, note = app_device(device, precision or self._precision_asked)
         if self.session is None:
             self.status_device.setText(device_text(self.device, self.precision))
         if note:
