@@ -1,7 +1,9 @@
 """Timing helpers and the generator benchmark behind `dragedit bench --generator`.
 
 Speed is reported, never asserted: median and p95 over repeated runs, with
-the machine written next to the numbers.
+the machine written next to the numbers. On CUDA each run is timed with CUDA
+events (the GPU's own clock, after a synchronize) and the peak memory is
+reported; on MPS the device is synchronised around each run.
 """
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ import time
 import numpy as np
 import torch
 
+from . import devices
 from .nets.stylegan2 import Generator, count_params
 
 
-def machine_info() -> str:
-    """One line naming the CPU, core count and torch build, for benchmark tables."""
+def machine_info(device="cpu") -> str:
+    """One line naming the CPU, core count, torch build and the device timed, for benchmark tables."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -26,11 +29,10 @@ def machine_info() -> str:
                     break
     except OSError:
         pass
-    device = "CPU"
-    if torch.cuda.is_available():
-        device = torch.cuda.get_device_name(0)
+    dev = torch.device(device)
+    name = "CPU" if dev.type == "cpu" else devices.describe_device(dev)
     return (f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
-            f"torch {torch.__version__}, device {device}")
+            f"torch {torch.__version__}, device {name}")
 
 
 def summarize_ms(times_s) -> dict:
@@ -38,10 +40,25 @@ def summarize_ms(times_s) -> dict:
     return dict(median_ms=float(np.median(ms)), p95_ms=float(np.percentile(ms, 95)), runs=int(len(ms)))
 
 
-def time_call(fn, repeats=10, warmup=2, sync=None) -> dict:
+def time_call(fn, repeats=10, warmup=2, sync=None, device=None) -> dict:
+    """Median/p95 of fn(). device 'cuda': CUDA events around each call; another device: its
+    synchronize after each call; `sync` (a callable) as before."""
+    dev = torch.device(device) if device is not None else None
     for _ in range(warmup):
         fn()
     times = []
+    if dev is not None and dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+        for _ in range(repeats):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1000.0)
+        return summarize_ms(times)
+    if dev is not None and dev.type != "cpu":
+        sync = sync or (lambda: devices.synchronize(dev))
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
@@ -49,6 +66,21 @@ def time_call(fn, repeats=10, warmup=2, sync=None) -> dict:
             sync()
         times.append(time.perf_counter() - t)
     return summarize_ms(times)
+
+
+def reset_peak_memory(device):
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+
+
+def peak_memory_mb(device):
+    """torch.cuda.max_memory_allocated since the last reset, in MiB (None off CUDA)."""
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(dev) / 2 ** 20
 
 
 def config_f_generator(resolution=512) -> Generator:
@@ -63,12 +95,15 @@ def feature_block_index(G) -> int:
     return G.synthesis.default_feature_block()
 
 
-def bench_generator(G, name, repeats=10, device="cpu") -> dict:
+def bench_generator(G, name, repeats=10, device="cpu", precision="fp32") -> dict:
     """Median/p95 of a full forward (no grad) and of forward+backward to the feature block."""
+    device = torch.device(device)
+    reset_peak_memory(device)
     G = G.to(device).eval().requires_grad_(False)
-    sync = torch.cuda.synchronize if device.startswith("cuda") else None
-    ws = G.mapping(torch.randn(1, G.z_dim, device=device),
-                   torch.zeros(1, G.c_dim, device=device) if G.c_dim else None, truncation_psi=0.7)
+    devices.apply_precision(G, precision)
+    z = torch.randn(1, G.z_dim)  # drawn on the CPU: the same latent on every device
+    ws = G.mapping(z.to(device), torch.zeros(1, G.c_dim, device=device) if G.c_dim else None,
+                   truncation_psi=0.7)
     stop = feature_block_index(G)
     blocks = G.synthesis.blocks()
 
@@ -81,32 +116,40 @@ def bench_generator(G, name, repeats=10, device="cpu") -> dict:
         x = None
         for block, bw in zip(blocks[:stop + 1], G.synthesis.block_ws(w)):
             x = block.forward_features(x, bw)
-        x.square().mean().backward()
+        x.float().square().mean().backward()
 
-    return dict(model=name, resolution=G.img_resolution, params_m=count_params(G) / 1e6,
-                feature_block=f"b{G.synthesis.block_resolutions[stop]}",
-                forward=time_call(forward, repeats, sync=sync),
-                forward_backward=time_call(forward_backward, repeats, sync=sync))
+    row = dict(model=name, resolution=G.img_resolution, params_m=count_params(G) / 1e6,
+               feature_block=f"b{G.synthesis.block_resolutions[stop]}",
+               forward=time_call(forward, repeats, device=device),
+               forward_backward=time_call(forward_backward, repeats, device=device),
+               device=devices.describe_device(device), precision=precision)
+    row["peak_mb"] = peak_memory_mb(device)
+    return row
+
+
+def _peak(r) -> str:
+    return f" | {r['peak_mb']:.0f}" if r.get("peak_mb") is not None else " | -"
 
 
 def format_generator_table(rows, machine) -> str:
     lines = [f"Machine: {machine}", "",
-             "| model | px | params (M) | forward median / p95 (ms) | fwd+bwd to feature block median / p95 (ms) |",
-             "|---|---|---|---|---|"]
+             "| model | px | params (M) | precision | forward median / p95 (ms) | "
+             "fwd+bwd to feature block median / p95 (ms) | peak GPU memory (MiB) |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         f, fb = r["forward"], r["forward_backward"]
-        lines.append(f"| {r['model']} | {r['resolution']} | {r['params_m']:.1f} | "
+        lines.append(f"| {r['model']} | {r['resolution']} | {r['params_m']:.1f} | {r.get('precision', 'fp32')} | "
                      f"{f['median_ms']:.1f} / {f['p95_ms']:.1f} | "
-                     f"{fb['median_ms']:.1f} / {fb['p95_ms']:.1f} ({r['feature_block']}) |")
+                     f"{fb['median_ms']:.1f} / {fb['p95_ms']:.1f} ({r['feature_block']}){_peak(r)} |")
     return "\n".join(lines)
 
 
-def conv_throughput(repeats=5) -> float:
+def conv_throughput(repeats=5, device="cpu") -> float:
     """GFLOP/s of one large 3x3 convolution: the machine's practical ceiling for our workload."""
-    x = torch.randn(1, 256, 64, 64)
-    w = torch.randn(256, 256, 3, 3)
+    x = torch.randn(1, 256, 64, 64, device=device)
+    w = torch.randn(256, 256, 3, 3, device=device)
     flops = 2 * 256 * 256 * 9 * 64 * 64
-    t = time_call(lambda: torch.nn.functional.conv2d(x, w, padding=1), repeats)
+    t = time_call(lambda: torch.nn.functional.conv2d(x, w, padding=1), repeats, device=device)
     return flops / (t["median_ms"] / 1000) / 1e9
 
 
@@ -122,18 +165,19 @@ def straightforward_step(G, w, ws_rest, opt, handle, target, fb, r1=3, r2=12):
     resized to the image size, nearest-neighbour tracking and the motion loss on the resized map."""
     import torch.nn.functional as F
     h = G.img_resolution
+    dev = w.device
     ws = torch.cat([w, ws_rest], dim=1)
     img, feats = G.synthesis(ws, return_features=True)
-    feat = F.interpolate(feats[fb], size=(h, h), mode="bilinear", align_corners=False)
+    feat = F.interpolate(feats[fb].float(), size=(h, h), mode="bilinear", align_corners=False)
     with torch.no_grad():
         x, y = int(handle[0]), int(handle[1])
         ref = feat[0, :, y, x]
         patch = feat[0, :, max(y - r2, 0):y + r2 + 1, max(x - r2, 0):x + r2 + 1]
         torch.argmin((patch - ref.reshape(-1, 1, 1)).square().sum(0))
-    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(h), indexing="ij")
+    yy, xx = torch.meshgrid(torch.arange(h, device=dev), torch.arange(h, device=dev), indexing="ij")
     inside = ((xx - x) ** 2 + (yy - y) ** 2) < r1 * r1
     qy, qx = torch.where(inside)
-    d = torch.tensor([target[0] - handle[0], target[1] - handle[1]], dtype=torch.float32)
+    d = torch.tensor([target[0] - handle[0], target[1] - handle[1]], dtype=torch.float32, device=dev)
     d = d / d.norm()
     grid = torch.stack([(qx + d[0]) / (h - 1) * 2 - 1, (qy + d[1]) / (h - 1) * 2 - 1], -1).reshape(1, 1, -1, 2)
     moved = F.grid_sample(feat, grid, align_corners=True)
@@ -144,38 +188,53 @@ def straightforward_step(G, w, ws_rest, opt, handle, target, fb, r1=3, r2=12):
     return img
 
 
-def bench_drag_speed(G, name, repeats=5) -> dict:
-    """Our drag iteration against the straightforward one on the same weights, in the same run."""
-    from .edit.drag import DragSession
+def bench_drag_speed(G, name, repeats=5, device="cpu", precision="fp32") -> dict:
+    """Our drag iteration (in `precision`) against the straightforward fp32 one on the same weights,
+    in the same run. On a GPU the frame shown is the full-resolution one (preview 'full'): the
+    low-res preview is a CPU economy. Peak memory (CUDA) is that of our iteration."""
+    from .edit.drag import DragParams, DragSession
+    device = torch.device(device)
     G = G.eval().requires_grad_(False)
     h = G.img_resolution
     handle, target = (h * 0.45, h * 0.5), (h * 0.55, h * 0.5)
-    s = DragSession(G, seed=0)
+    params = DragParams(preview="auto" if device.type == "cpu" else "full")
+    s = DragSession(G, seed=0, device=device, precision=precision, params=params)
     s.add_pair(handle, target)
     fb = s.options()["feature_block"]
     s.step()  # first step takes references and decides on the preview
-    ours = time_call(s.step, repeats, warmup=1)
+    reset_peak_memory(device)
+    ours = time_call(s.step, repeats, warmup=1, device=device)
+    peak_mb = peak_memory_mb(device)
     ours_flops = _count_flops(s.step)
+    devices.apply_precision(G, "fp32")  # the straightforward reference runs as DragGAN does, in fp32
     w = s.ws[:, :6].clone().requires_grad_(True)
     rest = s.ws[:, 6:].clone()
     opt = torch.optim.Adam([w], lr=2e-3)
-    plain = time_call(lambda: straightforward_step(G, w, rest, opt, handle, target, fb), repeats, warmup=1)
+    plain = time_call(lambda: straightforward_step(G, w, rest, opt, handle, target, fb), repeats, warmup=1,
+                      device=device)
     plain_flops = _count_flops(lambda: straightforward_step(G, w, rest, opt, handle, target, fb))
-    peak = conv_throughput()
+    devices.apply_precision(G, precision)
+    peak = conv_throughput(device=device)
     return dict(model=name, resolution=h, preview="low-res" if s._low_res else "full",
                 ours=ours, straightforward=plain, speedup=plain["median_ms"] / ours["median_ms"],
                 ours_gflop=ours_flops / 1e9, straightforward_gflop=plain_flops / 1e9,
                 ours_gflops_per_s=ours_flops / 1e9 / (ours["median_ms"] / 1000),
-                conv_peak_gflops_per_s=peak)
+                conv_peak_gflops_per_s=peak, device=devices.describe_device(device), precision=precision,
+                peak_mb=peak_mb)
 
 
 def format_speed_table(rows, machine) -> str:
     lines = [f"Machine: {machine}", "",
-             "| model | px | frame while running | ours median / p95 (ms) | straightforward median / p95 (ms) | speed-up | "
-             "GFLOP ours / straightforward | ours GFLOP/s (conv peak) |", "|---|---|---|---|---|---|---|---|"]
+             "| model | px | precision | frame while running | ours median / p95 (ms) | "
+             "straightforward fp32 median / p95 (ms) | speed-up | "
+             "GFLOP ours / straightforward | ours GFLOP/s (conv peak) | peak GPU memory (MiB) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['resolution']} | {r['preview']} | {r['ours']['median_ms']:.0f} / "
-                     f"{r['ours']['p95_ms']:.0f} | {r['straightforward']['median_ms']:.0f} / "
-                     f"{r['straightforward']['p95_ms']:.0f} | {r['speedup']:.2f}x | {r['ours_gflop']:.1f} / "
-                     f"{r['straightforward_gflop']:.1f} | {r['ours_gflops_per_s']:.0f} ({r['conv_peak_gflops_per_s']:.0f}) |")
+        ms = (lambda v: f"{v:.0f}") if r["ours"]["median_ms"] >= 20 else (lambda v: f"{v:.1f}")
+        lines.append(f"| {r['model']} | {r['resolution']} | {r.get('precision', 'fp32')} | {r['preview']} | "
+                     f"{ms(r['ours']['median_ms'])} / {ms(r['ours']['p95_ms'])} | "
+                     f"{ms(r['straightforward']['median_ms'])} / {ms(r['straightforward']['p95_ms'])} | "
+                     f"{r['speedup']:.2f}x | {r['ours_gflop']:.1f} / "
+                     f"{r['straightforward_gflop']:.1f} | {r['ours_gflops_per_s']:.0f} ({r['conv_peak_gflops_per_s']:.0f})"
+                     f"{_peak(r)} |")
     return "\n".join(lines)

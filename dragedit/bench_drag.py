@@ -70,8 +70,11 @@ def parse_method(spec: str):
 
 
 def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), subsets=("1", "5", "all"),
-                  perceptual=None, log=sys.stderr):
-    """trackers: method specs for parse_method, e.g. ('nn@2e-3', 'patch')."""
+                  perceptual=None, log=sys.stderr, device="cpu", precision="fp32"):
+    """trackers: method specs for parse_method, e.g. ('nn@2e-3', 'patch'). The edits run on
+    `device` in `precision`; the detector and the image metrics on the CPU (on the frames)."""
+    from .devices import describe_device
+    print(f"landmark benchmark on {describe_device(device)}, precision {precision}", file=log, flush=True)
     methods = {spec: parse_method(spec) for spec in trackers}  # bad specs fail before any work
     from .synth.faces import LANDMARK_NAMES
     from .synth.landmarks import detect
@@ -83,7 +86,7 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
     for a, b in seeds:  # landmarks of both faces, detected on the generator's own images
         for s in (a, b):
             if s not in starts:
-                img = DragSession(G, seed=s).render()
+                img = DragSession(G, seed=s, device=device, precision=precision).render()
                 starts[s] = (img, detect(img, detector))
     rows = {"no edit": {}}
     raw = []
@@ -104,7 +107,7 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
             # the trackers take turns on each pair, so background load hits them alike
             for tracker in trackers:
                 acc_t = acc[tracker]
-                final, last, seconds, ms = _edit(G, a, handles, targets, methods[tracker], steps)
+                final, last, seconds, ms = _edit(G, a, handles, targets, methods[tracker], steps, device, precision)
                 acc_t["iters_ms"] += ms
                 acc_t["edit_s"].append(seconds)
                 found = detect(final, detector)[idx]
@@ -128,13 +131,14 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
                   f"(no edit {rows['no edit'][subset]['md']:.2f}), PSNR outside "
                   f"{rows[tracker][subset]['psnr_outside']:.1f} dB, {t['median_ms']:.0f} ms/iter, "
                   f"{rows[tracker][subset]['edit_s']:.2f} s/edit", file=log, flush=True)
-    return dict(machine=machine_info(), pairs=pairs, steps=steps, rows=rows, raw=raw)
+    return dict(machine=machine_info(device), precision=precision, pairs=pairs, steps=steps, rows=rows, raw=raw)
 
 
-def _edit(G, seed, handles, targets, method, steps):
+def _edit(G, seed, handles, targets, method, steps, device="cpu", precision="fp32"):
     """One drag edit: (final image, last step result, seconds, per-iteration ms)."""
     tracker, overrides = method
-    s = DragSession(G, seed=seed, params=DragParams(tracker=tracker, **overrides))
+    s = DragSession(G, seed=seed, params=DragParams(tracker=tracker, **overrides), device=device,
+                    precision=precision)
     for hd, tg in zip(handles, targets):
         if np.linalg.norm(hd - tg) < 1e-3:
             tg = tg + np.array([0.5, 0.0])
@@ -182,7 +186,9 @@ def format_table(result) -> str:
     Iterations per edit is given beside seconds per edit because it does not depend on
     what else the machine was doing while the benchmark ran."""
     rows = result["rows"]
-    lines = [f"Machine: {result['machine']}; {result['pairs']} seed pairs, up to {result['steps']} iterations.", "",
+    precision = f", precision {result['precision']}" if result.get("precision", "fp32") != "fp32" else ""
+    lines = [f"Machine: {result['machine']}{precision}; {result['pairs']} seed pairs, up to {result['steps']} "
+             "iterations.", "",
              "| method | MD 1 pt | MD 5 pt | MD all | PSNR outside (dB) | LPIPS outside | ms/iter median / p95 "
              "| iterations/edit | s/edit | reached |",
              "|---|---|---|---|---|---|---|---|---|---|"]

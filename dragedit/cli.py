@@ -10,6 +10,7 @@ import json
 import sys
 
 from . import __version__
+from .devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
 from .edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 from .edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from .edit import semantic_cli
@@ -18,9 +19,16 @@ from .errors import DragEditError
 SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info", "directions")
 
 
+def _add_device_args(p):
+    """--device and --precision, the same on every command."""
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
+
+
 def _add_gui_args(p):
     p.add_argument("--model", default="default", help="model file (.pkl or .pt), or 'default'")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting image")
+    _add_device_args(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-latent", dest="save_latent", help="write the edited latent (.npz)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_device_args(p)
     semantic_cli.add_edit_args(p)
     semantic_cli.add_directions_parser(sub)
 
@@ -79,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS (else $DRAGEDIT_LPIPS_WEIGHTS)")
     p.add_argument("--threads", type=int)
     p.add_argument("--quiet", action="store_true")
+    _add_device_args(p)
 
     p = sub.add_parser("info", help="describe a model file without running it")
     p.add_argument("model", help="model file (.pkl or .pt), or 'default'")
@@ -101,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", help="landmark detector file (default: models/landmarks.pt)")
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS outside the edit (see README)")
     p.add_argument("--md", dest="md_out", default="bench_results.md", help="drag benchmark: Markdown table")
+    p.add_argument("--big", dest="big1024", action="store_true",
+                   help="--generator/--speed: also the 1024-px config-f generator (peak memory on a GPU)")
+    _add_device_args(p)
 
     p = sub.add_parser("train", help="train the default model on procedural faces (resumable)")
     p.add_argument("--data", help="dataset cache (.npz, or a folder of them); rendered first if missing")
@@ -114,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="step from which the learning rate falls linearly to lr/10 at --steps")
     p.add_argument("--lpips-weight", type=float, default=0.5)
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS (see README)")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    _add_device_args(p)
     p.add_argument("--threads", type=int)
     p.add_argument("--workers", type=int, default=1, help="processes used to render the dataset")
     p.add_argument("--adversarial", action="store_true",
@@ -145,52 +158,69 @@ def cmd_info(args):
     return 0
 
 
+def _device_and_precision(args):
+    """The resolved --device and --precision of a command (clear errors when unavailable)."""
+    from .devices import resolve_device, resolve_precision
+    device = resolve_device(getattr(args, "device", "auto"))
+    return device, resolve_precision(getattr(args, "precision", "auto"), device)
+
+
+def _bench_models(args):
+    """(name, generator factory, repeats) of the models a --generator / --speed bench times."""
+    import torch
+    from . import bench
+    from .io.checkpoint import load_generator
+    from .models import resolve_model_path
+    def config_f(resolution):
+        torch.manual_seed(0)
+        return bench.config_f_generator(resolution)
+
+    path = resolve_model_path(args.model)
+    models = [(path.name, lambda: load_generator(path), args.repeats)]
+    few = max(3, args.repeats // 2)
+    if args.big:
+        models.append(("random config-f 512", lambda: config_f(512), few))
+    if args.big1024:
+        models.append(("random config-f 1024", lambda: config_f(1024), few))
+    return models
+
+
 def cmd_bench(args):
     import torch
     from . import bench
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
+    from .devices import describe_device
     if args.threads:
         torch.set_num_threads(args.threads)
+    device, precision = _device_and_precision(args)
+    print(f"device: {describe_device(device)}, precision {precision}", file=sys.stderr)
     if args.speed:
-        return _bench_speed(args)
+        return _bench_speed(args, device, precision)
     if not args.generator:
-        return _bench_drag(args)
+        return _bench_drag(args, device, precision)
     rows = []
-    path = resolve_model_path(args.model)
-    rows.append(bench.bench_generator(load_generator(path), path.name, repeats=args.repeats))
-    print(bench.format_generator_table(rows, bench.machine_info()), file=sys.stderr)
-    if args.big:
-        torch.manual_seed(0)
-        rows.append(bench.bench_generator(bench.config_f_generator(), "random config-f 512",
-                                          repeats=max(3, args.repeats // 2)))
-    table = bench.format_generator_table(rows, bench.machine_info())
+    for name, make, repeats in _bench_models(args):
+        rows.append(bench.bench_generator(make(), name, repeats=repeats, device=device, precision=precision))
+        print(bench.format_generator_table(rows[-1:], bench.machine_info(device)), file=sys.stderr)
+    table = bench.format_generator_table(rows, bench.machine_info(device))
     print(table)
     if args.json_out:
         with open(args.json_out, "w") as fh:
-            json.dump(dict(machine=bench.machine_info(), rows=rows), fh, indent=2)
+            json.dump(dict(machine=bench.machine_info(device), rows=rows), fh, indent=2)
     return 0
 
 
-def _bench_speed(args):
-    import torch
+def _bench_speed(args, device, precision):
     from . import bench
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
-    path = resolve_model_path(args.model)
-    rows = [bench.bench_drag_speed(load_generator(path), path.name, repeats=args.repeats)]
-    if args.big:
-        torch.manual_seed(0)
-        rows.append(bench.bench_drag_speed(bench.config_f_generator(), "random config-f 512",
-                                           repeats=max(3, args.repeats // 2)))
-    print(bench.format_speed_table(rows, bench.machine_info()))
+    rows = [bench.bench_drag_speed(make(), name, repeats=repeats, device=device, precision=precision)
+            for name, make, repeats in _bench_models(args)]
+    print(bench.format_speed_table(rows, bench.machine_info(device)))
     if args.json_out:
         with open(args.json_out, "w") as fh:
-            json.dump(dict(machine=bench.machine_info(), rows=rows), fh, indent=2)
+            json.dump(dict(machine=bench.machine_info(device), rows=rows), fh, indent=2)
     return 0
 
 
-def _bench_drag(args):
+def _bench_drag(args, device, precision):
     from . import bench_drag
     from .edit.perceptual import PerceptualLoss
     from .io.checkpoint import load_generator
@@ -207,7 +237,8 @@ def _bench_drag(args):
     perceptual = PerceptualLoss(args.lpips_weights, quiet=True)
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
     result = bench_drag.run_benchmark(G, detector, pairs=args.pairs, steps=args.steps, trackers=trackers,
-                                      perceptual=perceptual if perceptual.lpips is not None else None)
+                                      perceptual=perceptual if perceptual.lpips is not None else None,
+                                      device=device, precision=precision)
     bench_drag.write_results(result, args.json_out or "bench_results.json", args.md_out)
     print(bench_drag.format_table(result))
     return 0
@@ -221,6 +252,11 @@ def cmd_train(args):
         return _train_eval(args)
     if not args.data:
         raise DragEditError("dragedit train needs --data FILE.npz (or a folder of .npz caches), or --eval")
+    device, precision = _device_and_precision(args)  # checked before any rendering
+    if args.adversarial and precision != "fp32":
+        if args.precision != "auto":
+            raise DragEditError(f"train --adversarial runs in fp32: --precision {args.precision} is not supported")
+        precision = "fp32"
     data = Path(args.data)
     if not data.exists():
         print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
@@ -228,13 +264,13 @@ def cmd_train(args):
     if args.adversarial:
         from .synth.train_adversarial import train_adversarial
         train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
-                          lpips_weights=args.lpips_weights, device=args.device or "cpu", threads=args.threads,
+                          lpips_weights=args.lpips_weights, device=device, threads=args.threads,
                           batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
                           d_lr=args.d_lr, r1_gamma=args.r1_gamma)
         return 0
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
-          lpips_weights=args.lpips_weights, device=args.device, threads=args.threads, export=args.export,
-          decay_start=args.decay_start)
+          lpips_weights=args.lpips_weights, device=device, precision=precision, threads=args.threads,
+          export=args.export, decay_start=args.decay_start)
     return 0
 
 
@@ -264,7 +300,8 @@ def cmd_gui(args):
         from .gui.app import run_app
     except ImportError as exc:
         raise DragEditError(f"the desktop app cannot start: {exc}") from None
-    return run_app(model=args.model, seed=args.seed)
+    _device_and_precision(args)  # a bad --device or --precision fails here, in one line
+    return run_app(model=args.model, seed=args.seed, device=args.device, precision=args.precision)
 
 
 def cmd_invert(args):

@@ -5,6 +5,13 @@ block, the image rendered without a graph, tracking, the motion-supervision
 (+ mask) loss, one Adam step on the first layers of W+. Points and the mask
 may be edited from another thread between steps; a lock and per-pair
 versions make sure a tracked position never overwrites a user's move.
+
+On a GPU everything stays on the device: tracking, the loss and the backward
+pass are queued without reading a value back, and each step crosses to the
+host once, with the frame (the tracked handles and the loss travel with it).
+Only then is the Adam step taken or skipped (target reached, stalled, a
+non-finite loss). With `precision='mixed'` the highest-resolution generator
+blocks run in half precision; features, the loss, tracking and Adam are fp32.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import devices
 from ..errors import DragEditError
 from ..nets.stylegan2 import ws_from_seed
 from . import tracking
@@ -88,18 +96,32 @@ class StepResult:
     stalled: bool = False  # the run ended because the handles stopped getting closer
 
 
+def to_uint8_device(img: torch.Tensor) -> torch.Tensor:
+    """[1, 3, H, W] in [-1, 1] -> uint8 [H, W, 3] on the image's device (a quarter of the bytes
+    to copy to the host)."""
+    return (img[0].permute(1, 2, 0).float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+
+
 def to_uint8(img: torch.Tensor) -> np.ndarray:
-    """[1, 3, H, W] in [-1, 1] -> uint8 [H, W, 3]."""
-    x = (img[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return x.cpu().numpy()
+    """[1, 3, H, W] in [-1, 1] -> uint8 [H, W, 3] on the host."""
+    return to_uint8_device(img).cpu().numpy()
 
 
 class DragSession:
     """Owns a generator, a latent, point pairs, a mask, the optimiser and a history of the run."""
 
-    def __init__(self, G, seed=0, ws=None, params: DragParams | None = None, device="cpu", c=None):
-        self.G = G.to(device).eval().requires_grad_(False)
-        self.device = device
+    def __init__(self, G, seed=0, ws=None, params: DragParams | None = None, device="cpu", c=None,
+                 precision="auto"):
+        """device: a torch.device or a name for `devices.resolve_device` ('auto', 'cuda', ...);
+        precision: 'auto' | 'fp32' | 'mixed' | 'mixed-bf16' (see `devices.resolve_precision`).
+        The generator is moved to the device and its precision set (it is shared, not copied)."""
+        self.device = devices.resolve_device(device)
+        self.precision = devices.resolve_precision(precision, self.device)
+        self.G = G.to(self.device).eval().requires_grad_(False)
+        devices.apply_precision(self.G, self.precision)
+        # read a step's results back after queueing its backward (devices) or before (the CPU, where
+        # reading is free and a reached target saves the backward)
+        self._defer_readback = self.device.type != "cpu"
         self.params = params or DragParams()
         self.params.validate()
         self.size = (G.img_resolution, G.img_resolution)
@@ -248,8 +270,8 @@ class DragSession:
 
     def restore(self, snap: dict):
         with self._lock:
-            self.ws = snap["ws"].clone()
-            self.ws_initial = snap["ws_initial"].clone()
+            self.ws = torch.as_tensor(snap["ws"]).to(self.device, torch.float32).clone()
+            self.ws_initial = torch.as_tensor(snap["ws_initial"]).to(self.device, torch.float32).clone()
             self.seed = snap["seed"]
             self.pairs = []
             for h, t in snap["pairs"]:
@@ -371,49 +393,70 @@ class DragSession:
         ws = self._compose_ws(w)
         low = self._use_low_res(fb)
         feat, img = self._forward(ws, fb, low_res=low)
+        feat = feat.float()  # mixed precision: tracking and the loss in fp32 (a no-op in fp32)
         t_fwd = time.perf_counter()
         if run["feat0"] is None:
             run["feat0"] = feat.detach()
-        fdet = feat.detach()
-
-        # Point tracking (no graph): where did each handle go?
-        handles, moving = [], []
-        with torch.no_grad():
-            for i, (pair, handle, target, _) in enumerate(pairs):
-                if id(pair) not in run["refs"]:  # first sight of this handle: its reference feature
-                    run["refs"][id(pair)] = tracking.reference(fdet, handle, self.size)
-                else:
-                    moving.append(i)
-                handles.append(handle)
-            found = tracking.track_many(params.tracker, fdet, [run["refs"][id(pairs[i][0])] for i in moving],
-                                        [handles[i] for i in moving], r2, self.size)
-            for i, pos in zip(moving, found):
-                handles[i] = pos
+        handles_t = self._track(run, pairs, feat.detach(), params.tracker, r2)
         t_track = time.perf_counter()
         targets = [t for _, _, t, _ in pairs]
-        distances = [math.dist(hd, tg) for hd, tg in zip(handles, targets)]
-        reached = all(d <= stop_d for d in distances)
-        stalled = not reached and self._stalled(run, pairs, distances)
+        targets_t = devices.upload(targets, self.device).reshape(-1, 2)
 
-        loss = torch.zeros((), device=self.device)
-        if not (reached or stalled):
-            loss = self._motion_loss(feat, handles, targets, r1)
+        def loss_of():
+            loss = self._motion_loss(feat, handles_t, targets_t, r1)
             if fixed is not None:
-                if fixed.shape[-2:] != feat.shape[-2:]:  # fraction of each feature cell that is fixed
-                    fixed = run["fixed"] = F.interpolate(fixed, size=feat.shape[-2:], mode="area")
-                loss = loss + params.lambda_mask * F.l1_loss(feat * fixed, run["feat0"] * fixed)
-        loss_value = float(loss.detach())
+                m = run["fixed"]
+                if m.shape[-2:] != feat.shape[-2:]:  # fraction of each feature cell that is fixed
+                    m = run["fixed"] = F.interpolate(m, size=feat.shape[-2:], mode="area")
+                loss = loss + params.lambda_mask * F.l1_loss(feat * m, run["feat0"] * m)
+            return loss
+
+        def backward(loss):
+            opt.zero_grad(set_to_none=True)
+            (loss * scale if scale != 1 else loss).backward()
+
+        scale = devices.loss_scale(self.G)
+        grad_ok = True
+        if not self._defer_readback:
+            # reading back is free here: decide first, and compute the loss only when it is used
+            handles = [tuple(p) for p in handles_t.tolist()]
+            distances, reached, stalled = self._progress(run, pairs, handles, targets, stop_d)
+            loss = loss_of() if not (reached or stalled) else torch.zeros((), device=self.device)
+            loss_value = float(loss.detach())
+            go = not (reached or stalled) and loss.requires_grad and math.isfinite(loss_value)
+            if go:
+                backward(loss)
+            frame = self._frame(img)
+        else:
+            # queue the loss and its backward, then cross to the host once, with the frame
+            loss = loss_of()
+            backward(loss)
+            small = torch.cat([handles_t.reshape(-1), loss.detach().reshape(1),
+                               torch.isfinite(w.grad).all().to(torch.float32).reshape(1)])
+            host = torch.empty(small.shape, pin_memory=self.device.type == "cuda")
+            host.copy_(small, non_blocking=True)
+            frame = self._frame(img)  # the step's one wait for the device
+            if self.device.type != "cuda":  # MPS: make sure the non-blocking copy has landed
+                devices.synchronize(self.device)
+            vals = host.tolist()
+            handles = [(vals[2 * i], vals[2 * i + 1]) for i in range(len(pairs))]
+            loss_value, grad_ok = vals[-2], vals[-1] == 1.0
+            distances, reached, stalled = self._progress(run, pairs, handles, targets, stop_d)
+            moving = any(d > 1 for d in distances) or fixed is not None  # else the loss has no gradient
+            go = not (reached or stalled) and moving
+            if not go:
+                loss_value = 0.0
         message = None
-        if not math.isfinite(loss_value):
+        if not math.isfinite(loss_value) or (go and not grad_ok):
             with self._lock:
                 self.ws = run["last_good"].clone()
                 self._run = None
             return self._result(self.render(), handles, targets, distances, loss_value, True, False,
                                 dict(total_ms=(time.perf_counter() - t0) * 1000),
                                 "the loss became non-finite: restored the last good latent and stopped")
-        if not (reached or stalled) and loss.requires_grad:
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+        if go:
+            if scale != 1:
+                w.grad.div_(scale)
             opt.step()
         t_step = time.perf_counter()
 
@@ -425,18 +468,49 @@ class DragSession:
             if self._run is run:
                 with torch.no_grad():
                     new_ws = self._compose_ws(w.detach())
-                if torch.isfinite(new_ws).all():
+                # on the CPU check the latent itself; on a device the finite gradient vouches for it
+                if self._defer_readback or torch.isfinite(new_ws).all():
                     run["last_good"] = self.ws = new_ws.clone()
                 self.iteration += 1
                 self.history.append(dict(iteration=self.iteration, ws=ws.detach().clone(),
                                          handles=list(handles)))
         timings = dict(forward_ms=(t_fwd - t0) * 1000, track_ms=(t_track - t_fwd) * 1000,
                        backward_ms=(t_step - t_track) * 1000, total_ms=(t_step - t0) * 1000)
-        frame = self._frame(img)
         res = self._result(frame, handles, targets, distances, loss_value, reached or stalled, reached, timings,
                            message, low_res=low)
         res.stalled = stalled
         return res
+
+    def _track(self, run, pairs, fdet, tracker, r2):
+        """[n, 2] handle positions on the device: a pair seen for the first time keeps its point
+        and has its reference taken; the others are tracked from where they were."""
+        start = devices.upload([h for _, h, _, _ in pairs], self.device).reshape(-1, 2)
+        with torch.no_grad():
+            new = [i for i, (pair, *_) in enumerate(pairs) if id(pair) not in run["refs"]]
+            if new:
+                refs = tracking.references(fdet, start[new[0]:new[0] + 1] if len(new) == 1
+                                           else torch.stack([start[i] for i in new]), self.size)
+                for j, i in enumerate(new):
+                    run["refs"][id(pairs[i][0])] = refs[j]
+            moving = [i for i in range(len(pairs)) if i not in set(new)]
+            if not moving:
+                return start
+            refs = torch.stack([run["refs"][id(pairs[i][0])] for i in moving])
+            prev = start if len(moving) == len(pairs) else torch.stack([start[i] for i in moving])
+            found = tracking.track_positions(tracker, fdet, refs, prev, r2, self.size)
+            if len(moving) == len(pairs):
+                return found
+            rows = list(start.unbind(0))
+            for j, i in enumerate(moving):
+                rows[i] = found[j]
+            return torch.stack(rows)
+
+    def _progress(self, run, pairs, handles, targets, stop_d):
+        """Host-side bookkeeping of a step: distances, reached, stalled."""
+        distances = [math.dist(hd, tg) for hd, tg in zip(handles, targets)]
+        reached = all(d <= stop_d for d in distances)
+        stalled = not reached and self._stalled(run, pairs, distances)
+        return distances, reached, stalled
 
     STALL_PROGRESS = 0.05  # px: a smaller gain of the mean handle distance is no progress
 
@@ -472,49 +546,40 @@ class DragSession:
                 bws = syn.block_ws(self.ws)
                 for block, bw in zip(blocks[:fb + 1], bws[:fb + 1]):
                     x, img = block(x, img, bw)
+                devices.synchronize(self.device)
                 t = time.perf_counter()
                 for block, bw in zip(blocks[fb + 1:], bws[fb + 1:]):
                     x, img = block(x, img, bw)
+                devices.synchronize(self.device)
                 self._low_res = (time.perf_counter() - t) > 0.2
         return self._low_res
 
     def _motion_loss(self, feat, handles, targets, r1):
         """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle,
-        F sampled at image pixels from the feature map's own resolution. All pairs share one
-        feature lookup (with many points the per-pair lookups dominated an iteration)."""
+        F sampled at image pixels from the feature map's own resolution. handles, targets:
+        [n, 2] tensors on the feature map's device (or lists of points). All pairs share one feature lookup of a
+        fixed-size window per pair, weighted by which pixels count, so nothing is read back;
+        a pair within 1 px of its target adds nothing."""
         h, w = self.size
+        handles = tracking._as_points(handles, feat.device)
+        targets = tracking._as_points(targets, feat.device)
         rr = int(math.ceil(r1))
-        offs = torch.arange(-rr, rr + 1)
+        offs = torch.arange(-rr, rr + 1, device=feat.device, dtype=torch.float32)
         oy, ox = torch.meshgrid(offs, offs, indexing="ij")
-        ox, oy = ox.reshape(-1), oy.reshape(-1)
-        xs, ys, dxs, dys, owner = [], [], [], [], []
-        pairs = 0
-        for (hx, hy), (tx, ty) in zip(handles, targets):
-            dx, dy = tx - hx, ty - hy
-            norm = math.hypot(dx, dy)
-            if norm <= 1:
-                continue
-            px, py = ox + int(round(hx)), oy + int(round(hy))
-            keep = ((px - hx) ** 2 + (py - hy) ** 2 < r1 * r1) & (px >= 0) & (px < w) & (py >= 0) & (py < h)
-            if not keep.any():
-                continue
-            n = int(keep.sum())
-            xs.append(px[keep])
-            ys.append(py[keep])
-            dxs.append(torch.full((n,), dx / norm))
-            dys.append(torch.full((n,), dy / norm))
-            owner.append(torch.full((n,), pairs, dtype=torch.long))
-            pairs += 1
-        if not pairs:
-            return torch.zeros((), device=feat.device)
-        xs, ys = torch.cat(xs).float(), torch.cat(ys).float()
-        owner = torch.cat(owner).to(feat.device)
-        src = tracking.sample_points(feat, xs, ys, self.size).detach()
-        moved = tracking.sample_points(feat, xs + torch.cat(dxs), ys + torch.cat(dys), self.size)
-        per_pixel = (moved - src).abs().mean(dim=0)                        # [P]
-        sums = torch.zeros(pairs, device=feat.device).index_add(0, owner, per_pixel)
-        counts = torch.bincount(owner, minlength=pairs).to(sums.dtype)
-        return (sums / counts).sum()                                      # the sum of each pair's F.l1_loss
+        d = targets - handles                                             # [n, 2]
+        norm = d.norm(dim=1, keepdim=True)
+        step = d / norm.clamp_min(1e-12)
+        centre = handles.round()                                          # half to even, as Python's round
+        px = ox.reshape(1, -1) + centre[:, :1]                            # [n, K]
+        py = oy.reshape(1, -1) + centre[:, 1:]
+        keep = (((px - handles[:, :1]).square() + (py - handles[:, 1:]).square() < r1 * r1)
+                & (px >= 0) & (px < w) & (py >= 0) & (py < h) & (norm > 1))
+        weight = keep.to(feat.dtype)
+        src = tracking.sample_points(feat, px, py, self.size).detach()   # [C, n, K]
+        moved = tracking.sample_points(feat, px + step[:, :1], py + step[:, 1:], self.size)
+        per_pixel = (moved - src).abs().mean(dim=0)                        # [n, K]
+        count = weight.sum(dim=1)
+        return ((per_pixel * weight).sum(dim=1) / count.clamp_min(1)).sum()  # the sum of each pair's F.l1_loss
 
     def _result(self, frame, handles, targets, distances, loss, done, reached, timings, message,
                 low_res=False):

@@ -39,9 +39,9 @@ def load_mask(path, size) -> np.ndarray:
 
 
 def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=None, mask_mode="flexible",
-             keep_frames=False, progress=None, ws=None):
+             keep_frames=False, progress=None, ws=None, device="cpu", precision="auto"):
     """Run one edit to the end. Returns (report dict, frames list, session)."""
-    session = DragSession(G, seed=seed, ws=ws, params=params)
+    session = DragSession(G, seed=seed, ws=ws, params=params, device=device, precision=precision)
     for h, t in pairs:
         session.add_pair(h, t)
     if mask is not None:
@@ -61,7 +61,8 @@ def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=N
                   handles=last.handles,
                   start_handles=[list(h) for h in start_handles], targets=last.targets,
                   final_distance=last.distances, iteration_ms=times, message=last.message,
-                  seed=seed, options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None))
+                  seed=seed, device=str(session.device), precision=session.precision,
+                  options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None))
     return report, frames, session, last
 
 
@@ -74,11 +75,14 @@ def embedded_latent(G):
 
 def main_edit(args) -> int:
     import torch
+    from ..devices import resolve_device, resolve_precision
     from ..io.checkpoint import load_generator
     from ..io import export
     from ..models import resolve_model_path
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = resolve_device(getattr(args, "device", "auto"))
+    precision = resolve_precision(getattr(args, "precision", "auto"), device)
     from . import semantic_cli
     semantic_only = not args.pair and bool(getattr(args, "suggest", False) or getattr(args, "direction", None)
                                            or getattr(args, "factor", None))
@@ -118,7 +122,8 @@ def main_edit(args) -> int:
 
     report, frames, session, last = run_edit(G, seed, pairs, steps=args.steps, params=params, mask=mask,
                                              mask_mode=args.mask_mode, keep_frames=want_frames,
-                                             progress=None if args.quiet else progress, ws=ws)
+                                             progress=None if args.quiet else progress, ws=ws,
+                                             device=device, precision=precision)
     if not args.quiet:
         print(file=sys.stderr)
     report["model"] = str(args.model)

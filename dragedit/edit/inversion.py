@@ -5,6 +5,13 @@ noise to w early on, ramp the learning rate up and down, minimise a
 perceptual (LPIPS) + pixel loss. Noise inputs stay constant: our default
 model has none, and pivotal tuning (Roich et al., PTI) recovers the detail a
 latent alone cannot, by fine-tuning a copy of the generator around it.
+
+Both run on the device the generator is on (the perceptual loss is moved
+there), in the generator's precision: with half-precision blocks the loss is
+scaled for the backward pass and the gradients scaled back. Seeded noise is
+drawn on the CPU and moved, so a seed gives the same run on every device; the
+loss is read back only when a progress report or a preview needs it (every
+step on the CPU, where reading costs nothing).
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import devices
 from ..errors import DragEditError
 from .inversion_defaults import (PROJECT_LR, PROJECT_PIXEL_WEIGHT, PROJECT_STEPS, PTI_L2_WEIGHT, PTI_LR,
                                  PTI_STEPS)
@@ -38,15 +46,16 @@ def to_tensor(img_uint8: np.ndarray) -> torch.Tensor:
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(((a.clamp(-1, 1) - b) / 2).square().mean())
+    mse = float(((a.float().clamp(-1, 1) - b.to(a.device)) / 2).square().mean())
     return -10 * math.log10(max(mse, 1e-10))
 
 
 @torch.no_grad()
 def w_stats(G, samples=4000, seed=123):
     """Mean and spread of W, from the mapping network (as the stylegan2-ada projector does)."""
-    z = torch.from_numpy(np.random.RandomState(seed).randn(samples, G.z_dim).astype(np.float32))
-    c = torch.zeros(samples, G.c_dim) if G.c_dim else None
+    device = devices.device_of(G)
+    z = torch.from_numpy(np.random.RandomState(seed).randn(samples, G.z_dim).astype(np.float32)).to(device)
+    c = torch.zeros(samples, G.c_dim, device=device) if G.c_dim else None
     w = G.mapping(z, c)[:, 0]
     avg = w.mean(0, keepdim=True)
     std = float(((w - avg).square().sum() / samples) ** 0.5)
@@ -64,15 +73,44 @@ def _report(preview, stage, i, steps, img, every):
         preview(stage, to_uint8(img.detach()))
 
 
-def _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt) -> float:
-    """One optimiser step on pixel MSE + perceptual distance to the target; returns the loss."""
+def _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt, scale=1.0) -> torch.Tensor:
+    """One optimiser step on pixel MSE + perceptual distance to the target; returns the loss
+    (a tensor on the device: read it only when it is needed). scale: the constant loss scale
+    for half-precision blocks; the gradients are divided back before the step."""
+    img = img.float()
     loss = pixel_weight * F.mse_loss(img, tgt)
     if perceptual is not None:
         loss = loss + perceptual(_percep_input(img), tgt_p).sum()
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss * scale if scale != 1 else loss).backward()
+    if scale != 1:
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        torch._foreach_div_(grads, scale)
     opt.step()
-    return loss.item()
+    return loss.detach()
+
+
+class _LossReader:
+    """Reads the loss back to the host every step on the CPU, and on a device only on the steps
+    that report it (every `every`-th and the last), keeping the last value for the others."""
+
+    def __init__(self, device, every):
+        self.every = 1 if device.type == "cpu" else max(1, every)
+        self.value = float("nan")
+
+    def __call__(self, loss, i, steps) -> float:
+        if i % self.every == 0 or i == steps or self.value != self.value:
+            self.value = float(loss)
+        return self.value
+
+
+def _prepare(G, perceptual, target):
+    """The device, the target on it and the perceptual loss moved there."""
+    device = devices.device_of(G)
+    if isinstance(perceptual, torch.nn.Module):
+        perceptual.to(device)
+    tgt = to_tensor(target).to(device)
+    return device, tgt
 
 
 def project(G, target: np.ndarray, space="w+", steps=PROJECT_STEPS, lr=PROJECT_LR, perceptual=None,
@@ -91,8 +129,10 @@ def project(G, target: np.ndarray, space="w+", steps=PROJECT_STEPS, lr=PROJECT_L
     if target.shape != (h, h, 3):
         raise DragEditError(f"target image is {target.shape[1]}x{target.shape[0]}: expected {h}x{h} RGB")
     G = G.eval().requires_grad_(False)
-    tgt = to_tensor(target)
+    device, tgt = _prepare(G, perceptual, target)
     tgt_p = _percep_input(tgt)
+    scale = devices.loss_scale(G)
+    read = _LossReader(device, preview_every)
     avg, std = w_stats(G)
     n = G.num_ws if space == "w+" else 1
     w_opt = avg.unsqueeze(1).repeat(1, n, 1).clone().requires_grad_(True)
@@ -111,13 +151,14 @@ def project(G, target: np.ndarray, space="w+", steps=PROJECT_STEPS, lr=PROJECT_L
         ramp = (0.5 - 0.5 * math.cos(ramp * math.pi)) * min(1.0, t / 0.05)
         for g in opt.param_groups:
             g["lr"] = lr * ramp
-        w = w_opt + torch.randn(w_opt.shape, generator=gen) * noise_scale
+        noise = torch.randn(w_opt.shape, generator=gen)  # on the CPU: the same draws on every device
+        w = w_opt + devices.upload(noise, device) * noise_scale
         ws = w if space == "w+" else w.repeat(1, G.num_ws, 1)
         img = G.synthesis(ws, noise_mode="const")
-        loss = _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt)
+        loss = _fit_step(img, tgt, tgt_p, pixel_weight, perceptual, opt, scale)
         times.append((time.perf_counter() - t0) * 1000)
         if progress:
-            progress(i + 1, steps, loss)
+            progress(i + 1, steps, read(loss, i + 1, steps))
         _report(preview, "latent", i + 1, steps, img, preview_every)
     with torch.no_grad():
         ws = w_opt.detach() if space == "w+" else w_opt.detach().repeat(1, G.num_ws, 1)
@@ -139,18 +180,21 @@ def pivotal_tuning(G, ws, target: np.ndarray, steps=PTI_STEPS, lr=PTI_LR, percep
     Gt.synthesis.requires_grad_(True)
     params = [p for p in Gt.synthesis.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
-    tgt = to_tensor(target)
+    device, tgt = _prepare(Gt, perceptual, target)
+    ws = ws.to(device)
     tgt_p = _percep_input(tgt)
+    scale = devices.loss_scale(Gt)
+    read = _LossReader(device, preview_every)
     times = []
     for i in range(steps):
         if should_stop is not None and should_stop():
             break
         t0 = time.perf_counter()
         img = Gt.synthesis(ws, noise_mode="const")
-        loss = _fit_step(img, tgt, tgt_p, l2_weight, perceptual, opt)
+        loss = _fit_step(img, tgt, tgt_p, l2_weight, perceptual, opt, scale)
         times.append((time.perf_counter() - t0) * 1000)
         if progress:
-            progress(i + 1, steps, loss)
+            progress(i + 1, steps, read(loss, i + 1, steps))
         _report(preview, "tuning", i + 1, steps, img, preview_every)
     Gt.requires_grad_(False)
     with torch.no_grad():

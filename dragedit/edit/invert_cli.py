@@ -9,6 +9,7 @@ from ..errors import DragEditError
 
 def main_invert(args) -> int:
     import torch
+    from .. import devices
     from ..io.checkpoint import load_generator, save_generator
     from ..io.export import save_image
     from ..io.images import load_photo
@@ -19,13 +20,16 @@ def main_invert(args) -> int:
     from .perceptual import PerceptualLoss
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = devices.resolve_device(getattr(args, "device", "auto"))
+    precision = devices.resolve_precision(getattr(args, "precision", "auto"), device)
     out = Path(args.out)
     if args.pti and out.suffix.lower() != ".pt":
         raise DragEditError(f"--pti writes a tuned generator with its latent: give --out a .pt name, not {out.name}")
     if not args.pti and out.suffix.lower() != ".npz":
         raise DragEditError(f"--out {out.name}: a latent is written as .npz")
     model_path = resolve_model_path(args.model)
-    G = load_generator(model_path)
+    G = load_generator(model_path).to(device)
+    devices.apply_precision(G, precision)
     photo = load_photo(args.image, G.img_resolution, fit=args.fit)
     perceptual = PerceptualLoss(args.lpips_weights, quiet=True)
     if perceptual.lpips is None:
@@ -46,7 +50,7 @@ def main_invert(args) -> int:
         save_latent(out, res.ws, model=str(model_path), image=str(args.image), space=args.space)
     if args.preview:
         with torch.no_grad():
-            save_image(to_uint8(res.G.synthesis(res.ws)), args.preview)
+            save_image(to_uint8(res.G.synthesis(res.ws.to(devices.device_of(res.G)))), args.preview)
     msg = f"latent PSNR {res.psnr:.2f} dB"
     if res.pti_psnr is not None:
         msg += f", after pivotal tuning {res.pti_psnr:.2f} dB"

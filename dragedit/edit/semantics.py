@@ -158,8 +158,9 @@ def factor_names(G):
 
 def _samples(G, n=SAMPLES):
     z = torch.from_numpy(np.random.RandomState(SAMPLE_SEED).randn(n, G.z_dim).astype(np.float32))
-    c = torch.zeros([n, G.c_dim]) if G.c_dim else None
-    return z.to(G.mapping.w_avg.device), c
+    device = G.mapping.w_avg.device
+    c = torch.zeros([n, G.c_dim], device=device) if G.c_dim else None
+    return z.to(device), c
 
 
 @torch.no_grad()

@@ -27,6 +27,10 @@ every point count at the same learning rate (README).
 
 Every handle's reference is the template; `nn` and `motion` use its centre,
 so the tracker can change during a run.
+
+`track_positions` and `references` work on tensors on the feature map's device
+and never read a value back, so a GPU step runs without waiting on the host;
+`track_many` and `reference` are their list-of-points wrappers.
 """
 from __future__ import annotations
 
@@ -61,13 +65,23 @@ def window_distances(feat, ref, handle, radius, size):
     return (patch - _centre(ref).reshape(-1, 1, 1)).square().sum(dim=0).sqrt(), x0, y0
 
 
+def _as_points(points, device=None):
+    """[n, 2] float32 tensor of (x, y) from a list of points or a tensor."""
+    if isinstance(points, torch.Tensor):
+        return points.to(torch.float32).reshape(-1, 2)
+    return torch.tensor([[float(x), float(y)] for x, y in points], dtype=torch.float32,
+                        device=device).reshape(-1, 2)
+
+
 def _window_grid(handles, radius, size):
     """Integer window centres and the pixel grid of every window ([n, k, k] each; k = 2 radius + 1),
-    with a mask of the cells inside the image."""
+    with a mask of the cells inside the image. handles: list of points or an [n, 2] tensor (the
+    grid is on its device); centres round half to even, as Python's round does."""
     h, w = size
-    offs = torch.arange(-radius, radius + 1)
-    cx = torch.tensor([int(round(x)) for x, _ in handles]).reshape(-1, 1, 1)
-    cy = torch.tensor([int(round(y)) for _, y in handles]).reshape(-1, 1, 1)
+    pts = _as_points(handles)
+    offs = torch.arange(-radius, radius + 1, device=pts.device)
+    cx = pts[:, 0].round().long().reshape(-1, 1, 1)
+    cy = pts[:, 1].round().long().reshape(-1, 1, 1)
     k = offs.numel()
     xs = (cx + offs.reshape(1, 1, -1)).expand(-1, k, k)
     ys = (cy + offs.reshape(1, -1, 1)).expand(-1, k, k)
@@ -91,10 +105,16 @@ def reference(feat, point, size):
     """What the trackers match against later: the 3x3 template around the handle [C, 9]. Its
     centre column is the handle's own feature, all `nn` and `motion` use, so the tracker can be
     switched during a run."""
-    offs = patch_offsets(size)
-    xs = torch.tensor([float(point[0]) + dx for dx, _ in offs])
-    ys = torch.tensor([float(point[1]) + dy for _, dy in offs])
-    return sample_points(feat, xs, ys, size)                          # [C, 9]
+    return references(feat, _as_points([point], feat.device), size)[0]
+
+
+def references(feat, points, size):
+    """`reference` of every point of an [n, 2] tensor at once: [n, C, 9]."""
+    o = (torch.arange(3, dtype=torch.float32, device=points.device) - 1) * _patch_step(size)
+    oy, ox = torch.meshgrid(o, o, indexing="ij")                      # row by row, as patch_offsets
+    xs = points[:, :1] + ox.reshape(1, -1)
+    ys = points[:, 1:] + oy.reshape(1, -1)
+    return sample_points(feat, xs, ys, size).permute(1, 0, 2)         # [n, C, 9]
 
 
 CENTRE = 4  # the template column of offset (0, 0)
@@ -111,13 +131,13 @@ def _batched_distances(feat, refs, xs, ys, size, template=False):
         # product; each cell's share is then a shifted view.
         step = _patch_step(size)
         k = xs.shape[-1]
-        grow = torch.arange(-step, k + step)
+        grow = torch.arange(-step, k + step, device=xs.device)
         ext_x = xs[:, :1, :1] + grow.reshape(1, 1, -1)
         ext_y = ys[:, :1, :1] + grow.reshape(1, -1, 1)
         ext_x, ext_y = torch.broadcast_tensors(ext_x, ext_y)
         ext = sample_points(feat, ext_x, ext_y, size)                  # [C, n, K, K], K = k + 2 step
         c, n, kk = ext.shape[0], ext.shape[1], ext.shape[-1]
-        ref = torch.stack(refs)                                           # [n, C, 9]
+        ref = refs if isinstance(refs, torch.Tensor) else torch.stack(refs)  # [n, C, 9]
         dots = torch.bmm(ref.transpose(1, 2), ext.reshape(c, n, kk * kk).transpose(0, 1))
         dots = dots.reshape(n, 9, kk, kk)
         sq = ext.square().sum(dim=0)                                      # [n, K, K]
@@ -127,7 +147,10 @@ def _batched_distances(feat, refs, xs, ys, size, template=False):
             total = total + sq[:, rows, cols] - 2 * dots[:, j, rows, cols]
         return total.clamp_min(0).sqrt()
     patch = sample_points(feat, xs, ys, size)                         # [C, n, k, k]
-    ref = torch.stack([_centre(r).reshape(-1) for r in refs], dim=1)[:, :, None, None]
+    if isinstance(refs, torch.Tensor):
+        ref = (refs[:, :, CENTRE] if refs.dim() == 3 else refs).t()[:, :, None, None]
+    else:
+        ref = torch.stack([_centre(r).reshape(-1) for r in refs], dim=1)[:, :, None, None]
     return (patch - ref).square().sum(dim=0).sqrt()                  # [n, k, k]
 
 
@@ -140,16 +163,16 @@ def _window_argmin(cost, inside):
     """Row and column of each window's smallest cost ([n, k, k]), over the cells inside the image;
     ties go to the first cell in row order, as in a window cropped to the image. Returns
     (window index, row, column, cost with +inf outside the image)."""
-    cost = torch.where(inside, cost, torch.tensor(float("inf"), dtype=cost.dtype))
+    cost = torch.where(inside, cost, float("inf"))
     k = cost.shape[-1]
     idx = cost.flatten(1).argmin(dim=1)
-    return torch.arange(cost.shape[0]), idx // k, idx % k, cost
+    return torch.arange(cost.shape[0], device=cost.device), idx // k, idx % k, cost
 
 
 def _pick_nn_many(dist, xs, ys, inside):
-    """`_pick_nn` for all windows at once."""
+    """`_pick_nn` for all windows at once: [n, 2] positions."""
     n, iy, ix, _ = _window_argmin(dist, inside)
-    return [(float(x), float(y)) for x, y in zip(xs[n, iy, ix], ys[n, iy, ix])]
+    return torch.stack([xs[n, iy, ix], ys[n, iy, ix]], dim=1).to(torch.float32)
 
 
 def _parabola_offset(cm, c0, cp):
@@ -176,11 +199,19 @@ def _pick_motion(dist, x0, y0, centre, radius, motion_weight=1.0):
     return (fx, fy)
 
 
+def _median_inside(dist, inside):
+    """Per window, the (lower) median of the distances inside the image: nanmedian's result,
+    by a sort, which every backend has (Apple's MPS lacks nanmedian in some torch versions)."""
+    flat = torch.where(inside, dist, float("inf")).flatten(1)
+    count = inside.flatten(1).sum(dim=1)
+    return flat.sort(dim=1).values.gather(1, ((count - 1) // 2).reshape(-1, 1)).reshape(-1)
+
+
 def _pick_motion_many(dist, xs, ys, inside, centres, radius, motion_weight=1.0):
-    """`_pick_motion` for all windows at once ([n, k, k] tensors; cells outside the image never win)."""
-    nan = torch.tensor(float("nan"), dtype=dist.dtype)
-    scale = torch.where(inside, dist, nan).flatten(1).nanmedian(dim=1).values.clamp_min(1e-6)
-    c = torch.tensor(centres, dtype=dist.dtype).reshape(-1, 2, 1, 1)
+    """`_pick_motion` for all windows at once ([n, k, k] tensors; cells outside the image never win).
+    centres: [n, 2] tensor of the previous positions. Returns [n, 2] positions."""
+    scale = _median_inside(dist, inside).clamp_min(1e-6)
+    c = centres.to(dist.dtype).reshape(-1, 2, 1, 1)
     moved2 = (xs.to(dist.dtype) - c[:, 0]).square() + (ys.to(dist.dtype) - c[:, 1]).square()
     cost = dist / scale.reshape(-1, 1, 1) + motion_weight * moved2 / float(max(radius, 1)) ** 2
     n, iy, ix, cost = _window_argmin(cost, inside)
@@ -202,7 +233,7 @@ def _pick_motion_many(dist, xs, ys, inside, centres, radius, motion_weight=1.0):
         ok = ok & (denom > 1e-12)
         off = (0.5 * (cm - cp) / torch.where(ok, denom, torch.ones_like(denom))).clamp(-0.5, 0.5)
         out.append(base + torch.where(ok, off, torch.zeros_like(off)))
-    return [(float(x), float(y)) for x, y in zip(*out)]
+    return torch.stack(out, dim=1)
 
 
 def track_nn(feat, ref, handle, radius, size):
@@ -227,10 +258,19 @@ def track(name, feat, ref, handle, radius, size):
 def track_many(name, feat, refs, handles, radius, size):
     """New positions of all handles (same results as `track` per handle, one feature lookup)."""
     _check_name(name)
-    if not handles:
+    if not len(handles):
         return []
+    pts = _as_points(handles, feat.device)
+    refs = refs if isinstance(refs, torch.Tensor) else torch.stack(list(refs))
+    return [tuple(p) for p in track_positions(name, feat, refs, pts, radius, size).tolist()]
+
+
+def track_positions(name, feat, refs, handles, radius, size):
+    """Device-side tracking: refs [n, C, 9] (from `references`), handles [n, 2] on feat's device
+    -> [n, 2] new positions, float32, without reading anything back to the host."""
+    _check_name(name)
     xs, ys, inside = _window_grid(handles, radius, size)
     if name == "nn":
         return _pick_nn_many(_batched_distances(feat, refs, xs, ys, size), xs, ys, inside)
     dist = _batched_distances(feat, refs, xs, ys, size, template=name == "patch")
-    return _pick_motion_many(dist, xs, ys, inside, [tuple(map(float, c)) for c in handles], radius)
+    return _pick_motion_many(dist, xs, ys, inside, handles, radius)

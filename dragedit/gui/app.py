@@ -50,8 +50,9 @@ def _install_excepthook(window_ref):
     sys.excepthook = hook
 
 
-def run_app(model="default", seed=0, argv=None) -> int:
-    """Open the desktop app on `model` ('default', a path, or None for no model) and return its exit code."""
+def run_app(model="default", seed=0, argv=None, device="auto", precision="auto") -> int:
+    """Open the desktop app on `model` ('default', a path, or None for no model) and return its exit code.
+    device / precision: as `dragedit --device/--precision` (the window's sessions run there)."""
     import weakref
 
     from .window import MainWindow
@@ -62,7 +63,7 @@ def run_app(model="default", seed=0, argv=None) -> int:
     app = QApplication.instance() or QApplication(list(sys.argv[:1] if argv is None else argv) or ["dragedit"])
     configure_application(app)
     try:
-        window = MainWindow(model=model, seed=seed)
+        window = MainWindow(model=model, seed=seed, device=device, precision=precision)
     except Exception as exc:  # noqa: BLE001 - a broken install: a message, not a traceback
         log.exception("the main window could not be created")
         QMessageBox.critical(None, "dragedit", f"dragedit cannot start: {type(exc).__name__}: {exc}")

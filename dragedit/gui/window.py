@@ -31,6 +31,7 @@ from ..edit.drag import DragParams, DragSession
 from ..errors import DragEditError
 from . import icons
 from .canvas import Canvas
+from .device_choice import app_device, device_text
 from .panels import SidePanel
 from .preferences import PreferencesDialog
 from .semantics_controller import SemanticsController
@@ -56,9 +57,13 @@ def _tip(text, shortcut=None):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, model="default", seed=0, settings: QSettings | None = None, parent=None):
+    def __init__(self, model="default", seed=0, settings: QSettings | None = None, parent=None,
+                 device="auto", precision="auto"):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
+        self._precision_asked = precision  # --device other than auto wins over Preferences
+        self.device, self.precision, device_note = app_device(
+            AppSettings(self.settings).device if device == "auto" else device, precision)
         self.session: DragSession | None = None
         self.model_path: Path | None = None
         self.model_info: dict = {}
@@ -93,6 +98,8 @@ class MainWindow(QMainWindow):
         self._show_no_model("")
         if model is not None:
             self._open_initial(model, seed)
+        if device_note:  # e.g. CUDA asked for but absent: the CPU is used, and the user is told
+            self.status(device_note, 0)
 
     # =============================================================== construction
     def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
@@ -262,10 +269,12 @@ class MainWindow(QMainWindow):
         self.status_dist = QLabel("")
         self.status_pos = QLabel("")
         self.status_zoom = QLabel("")
+        self.status_device = QLabel(device_text(self.device, self.precision))
         for w, tip in ((self.status_iter, "Iteration of the current edit"),
                        (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
                        (self.status_dist, "Distance of each handle to its target"),
-                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom")):
+                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom"),
+                       (self.status_device, "Where the generator runs")):
             w.setToolTip(tip)
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
@@ -311,6 +320,7 @@ class MainWindow(QMainWindow):
     def open_preferences(self):
         """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
         self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
+        self.preferences_dialog.accepted.connect(lambda: self.set_device(AppSettings(self.settings).device))
         self.preferences_dialog.open()
         return self.preferences_dialog
 
@@ -328,6 +338,15 @@ class MainWindow(QMainWindow):
 
     def status(self, text, timeout=8000):
         self.statusBar().showMessage(text, timeout)
+
+    def set_device(self, device="auto", precision=None):
+        """The device setting (Preferences): used from the next model opened; the status bar keeps
+        showing where the open model runs. precision None: what the command line asked for."""
+        self.device, self.precision, note = app_device(device, precision or self._precision_asked)
+        if self.session is None:
+            self.status_device.setText(device_text(self.device, self.precision))
+        if note:
+            self.status(note, 0)
 
     def _dir(self, key):
         return str(self.settings.value(f"dirs/{key}", "") or "")
@@ -415,7 +434,8 @@ class MainWindow(QMainWindow):
         try:
             G = load_generator(path)
             params = self._params_from_ui()
-            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params)
+            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params,
+                                  device=self.device, precision=self.precision)
             embedded = embedded_latent(G)
             if embedded is not None:  # a generator tuned to a photo opens on that photo's latent
                 session.set_latent(embedded, as_start=True)
@@ -435,6 +455,7 @@ class MainWindow(QMainWindow):
         self._autosave()  # what was being edited can come back with File > Recover last session
         self.worker.set_session(session)
         self.session = session
+        self.status_device.setText(device_text(session.device, session.precision))
         self.model_path = path.resolve()
         self.model_info = dict(resolution=G.img_resolution, w_dim=G.w_dim, num_ws=G.num_ws, z_dim=G.z_dim,
                                params=sum(p.numel() for p in G.parameters()))

@@ -40,6 +40,23 @@ def _separable_taps(f: torch.Tensor):
     return col / total.sqrt() * total.sign(), row / total.abs().sqrt()
 
 
+def _cached_taps(f: torch.Tensor):
+    """`_separable_taps` of a filter buffer, decided once on the host and kept on the tensor:
+    the test reads values, which on a GPU would wait for the device at every call."""
+    key = (f._version, f.device, f.dtype)
+    cached = getattr(f, "_dragedit_taps", None)
+    if cached is None or cached[0] != key:
+        taps = _separable_taps(f.detach().to("cpu", torch.float32))
+        if taps is not None:
+            taps = tuple(t.to(f.device, f.dtype) for t in taps)
+        cached = (key, taps)
+        try:
+            f._dragedit_taps = cached
+        except (AttributeError, RuntimeError):
+            pass
+    return cached[1]
+
+
 def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1.0):
     """Upsample by zero insertion, pad, convolve with FIR filter f, downsample.
 
@@ -55,15 +72,19 @@ def upfirdn2d(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1.0):
         x = x.reshape(n, c, h * up, w * up)
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
-    f = f.to(x.dtype) * (gain ** (f.ndim / 2))
-    if not flip_filter:
-        f = f.flip(list(range(f.ndim)))
-    taps = _separable_taps(f)
-    if taps is not None:
-        col, row = taps
+    taps = _cached_taps(f)
+    if taps is not None:  # gain and flip applied to the taps: the same filter, separably
+        col, row = (t.to(x.dtype) for t in taps)
+        if gain != 1:
+            col, row = col * gain ** 0.5, row * gain ** 0.5
+        if not flip_filter:
+            col, row = col.flip(0), row.flip(0)
         x = F.conv2d(x, row.reshape(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
         x = F.conv2d(x, col.reshape(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
     else:
+        f = f.to(x.dtype) * (gain ** (f.ndim / 2))
+        if not flip_filter:
+            f = f.flip(list(range(f.ndim)))
         x = F.conv2d(x, f[None, None].expand(c, 1, *f.shape), groups=c)
     if down > 1:
         x = x[:, :, ::down, ::down]
@@ -83,6 +104,7 @@ def conv2d_resample(x, w, f=None, up=1, padding=0, groups=1, flip_weight=True):
     Upsampling uses a strided transposed convolution followed by the FIR filter.
     """
     out_ch, in_ch_per_group, kh, kw = w.shape
+    w = w.to(x.dtype)  # half-precision blocks: fp32 weights meet fp16 activations here
     if up == 1:
         if not flip_weight:
             w = w.flip([2, 3])
@@ -112,7 +134,7 @@ def bias_act(x, b=None, act="linear", gain=None, clamp=None, dim=1):
     if b is not None:
         shape = [1] * x.ndim
         shape[dim] = -1
-        x = x + b.reshape(shape)
+        x = x + b.reshape(shape).to(x.dtype)
     if act == "lrelu":
         x = F.leaky_relu(x, 0.2)
         default_gain = LRELU_GAIN
@@ -149,12 +171,12 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
         if demodulate:
             wsq = weight.square().sum(dim=[2, 3])  # [O, I]
             dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [N, O]
-        x = x * styles.reshape(n, -1, 1, 1)
+        x = x * styles.reshape(n, -1, 1, 1).to(x.dtype)
         x = conv2d_resample(x, weight, f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
         if dcoefs is not None:
-            x = x * dcoefs.reshape(n, -1, 1, 1)
+            x = x * dcoefs.reshape(n, -1, 1, 1).to(x.dtype)
         if noise is not None:
-            x = x + noise
+            x = x + noise.to(x.dtype)
         return x
     w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # [N, O, I, k, k]
     if demodulate:
@@ -167,5 +189,5 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
                             padding=padding, groups=n, flip_weight=flip_weight)
         x = x.reshape(n, -1, *x.shape[2:])
     if noise is not None:
-        x = x + noise
+        x = x + noise.to(x.dtype)
     return x

@@ -2,8 +2,11 @@
 
 Module and parameter names mirror NVIDIA's `training/networks.py`
 (`mapping.fc0`, `synthesis.b64.conv0.affine.weight`, ...), so a state dict read
-from an official pickle loads one-to-one. Everything runs in float32; the
-`conv_clamp` of fp16 layers is applied all the same so images match.
+from an official pickle loads one-to-one. Everything runs in float32 unless
+`SynthesisNetwork.set_precision` puts the highest-resolution blocks in half
+precision (NVIDIA's num_fp16_res, for GPUs); weights stay fp32 and are cast at
+each conv, and the `conv_clamp` is applied in every precision, so fp32 images
+match NVIDIA's fp16-trained models.
 """
 from __future__ import annotations
 
@@ -147,6 +150,8 @@ class SynthesisLayer(nn.Module):
                                 device=x.device) * self.noise_strength
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
+        if noise is not None:
+            noise = noise.to(x.dtype)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         if fused_modconv and x.shape[0] == 1 and self.up == 1 and self.activation == "lrelu":
             return self._single_sample(x, styles, noise, self.act_gain * gain, clamp)
@@ -160,7 +165,8 @@ class SynthesisLayer(nn.Module):
         since lrelu(g * y) = g * lrelu(y) for g > 0, saving two passes over the activations."""
         w = self.weight * styles.reshape(1, -1, 1, 1)
         dcoef = (w.square().sum(dim=[1, 2, 3]) + 1e-8).rsqrt() * act_gain
-        x = F.conv2d(x, w * dcoef.reshape(-1, 1, 1, 1), bias=self.bias * act_gain, padding=self.padding)
+        x = F.conv2d(x, (w * dcoef.reshape(-1, 1, 1, 1)).to(x.dtype), bias=(self.bias * act_gain).to(x.dtype),
+                     padding=self.padding)
         if noise is not None:
             x = x + noise * act_gain
         x = F.leaky_relu_(x, 0.2)
@@ -201,6 +207,7 @@ class SynthesisBlock(nn.Module):
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_conv = 0
         self.num_torgb = 0
+        self.compute_dtype = torch.float32  # set by SynthesisNetwork.set_precision
         layer_kwargs = dict(w_dim=w_dim, resolution=resolution, resample_filter=resample_filter,
                             conv_clamp=conv_clamp, use_noise=use_noise)
         if in_channels == 0:
@@ -218,10 +225,12 @@ class SynthesisBlock(nn.Module):
                                     resample_filter=resample_filter)
 
     def forward_features(self, x, ws, noise_mode="const", fused_modconv=True):
-        """The block's feature output x only (what drag editing supervises)."""
+        """The block's feature output x only (what drag editing supervises), in the block's
+        compute dtype."""
         if self.in_channels == 0:
-            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
+            x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1).to(self.compute_dtype)
             return self.conv1(x, ws[:, 0], noise_mode=noise_mode, fused_modconv=fused_modconv)
+        x = x.to(self.compute_dtype)
         if self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x, ws[:, 0], noise_mode=noise_mode, fused_modconv=fused_modconv)
@@ -236,7 +245,7 @@ class SynthesisBlock(nn.Module):
         if img is not None:
             img = upsample2d(img, self.resample_filter)
         if self.is_last or self.architecture == "skip":
-            y = self.torgb(x, ws[:, self.num_conv], fused_modconv=fused_modconv)
+            y = self.torgb(x, ws[:, self.num_conv], fused_modconv=fused_modconv).to(torch.float32)
             img = img + y if img is not None else y
         return img
 
@@ -270,7 +279,8 @@ class SynthesisNetwork(nn.Module):
         if channels is None:
             channels = channels_for(img_resolution, channel_base, channel_max)
         self.channels = {int(k): int(v) for k, v in channels.items()}
-        self.num_fp16_res = num_fp16_res  # kept for the record only: we always run fp32
+        self.num_fp16_res = num_fp16_res  # the model's own; set_precision uses it (or 4 when 0)
+        self.half_dtype = None
         self.num_ws = 0
         for res in self.block_resolutions:
             in_channels = self.channels[res // 2] if res > 4 else 0
@@ -285,6 +295,23 @@ class SynthesisNetwork(nn.Module):
 
     def blocks(self):
         return [getattr(self, f"b{res}") for res in self.block_resolutions]
+
+    def half_resolutions(self, num_fp16_res=None):
+        """Block resolutions NVIDIA's rule runs in half precision: the top `num_fp16_res`
+        (the model's own, else NVIDIA's training default 4), never below 8 px."""
+        n = num_fp16_res if num_fp16_res is not None else (self.num_fp16_res or 4)
+        if n <= 0:
+            return []
+        lowest = max(2 ** (int(math.log2(self.img_resolution)) + 1 - n), 8)
+        return [r for r in self.block_resolutions if r >= lowest]
+
+    def set_precision(self, half_dtype=None, num_fp16_res=None):
+        """half_dtype None: every block fp32. torch.float16 / bfloat16: the blocks of
+        `half_resolutions` compute in it (weights stay fp32, the image accumulates in fp32)."""
+        half = set(self.half_resolutions(num_fp16_res)) if half_dtype is not None else set()
+        for block in self.blocks():
+            block.compute_dtype = half_dtype if block.resolution in half else torch.float32
+        self.half_dtype = half_dtype if half else None
 
     def default_feature_block(self) -> int:
         """Index of the block whose features drag editing uses (DESIGN section 1): the 128-px
@@ -371,5 +398,7 @@ def ws_from_seed(G: Generator, seed: int, truncation_psi=0.7, c=None) -> torch.T
     z = torch.from_numpy(np.random.RandomState(seed).randn(1, G.z_dim).astype(np.float32))
     if G.c_dim > 0 and c is None:
         c = torch.zeros([1, G.c_dim])
+    device = G.mapping.w_avg.device
     with torch.no_grad():
-        return G.mapping(z.to(G.mapping.w_avg.device), c, truncation_psi=truncation_psi)
+        return G.mapping(z.to(device), torch.as_tensor(c, dtype=torch.float32).to(device) if c is not None else None,
+                         truncation_psi=truncation_psi)

@@ -175,7 +175,7 @@ def filtered_lrelu(x, fu, fd, b, up=1, down=1, padding=(0, 0, 0, 0), gain=math.s
     """NVIDIA's `filtered_lrelu` as its reference path: bias, upfirdn up (gain up**2),
     leaky ReLU times gain, clamp, upfirdn down."""
     if b is not None:
-        x = x + b.reshape(1, -1, 1, 1)
+        x = x + b.reshape(1, -1, 1, 1).to(x.dtype)
     x = upfirdn2d(x, fu, up=up, padding=padding, gain=up ** 2)
     if slope != 1:
         x = F.leaky_relu(x, slope)
@@ -200,6 +200,7 @@ def modulated_conv2d(x, weight, styles, demodulate=True, padding=0, input_gain=N
         w = w * (w.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
     if input_gain is not None:
         w = w * input_gain.reshape(-1, 1, in_ch, 1, 1) if input_gain.ndim else w * input_gain
+    w = w.to(x.dtype)  # half-precision layers: fp32 weights, cast at the conv
     if n == 1:
         return F.conv2d(x, w[0], padding=padding)
     x = F.conv2d(x.reshape(1, -1, *x.shape[2:]), w.reshape(-1, in_ch, kh, kw), padding=padding, groups=n)
@@ -334,7 +335,8 @@ class SynthesisLayer(nn.Module):
         self.w_dim = w_dim
         self.is_torgb = bool(is_torgb)
         self.is_critically_sampled = bool(is_critically_sampled)
-        self.use_fp16 = bool(use_fp16)  # recorded only: we always run fp32
+        self.use_fp16 = bool(use_fp16)  # NVIDIA's choice; SynthesisNetwork.set_precision honours it
+        self.compute_dtype = torch.float32
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.in_size, self.out_size = int(in_size), int(out_size)
         self.in_sampling_rate, self.out_sampling_rate = int(in_sampling_rate), int(out_sampling_rate)
@@ -367,6 +369,7 @@ class SynthesisLayer(nn.Module):
         self.padding = [int(p) for p in (padding if padding is not None else layer_padding(spec))]
 
     def forward(self, x, w):
+        x = x.to(self.compute_dtype)
         input_gain = self.magnitude_ema.rsqrt()
         styles = self.affine(w)
         if self.is_torgb:
@@ -449,6 +452,7 @@ class SynthesisBlock:
     def forward_rgb(self, x, img, ws, fused_modconv=None):
         if self.is_torgb:
             scale = self.synthesis.output_scale
+            x = x.to(torch.float32)
             return x * scale if scale != 1 else x
         return img
 
@@ -485,7 +489,8 @@ class SynthesisNetwork(nn.Module):
         self.num_critical = int(num_critical)
         self.margin_size = int(margin_size)
         self.output_scale = float(output_scale)
-        self.num_fp16_res = int(num_fp16_res)  # recorded only
+        self.num_fp16_res = int(num_fp16_res)  # NVIDIA's layers' use_fp16 flags come from it
+        self.half_dtype = None
         self.input_spec = {k: (int(v) if k in ("channels", "size") else float(v)) for k, v in input.items()}
         self.layer_specs = [_plain_spec(s) for s in layers]
         if not layers[-1]["is_torgb"] or any(s["is_torgb"] for s in layers[:-1]):
@@ -504,6 +509,17 @@ class SynthesisNetwork(nn.Module):
 
     def blocks(self):
         return [SynthesisBlock(self, i) for i in range(self.num_layers + 2)]
+
+    def half_layers(self):
+        """Names of the layers NVIDIA runs in fp16 (their `use_fp16`, from num_fp16_res)."""
+        return [name for name in self.layer_names if getattr(self, name).use_fp16]
+
+    def set_precision(self, half_dtype=None, num_fp16_res=None):
+        """half_dtype None: all fp32; else the `half_layers` compute in it (the image in fp32)."""
+        half = set(self.half_layers()) if half_dtype is not None else set()
+        for name in self.layer_names:
+            getattr(self, name).compute_dtype = half_dtype if name in half else torch.float32
+        self.half_dtype = half_dtype if half else None
 
     def block_ws(self, ws):
         """One w per block: ws[:, i:i+1] goes to block i (NVIDIA's unbind order)."""
@@ -533,6 +549,7 @@ class SynthesisNetwork(nn.Module):
             x = getattr(self, name)(x, w)
             if return_features:
                 feats.append(_crop(x, blocks[i + 1].margin))
+        x = x.to(torch.float32)
         if self.output_scale != 1:
             x = x * self.output_scale
         return (x, feats) if return_features else x

@@ -110,12 +110,19 @@ def learning_rate(step, lr, steps, decay_start=None, final_ratio=0.1):
 
 def train(data_path, out_dir, steps=1000, batch=8, lr=2e-3, lpips_weight=0.5, lpips_weights=None,
           ema_beta=0.999, eval_every=250, ckpt_every=100, heldout=64, device=None, threads=None,
-          export=None, decay_start=None, log=sys.stderr):
-    """Train (or resume) and write `out_dir/checkpoint.pt`; export the EMA generator to `export`."""
+          export=None, decay_start=None, log=sys.stderr, precision="auto"):
+    """Train (or resume) and write `out_dir/checkpoint.pt`; export the EMA generator to `export`.
+
+    device: as `devices.resolve_device` (None: auto). precision 'mixed' (the CUDA default) runs
+    the generator's top blocks in fp16 with a constant loss scale; weights, Adam and the EMA are
+    fp32, and a non-finite gradient is zeroed as NVIDIA's training loop does."""
+    from .. import devices
     from ..io.checkpoint import save_generator
     from ..edit.perceptual import PerceptualLoss
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = devices.resolve_device(device or "auto")
+    precision = devices.resolve_precision(precision, device)
+    print(f"device: {devices.describe_device(device)}, precision {precision}", file=log)
     if threads:
         torch.set_num_threads(threads)
     out_dir = Path(out_dir)
@@ -132,6 +139,8 @@ def train(data_path, out_dir, steps=1000, batch=8, lr=2e-3, lpips_weight=0.5, lp
     train_f = torch.from_numpy(train_factors)
 
     G = build_generator(factors.shape[1]).to(device)
+    devices.apply_precision(G, precision)
+    scale = devices.loss_scale(G)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.9, 0.99))
     step, history = 0, []
@@ -166,7 +175,12 @@ def train(data_path, out_dir, steps=1000, batch=8, lr=2e-3, lpips_weight=0.5, lp
         if percep is not None:
             loss = loss + lpips_weight * percep(img, target).mean()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * scale if scale != 1 else loss).backward()
+        if scale != 1:
+            grads = [p.grad for p in G.parameters() if p.grad is not None]
+            torch._foreach_div_(grads, scale)
+            for g in grads:
+                torch.nan_to_num_(g, nan=0.0, posinf=1e5, neginf=-1e5)
         opt.step()
         with torch.no_grad():
             for pe, p in zip(G_ema.parameters(), G.parameters()):
