@@ -8,7 +8,6 @@ from PySide6.QtGui import QKeySequence
 from dragedit.gui.invert_dialog import InvertDialog
 from dragedit.gui.preferences import PreferencesDialog
 from dragedit.gui.settings import AppSettings
-from dragedit.gui.window import MainWindow
 
 from test_gui import gen_path, make_window, messages, settings  # noqa: F401  (fixtures)
 

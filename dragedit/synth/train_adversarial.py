@@ -26,7 +26,8 @@ import torch
 
 from ..errors import DragEditError
 from .discriminator import PatchDiscriminator, d_loss, g_adv_loss, r1_penalty
-from .train_generator import build_generator, cache_files, images_to_tensor, load_cache, z_from_factors
+from .train_generator import (build_generator, cache_files, grow_training_set, images_to_tensor, load_cache,
+                              z_from_factors)
 
 # Chosen in short trials on this CPU: D at 2e-3 (beta1 0) stayed at chance; 1e-3 with beta1 0.5
 # separates real from generated within ~70 steps, but with R1 gamma 0.1 it stayed at chance for
@@ -186,12 +187,7 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
                   f"D {loss_d.item():.3f} {rate:.1f} img/s", file=log, flush=True)
         if adv_step % eval_every == 0 or adv_step == steps:
             evaluate()
-            more_x, more_f = load_cache(data_path, skip=loaded)
-            if more_x is not None:
-                loaded = cache_files(data_path)
-                train_x = torch.cat([train_x, images_to_tensor(more_x)])
-                train_f = torch.cat([train_f, torch.from_numpy(more_f)])
-                print(f"training set grew to {len(train_x)} images", file=log, flush=True)
+            loaded, train_x, train_f = grow_training_set(data_path, loaded, train_x, train_f, log)
             G.train()
         if adv_step % ckpt_every == 0 or adv_step == steps:
             save()   # after the evaluation, so the checkpoint's history includes it

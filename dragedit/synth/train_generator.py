@@ -84,6 +84,20 @@ def load_cache(path, skip=()):
     return np.concatenate(images), np.concatenate(factors)
 
 
+def grow_training_set(data_path, loaded, train_x, train_f, log):
+    """Add the cache chunks that another process finished since `loaded` was listed.
+
+    -> (the chunks now loaded, images, factors), unchanged when nothing is new.
+    """
+    more_x, more_f = load_cache(data_path, skip=loaded)
+    if more_x is None:
+        return loaded, train_x, train_f
+    train_x = torch.cat([train_x, images_to_tensor(more_x)])
+    train_f = torch.cat([train_f, torch.from_numpy(more_f)])
+    print(f"training set grew to {len(train_x)} images", file=log, flush=True)
+    return cache_files(data_path), train_x, train_f
+
+
 @torch.no_grad()
 def evaluate(G, images, factors, batch=32, device="cpu"):
     """Mean PSNR (dB) of G(Phi^-1(f)) against the renders of f."""
@@ -195,12 +209,7 @@ def train(data_path, out_dir, steps=1000, batch=8, lr=2e-3, lpips_weight=0.5, lp
             score = evaluate(G_ema, val_images, val_factors, device=device)
             history.append(dict(step=step, psnr=score, loss=float(loss), time=time.time()))
             print(f"step {step}: held-out PSNR {score:.2f} dB (EMA)", file=log, flush=True)
-            more_x, more_f = load_cache(data_path, skip=loaded)
-            if more_x is not None:
-                loaded = cache_files(data_path)
-                train_x = torch.cat([train_x, images_to_tensor(more_x)])
-                train_f = torch.cat([train_f, torch.from_numpy(more_f)])
-                print(f"training set grew to {len(train_x)} images", file=log, flush=True)
+            loaded, train_x, train_f = grow_training_set(data_path, loaded, train_x, train_f, log)
             G.train()
         if step % ckpt_every == 0 or step == steps:
             save()
