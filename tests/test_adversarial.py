@@ -33,7 +33,7 @@ def test_fine_tune_checkpoints_resumes_and_exports(setup, tmp_path):
     out = tmp_path / "run"
     kw = dict(resume_from=setup / "regression.pt", export=tmp_path / "g.pt", threads=1, heldout=8,
               eval_every=1000, ckpt_every=1)
-    train_adversarial(setup / "data", out, steps=2, **kw)
+    train_adversarial(setup / "data", out, steps=2, adv_weight=0.3, **kw)
     ck = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ck["adv_step"] == 2 and ck["step"] == 7, "the regression step is kept, adversarial steps counted apart"
     assert {"D", "opt_D", "opt"} <= set(ck)
@@ -56,6 +56,11 @@ def test_fine_tune_checkpoints_resumes_and_exports(setup, tmp_path):
     assert "resumed adversarial run" in "".join(log)
     ck2 = torch.load(out / "checkpoint.pt", weights_only=True)
     assert ck2["adv_step"] == 3
+    assert ck2["settings"]["adv_weight"] == 0.3, "a resume keeps the run's settings"
+    assert [e["adv_step"] for e in ck2["schedule"]] == [0]
+    train_adversarial(setup / "data", out, steps=4, adv_weight=0.5, log=Log(), **kw)
+    ck3 = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert [(e["adv_step"], e["settings"]["adv_weight"]) for e in ck3["schedule"]] == [(0, 0.3), (3, 0.5)]
     assert not torch.equal(ck2["D"]["from_rgb.weight"], ck["D"]["from_rgb.weight"]), "D kept training"
 
 

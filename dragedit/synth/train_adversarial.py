@@ -77,7 +77,7 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise TypeError(f"unknown settings {sorted(unknown)}")
-    hp = {**DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
+    chosen = {k: v for k, v in overrides.items() if v is not None}
     if threads:
         torch.set_num_threads(threads)
     out_dir = Path(out_dir)
@@ -101,6 +101,12 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
     del images
 
     config = dict(ck["config"])
+    # A resume keeps the run's own settings unless the command names new ones; every change is
+    # kept in `schedule`, so the model card can say exactly what trained the model.
+    hp = {**DEFAULTS, **(ck.get("settings") or {}), **chosen}
+    schedule = list(ck.get("schedule", []))
+    if not schedule or schedule[-1]["settings"] != hp:
+        schedule.append(dict(adv_step=int(ck.get("adv_step", 0)), settings=hp))
     G = build_generator(config["z_dim"], config).to(device)
     G.load_state_dict(ck["G"])
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
@@ -120,8 +126,10 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
     else:
         opt_G.load_state_dict(_expand(ck["opt"]))
         print(f"starting adversarial fine-tune from {source} (regression step {reg_step})", file=log)
-    for group in opt_G.param_groups:
-        group["lr"] = hp["g_lr"]
+    for opt, lr, beta1 in ((opt_G, hp["g_lr"], 0.9), (opt_D, hp["d_lr"], hp["d_beta1"])):
+        for group in opt.param_groups:   # a loaded state brings its old rates: the settings win
+            group["lr"] = lr
+            group["betas"] = (beta1, 0.99)
     regression_history = list(ck.get("history", []))
     del ck
 
@@ -133,7 +141,7 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
         _save_atomic(dict(G=G.state_dict(), G_ema=G_ema.state_dict(), opt=_compact(opt_G.state_dict()),
                           D=D.state_dict(), opt_D=_compact(opt_D.state_dict()), step=reg_step,
                           adv_step=adv_step, history=regression_history, adv_history=history,
-                          config=config, settings=hp), ckpt_path)
+                          config=config, settings=hp, schedule=schedule), ckpt_path)
 
     def evaluate():
         metrics = evaluate_model(G_ema, fresh, lpips_weights=lpips_weights, device=device)
