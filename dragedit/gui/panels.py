@@ -1,13 +1,14 @@
 """The side panel: model facts, latent, drag settings, mask brush, the list of point pairs, export.
 
 Buttons are bound to the window's QActions (one action = one command, one shortcut, one tooltip),
-so the panel holds only the value widgets; the window connects them.
+so the panel holds only the value widgets; the window connects them. The controls used on every
+edit are always shown; the rest sit in collapsible sections so the panel fits a 1200x800 window.
 """
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
                                QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
@@ -39,6 +40,67 @@ def _group(title):
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return box, form
+
+
+class Section(QWidget):
+    """A titled block whose body folds away (the arrow button); `expanded` is remembered by the window."""
+
+    def __init__(self, title, expanded=False, parent=None):
+        super().__init__(parent)
+        self.toggle = QToolButton()
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setChecked(expanded)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setStyleSheet("QToolButton { border: none; font-weight: bold; }")
+        self.body = QWidget()
+        self.form = QFormLayout(self.body)
+        self.form.setContentsMargins(0, 2, 0, 0)
+        self.form.setHorizontalSpacing(8)
+        self.form.setVerticalSpacing(SPACING)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.toggle)
+        lay.addWidget(self.body)
+        self.toggle.toggled.connect(self.set_expanded)
+        self.set_expanded(expanded)
+
+    def set_expanded(self, on):
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        if self.toggle.isChecked() != on:
+            self.toggle.setChecked(on)
+        self.body.setVisible(on)
+
+    @property
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+
+class SeedBox(QSpinBox):
+    """The seed; when the image comes from elsewhere (a photo, a latent file) it shows that instead
+    of a stale number, and Enter on any number (even the old one) goes back to that seed."""
+    seedEntered = Signal(int)
+
+    def __init__(self):
+        super().__init__()
+        self._other = None
+        self.editingFinished.connect(self._entered)
+
+    def set_other_source(self, text):
+        self._other = text or None
+        self.lineEdit().setPlaceholderText(text or "")
+        self.lineEdit().setText(self.textFromValue(self.value()))
+
+    def textFromValue(self, v):
+        return "" if self._other else super().textFromValue(v)
+
+    def _entered(self):
+        text = self.lineEdit().text().strip()
+        if self._other and text.isdigit():
+            self.seedEntered.emit(int(text))
 
 
 def _buttons(*buttons, columns=2):
@@ -79,13 +141,22 @@ class SidePanel(QScrollArea):
         self.model_resolution = QLabel("-")
         self.model_latent = QLabel("-")
         self.model_params = self.model_latent  # shown on the latent row
-        form.addRow("Image", self.model_resolution)
-        form.addRow("Latent", self.model_latent)
+        self.model_latent.setWordWrap(True)
+        info = QHBoxLayout()
+        info.setSpacing(SPACING)
+        info.addWidget(self.model_resolution)
+        info.addWidget(self.model_latent, 1)
+        form.addRow("Image", info)
         col.addWidget(box)
+        self._info = {}
 
         # Latent
         box, form = _group("Latent")
-        self.seed = QSpinBox()
+        self.source = QLabel("-")
+        self.source.setWordWrap(True)
+        self.source.setToolTip("Where the image on the canvas came from")
+        form.addRow("Source", self.source)
+        self.seed = SeedBox()
         self.seed.setRange(0, 2 ** 31 - 1)
         self.seed.setKeyboardTracking(False)
         self.seed.setToolTip("Seed of the random latent (Enter applies)")
@@ -107,7 +178,7 @@ class SidePanel(QScrollArea):
         self.space.addItem("W+ (per layer)", "w+")
         self.space.addItem("W (shared)", "w")
         self.space.setToolTip("Latent space the drag optimises (applies at the next Start)")
-        form.addRow("Space", self.space)
+        self.space.currentIndexChanged.connect(lambda _i: self._show_latent())
         col.addWidget(box)
 
         # Drag
@@ -120,7 +191,6 @@ class SidePanel(QScrollArea):
         self.lr.setValue(0.0)
         self.lr.setToolTip(f"Adam learning rate, applies at the next Start (auto: {SMALL_MODEL_LR:g} for models "
                            f"of {SMALL_MODEL_SIZE} px or less, {PAPER_LR:g} as in the paper for larger ones)")
-        form.addRow("Step size", self.lr)
         self.steps = QSpinBox()
         self.steps.setRange(1, 10000)
         self.steps.setValue(200)
@@ -131,7 +201,6 @@ class SidePanel(QScrollArea):
         self.tracker.addItem("Motion prior, sub-pixel", "motion")
         self.tracker.addItem("Template + motion prior", "patch")
         self.tracker.setToolTip("How handles are followed from one iteration to the next")
-        form.addRow("Tracker", self.tracker)
         self.stop_distance = QDoubleSpinBox()
         self.stop_distance.setRange(0.0, 64.0)
         self.stop_distance.setDecimals(1)
@@ -146,6 +215,11 @@ class SidePanel(QScrollArea):
         f.setBold(True)
         self.start_button.setFont(f)
         form.addRow(_buttons(self.start_button, action_button(a["reset_points"]), columns=2))
+        self.drag_more = Section("More drag settings")
+        self.drag_more.form.addRow("Step size", self.lr)
+        self.drag_more.form.addRow("Tracker", self.tracker)
+        self.drag_more.form.addRow("Space", self.space)
+        form.addRow(self.drag_more)
         col.addWidget(box)
 
         # Mask
@@ -183,7 +257,8 @@ class SidePanel(QScrollArea):
         self.points.setUniformRowHeights(True)
         self.points.setAlternatingRowColors(True)
         self.points.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.points.setMinimumHeight(110)
+        self.points.setMinimumHeight(90)
+        self.points_box = box
         self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
         hdr = self.points.header()
         hdr.setStretchLastSection(True)
@@ -194,8 +269,14 @@ class SidePanel(QScrollArea):
         v.addWidget(_buttons(action_button(a["remove_pair"]), columns=1))
         col.addWidget(box)
 
-        # Export
-        box, form = _group("Export")
+        # Export (the Export dialog has every option; these are its defaults and the image overlay)
+        box = QGroupBox()
+        box.setFlat(True)
+        v = QVBoxLayout(box)
+        v.setContentsMargins(*MARGINS)
+        self.export_more = Section("Files and export")
+        v.addWidget(self.export_more)
+        form = self.export_more.form
         self.fps = QSpinBox()
         self.fps.setRange(1, 120)
         self.fps.setValue(15)
@@ -205,8 +286,7 @@ class SidePanel(QScrollArea):
         self.overlay = QCheckBox("Draw points on exported frames")
         self.overlay.setToolTip("Draw handles, targets and arrows on exported frames and images")
         form.addRow(self.overlay)
-        form.addRow(_buttons(action_button(a["save_image"]), action_button(a["export_png"]),
-                             action_button(a["export_gif"]), action_button(a["export_mp4"]),
+        form.addRow(_buttons(action_button(a["save_image"]), action_button(a["export_gif"]),
                              action_button(a["save_latent"]), action_button(a["load_latent"]),
                              action_button(a["save_session"]), action_button(a["open_session"]), columns=2))
         col.addWidget(box)
@@ -237,16 +317,43 @@ class SidePanel(QScrollArea):
             self.model_file.setToolTip("")
             for w in (self.model_resolution, self.model_latent):
                 w.setText("-")
+            self._info = {}
             return
         self.model_file.setText(str(path.name))
         self.model_file.setToolTip(str(path))
         res = info.get("resolution")
         self.model_resolution.setText(f"{res} x {res} px" if res else "-")
-        n = info.get("params")
-        self.model_latent.setText(f"{info.get('num_ws', '?')} x {info.get('w_dim', '?')} (W+)"
-                                  + (f" · {n / 1e6:.2f} M params" if n else ""))
-        self.model_latent.setToolTip(f"z: {info.get('z_dim', '?')} values; W+: {info.get('num_ws', '?')} "
-                                     f"vectors of {info.get('w_dim', '?')}")
+        self._info = dict(info)
+        self._show_latent()
+
+    def _show_latent(self):
+        """The latent row says what the drag optimises: W (one vector for all layers) or W+."""
+        info = self._info
+        if not info:
+            return
+        n, k, d = info.get("params"), info.get("num_ws", "?"), info.get("w_dim", "?")
+        space = "W" if self.space.currentData() == "w" else "W+"
+        shape = f"1 x {d}" if space == "W" else f"{k} x {d}"
+        self.model_latent.setText(f"· latent {shape} ({space})" + (f" · {n / 1e6:.2f} M params" if n else ""))
+        self.model_latent.setToolTip(f"z: {info.get('z_dim', '?')} values; W+: {k} vectors of {d}; "
+                                     f"W: one vector of {d} shared by all {k} layers. Drag space: {space}")
+
+    def show_source(self, text, seed_text=None):
+        """text: 'seed 5', 'photo face.png', 'latent edit.npz'. seed_text: what the seed box shows
+        instead of a number when the image is not a seed's."""
+        self.source.setText(text)
+        self.seed.set_other_source(seed_text)
+
+    def flash_points(self, ms=900):
+        """Draw the eye to the Points list (Start with no pairs): a highlight that fades out."""
+        box = self.points_box
+        box.setStyleSheet("QGroupBox { border: 2px solid #e6a800; border-radius: 4px; }")
+        self.ensureWidgetVisible(box)
+        timer = QTimer(box)   # dies with the box
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: box.setStyleSheet(""))
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(ms)
 
     # ----- points list ------------------------------------------------------------------------
     def update_points(self, pairs, selected=-1):
