@@ -167,4 +167,4 @@ def test_the_model_panel_names_the_drag_space(win):
     assert "(W+)" in p.model_latent.text()
     p.space.setCurrentIndex(p.space.findData("w"))
     text = p.model_latent.text()
-    assert "(W)" in text and "W+" not in text and text.split("latent ")[1].startswith("1 x 32")
+    assert "(W)" in text and "W+" not in text and text.startswith("latent 1 x 32")

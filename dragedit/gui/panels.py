@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 
-MARGINS = (10, 8, 10, 10)
-SPACING = 6
+MARGINS = (10, 4, 10, 6)
+SPACING = 5
 
 
 def action_button(action, text_beside=True, expand=True) -> QToolButton:
@@ -124,8 +124,8 @@ class SidePanel(QScrollArea):
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
         col = QVBoxLayout(body)
-        col.setContentsMargins(8, 8, 8, 8)
-        col.setSpacing(10)
+        col.setContentsMargins(6, 4, 6, 4)
+        col.setSpacing(6)
         a = actions
 
         # Model
@@ -135,18 +135,22 @@ class SidePanel(QScrollArea):
         self.model_file.setWordWrap(True)
         row = QHBoxLayout()
         row.setSpacing(SPACING)
-        row.addWidget(self.model_file, 1)
         row.addWidget(action_button(a["open_model"], text_beside=False, expand=False))
         form.addRow("File", row)
         self.model_resolution = QLabel("-")
         self.model_latent = QLabel("-")
         self.model_params = self.model_latent  # shown on the latent row
-        self.model_latent.setWordWrap(True)
-        info = QHBoxLayout()
-        info.setSpacing(SPACING)
-        info.addWidget(self.model_resolution)
-        info.addWidget(self.model_latent, 1)
-        form.addRow("Image", info)
+        self.model_file.setWordWrap(False)
+        facts = QVBoxLayout()
+        facts.setSpacing(0)
+        top = QHBoxLayout()
+        top.setSpacing(SPACING)
+        top.addWidget(self.model_file)
+        top.addWidget(self.model_resolution)
+        top.addStretch(1)
+        facts.addLayout(top)
+        facts.addWidget(self.model_latent)
+        row.insertLayout(0, facts, 1)
         col.addWidget(box)
         self._info = {}
 
@@ -208,14 +212,14 @@ class SidePanel(QScrollArea):
         self.stop_distance.setSpecialValueText("auto")
         self.stop_distance.setSuffix(" px")
         self.stop_distance.setToolTip("A handle within this distance of its target counts as reached (auto: 2 px)")
-        form.addRow("Stop within", self.stop_distance)
         self.start_button = action_button(a["start_stop"])
-        self.start_button.setMinimumHeight(34)
+        self.start_button.setMinimumHeight(30)
         f = self.start_button.font()
         f.setBold(True)
         self.start_button.setFont(f)
         form.addRow(_buttons(self.start_button, action_button(a["reset_points"]), columns=2))
         self.drag_more = Section("More drag settings")
+        self.drag_more.form.addRow("Stop within", self.stop_distance)
         self.drag_more.form.addRow("Step size", self.lr)
         self.drag_more.form.addRow("Tracker", self.tracker)
         self.drag_more.form.addRow("Space", self.space)
@@ -228,7 +232,6 @@ class SidePanel(QScrollArea):
         self.mask_mode.addItem("Flexible: only the painted area moves", "flexible")
         self.mask_mode.addItem("Fixed: the painted area stays", "fixed")
         self.mask_mode.setToolTip("What the painted area means for the drag")
-        form.addRow("Brush", self.mask_mode)
         self.brush = QSpinBox()
         self.brush.setRange(1, 256)
         self.brush.setValue(6)
@@ -237,12 +240,19 @@ class SidePanel(QScrollArea):
         self.show_mask = QCheckBox("Show")
         self.show_mask.setChecked(True)
         self.show_mask.setToolTip("Show the painted area over the image (H)")
+        self.mask_mode.setItemText(0, "Flexible: painted area moves")
+        self.mask_mode.setItemText(1, "Fixed: painted area stays")
         row = QHBoxLayout()
         row.setSpacing(SPACING)
+        row.addWidget(self.mask_mode, 3)
         row.addWidget(self.brush, 1)
+        form.addRow("Brush", row)
+        row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(action_button(a["mask_tool"]), 1)
+        row.addWidget(action_button(a["clear_mask"]), 1)
         row.addWidget(self.show_mask)
-        form.addRow("Radius", row)
-        form.addRow(_buttons(action_button(a["mask_tool"]), action_button(a["clear_mask"]), columns=2))
+        form.addRow(row)
         col.addWidget(box)
 
         # Points
@@ -257,7 +267,7 @@ class SidePanel(QScrollArea):
         self.points.setUniformRowHeights(True)
         self.points.setAlternatingRowColors(True)
         self.points.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.points.setMinimumHeight(90)
+        self.points.setMinimumHeight(64)
         self.points_box = box
         self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
         hdr = self.points.header()
@@ -270,12 +280,8 @@ class SidePanel(QScrollArea):
         col.addWidget(box)
 
         # Export (the Export dialog has every option; these are its defaults and the image overlay)
-        box = QGroupBox()
-        box.setFlat(True)
-        v = QVBoxLayout(box)
-        v.setContentsMargins(*MARGINS)
         self.export_more = Section("Files and export")
-        v.addWidget(self.export_more)
+        box = self.export_more
         form = self.export_more.form
         self.fps = QSpinBox()
         self.fps.setRange(1, 120)
@@ -323,6 +329,7 @@ class SidePanel(QScrollArea):
         self.model_file.setToolTip(str(path))
         res = info.get("resolution")
         self.model_resolution.setText(f"{res} x {res} px" if res else "-")
+        self.model_resolution.setStyleSheet("color: palette(mid);")
         self._info = dict(info)
         self._show_latent()
 
@@ -334,7 +341,7 @@ class SidePanel(QScrollArea):
         n, k, d = info.get("params"), info.get("num_ws", "?"), info.get("w_dim", "?")
         space = "W" if self.space.currentData() == "w" else "W+"
         shape = f"1 x {d}" if space == "W" else f"{k} x {d}"
-        self.model_latent.setText(f"· latent {shape} ({space})" + (f" · {n / 1e6:.2f} M params" if n else ""))
+        self.model_latent.setText(f"latent {shape} ({space})" + (f" · {n / 1e6:.2f} M params" if n else ""))
         self.model_latent.setToolTip(f"z: {info.get('z_dim', '?')} values; W+: {k} vectors of {d}; "
                                      f"W: one vector of {d} shared by all {k} layers. Drag space: {space}")
 
