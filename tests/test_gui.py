@@ -596,8 +596,8 @@ def test_settings_and_recent_files_are_remembered(qtbot, settings, messages, gen
     w2 = make_window(qtbot, settings, None)
     assert w2.panel.lr.value() == pytest.approx(0.005)
     assert w2.panel.steps.value() == 77 and w2.panel.brush.value() == 9
-    assert str(gen_path.resolve()) in w2._recent()
-    w2._fill_recent_menu()
+    assert str(gen_path.resolve()) in w2.recent.paths()
+    w2.recent.fill()
     names = [a.text() for a in w2.recent_menu.actions()]
     assert any("g.pt" in n for n in names)
     w2.close()

@@ -2,7 +2,6 @@
 generated from the actions, before/after, the Controls panel at 1200x800, quitting with unsaved
 work and the one-time recovery offer, and the inversion dialog's captions."""
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest

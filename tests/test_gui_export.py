@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from dragedit.io import export as E
-from test_gui import (add_pair, gen_path, make_window, messages, one_thread, settings,  # noqa: F401
+from test_gui import (add_pair, gen_path, messages, one_thread, settings,  # noqa: F401
                       wait_run_end, win)
 
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
@@ -108,13 +108,99 @@ class ExportJob(QThread):
 
 
 class ExportController(QObject):
-    """At most one export at a time; the window listens to `progress` and `finished`."""
+    """The window's exports: the dialog, at most one job at a time, and what the user is told.
+    `host` is the main window; from it this reads the timeline, the panel's export defaults and
+    settings, and uses its messages, status bar and file dialogs."""
     progress = Signal(int, int)
     finished = Signal(str, str)
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
+    def __init__(self, host):
+        super().__init__(host)
+        self.host = host
         self.job: ExportJob | None = None
+        self.dialog: ExportDialog | None = None
+        self.progress.connect(self._show_progress)
+        self.finished.connect(self._show_result)
+
+    # ----- the flow the window's actions start ------------------------------------------
+    def options(self, kind) -> ExportOptions:
+        h = self.host
+        return ExportOptions(kind=kind, scale=h._value("export/scale", 0, int),
+                             smooth=h._value("export/smooth", False, bool), overlay=h.panel.overlay.isChecked(),
+                             fps=h.panel.fps.value())
+
+    def open_dialog(self, kind="gif"):
+        h = self.host
+        if len(h.timeline) < 2:
+            h.show_message("info", "Nothing to export", "There are no frames yet: run a drag first.")
+            return None
+        if self.dialog is not None:
+            self.dialog.close()
+        folder = Path(h._dir("export") or Path.home())
+        start = str(folder / ("edit" if kind == "png" else f"edit.{kind}"))
+        size = max(h.timeline[0]["frame"].shape[:2])
+        dlg = ExportDialog(self.options(kind), start, self._ask_path, len(h.timeline), size, h)
+        dlg.startRequested.connect(lambda path, opts: self.export(path, options=opts))
+        dlg.cancelRequested = self.cancel
+        dlg.finished.connect(lambda _r: self.cancel() if dlg.running else None)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.destroyed.connect(lambda *_: self._forget(dlg))
+        self.dialog = dlg
+        dlg.show()
+        return dlg
+
+    def _forget(self, dlg):
+        if self.dialog is dlg:
+            self.dialog = None
+
+    def _ask_path(self, kind, current):
+        h = self.host
+        if kind == "png":
+            return h.ask_directory("Export frames to folder", "export")
+        filt = "GIF animation (*.gif)" if kind == "gif" else "MP4 video (*.mp4)"
+        return h.ask_save_path(f"Export frames as {kind.upper()}", filt, "export", Path(current).name)
+
+    def export(self, path, kind=None, options: ExportOptions | None = None) -> bool:
+        """Start writing the frames of the run on the timeline (the start image first): 'png' (a folder),
+        'gif' or 'mp4'. False (and a message) when it cannot start; `busy` until the file is complete,
+        cancelled or failed."""
+        h = self.host
+        if options is None:
+            options = self.options(kind or Path(path).suffix.lower().lstrip(".") or "png")
+        elif kind is not None:
+            options = replace(options, kind=kind)
+        try:
+            if self.busy:
+                raise DragEditError("an export is already running: wait for it or cancel it")
+            self.start(h.timeline, path, options)
+        except DragEditError as exc:
+            h.show_message("warning", "Cannot export frames", str(exc))
+            return False
+        h.panel.overlay.setChecked(options.overlay)
+        h.panel.fps.setValue(options.fps)
+        h.settings.setValue("export/scale", options.scale)
+        h.settings.setValue("export/smooth", options.smooth)
+        out = target_path(path, options.kind)
+        h._remember_dir("export", str(out))
+        if self.dialog is not None:
+            self.dialog.set_running(True)
+        h.status(f"Exporting {len(h.timeline)} frames to {out}…", 0)
+        return True
+
+    def _show_progress(self, done, total):
+        if self.dialog is not None:
+            self.dialog.set_progress(done, total)
+        self.host.status(f"Exporting: frame {done} of {total}…", 0)
+
+    def _show_result(self, status, text):
+        if self.dialog is not None:
+            self.dialog.finish(status, text)
+        if status == "error":
+            self.host.show_message("warning", "Cannot export frames", text)
+        else:
+            self.host.status(text)
+
+    # ----- the job -------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
@@ -275,6 +361,3 @@ class ExportDialog(QDialog):
         else:
             self.reject()
 
-
-def with_kind(options: ExportOptions, kind) -> ExportOptions:
-    return replace(options, kind=kind)

@@ -85,3 +85,19 @@ class RecoveryBanner(QFrame):
     def _recover(self):
         self.hide()
         self.recoverRequested.emit()
+
+
+def ask_quit(parent, settings) -> bool:
+    """Quitting with unsaved work: say that it will be recoverable, and let the user stay."""
+    from PySide6.QtWidgets import QCheckBox, QMessageBox
+    box = QMessageBox(QMessageBox.Icon.Question, "Quit dragedit",
+                      "Your edit is not saved as a session. It will be kept: the next time dragedit starts, "
+                      "it offers to recover it (also File › Recover last session).",
+                      QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel, parent)
+    box.button(QMessageBox.StandardButton.Ok).setText("Quit")
+    again = QCheckBox("Do not ask again")
+    box.setCheckBox(again)
+    ok = box.exec() == QMessageBox.StandardButton.Ok
+    if ok and again.isChecked():
+        settings.setValue("quit/ask", False)
+    return ok

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QPlainTextEdit, QTextEdit, QToolBar, QVBoxLayout,
                                QWidget)
 
@@ -32,10 +32,12 @@ from ..errors import DragEditError
 from . import icons
 from .canvas import Canvas
 from .compare import Compare
-from .export_controller import ExportController, ExportDialog, ExportOptions, target_path
+from .export_controller import ExportController
 from .panels import SidePanel
 from .preferences import PreferencesDialog
-from .recovery import Recovery, RecoveryBanner
+from .recent import RecentModels
+from .recovery import Recovery, RecoveryBanner, ask_quit
+from .session_io import SessionIO
 from .settings import AppSettings
 from .timeline import RunFrames, TimelineBar
 from .undo import State, UndoStack
@@ -45,11 +47,8 @@ from .worker import SessionWorker
 log = logging.getLogger(__name__)
 
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
-LATENT_FILTER = "Latents (*.npz *.npy)"
-SESSION_FILTER = "dragedit sessions (*.json)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
-MAX_RECENT = 8
 
 
 def _tip(text, shortcut=None):
@@ -81,10 +80,8 @@ class MainWindow(QMainWindow):
         self.last_progress = None
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
+        self.sessions = SessionIO(self)
         self.exporter = ExportController(self)
-        self.exporter.progress.connect(self._on_export_progress)
-        self.exporter.finished.connect(self._on_export_finished)
-        self.export_dialog: ExportDialog | None = None
 
         self.setWindowTitle("dragedit")
         self.setWindowIcon(icons.app_icon())
@@ -295,7 +292,7 @@ class MainWindow(QMainWindow):
         f.addAction(a["open_model"])
         f.addAction(a["open_image"])
         self.recent_menu = f.addMenu("Open recent model")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
         f.addSeparator()
         for name in ("open_session", "save_session", "recover_session"):
             f.addAction(a[name])
@@ -487,39 +484,12 @@ class MainWindow(QMainWindow):
         self._gen += 1
         self.canvas.placeholder = "Rendering…"
         self.worker.request_render(self._gen)
-        self._add_recent(self.model_path)
+        self.recent.add(self.model_path)
         self._show_source()
         self._sync_points()
         self._update_actions()
         self.status(f"Opened {self.model_path.name}: {G.img_resolution} px. Click a handle, then its target.")
         return True
-
-    def _add_recent(self, path):
-        recent = [p for p in self._recent() if p != str(path)]
-        recent.insert(0, str(path))
-        self.settings.setValue("recent/models", recent[:MAX_RECENT])
-
-    def _recent(self) -> list:
-        v = self.settings.value("recent/models", [])
-        if isinstance(v, str):
-            v = [v] if v else []
-        return [str(x) for x in (v or [])]
-
-    def _fill_recent_menu(self):
-        self.recent_menu.clear()
-        recent = self._recent()
-        if not recent:
-            a = self.recent_menu.addAction("(none)")
-            a.setEnabled(False)
-            return
-        for i, p in enumerate(recent):
-            a = self.recent_menu.addAction(f"&{i + 1}  {Path(p).name}")
-            a.setToolTip(p)
-            a.setStatusTip(p)
-            a.setEnabled(Path(p).exists())
-            a.triggered.connect(lambda _=False, p=p: self.open_model(p))
-        self.recent_menu.addSeparator()
-        self.recent_menu.addAction("Clear list", lambda: self.settings.setValue("recent/models", []))
 
     # =============================================================== frames
     def _show_frame(self, frame, valid):
@@ -1028,120 +998,33 @@ class MainWindow(QMainWindow):
         self.status(f"Saved {out}.")
         return True
 
-    def _export_options(self, kind) -> ExportOptions:
-        p, st = self.panel, self.settings
-        return ExportOptions(kind=kind, scale=self._value("export/scale", 0, int),
-                             smooth=self._value("export/smooth", False, bool), overlay=p.overlay.isChecked(),
-                             fps=p.fps.value())
-
     def export_frames_dialog(self, kind="gif"):
         """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
-        if not self._need_session():
-            return None
-        if len(self.timeline) < 2:
-            self.show_message("info", "Nothing to export", "There are no frames yet: run a drag first.")
-            return None
-        if self.export_dialog is not None:
-            self.export_dialog.close()
-        folder = self._dir("export")
-        start = str(Path(folder) / ("edit" if kind == "png" else f"edit.{kind}")) if folder else \
-            str(Path.home() / ("edit" if kind == "png" else f"edit.{kind}"))
-        size = max(self.run_frames.frames[0]["frame"].shape[:2])
-        dlg = ExportDialog(self._export_options(kind), start, self._ask_export_path, len(self.timeline), size, self)
-        dlg.startRequested.connect(lambda path, opts: self.export_frames(path, options=opts))
-        dlg.cancelRequested = self.exporter.cancel
-        dlg.finished.connect(lambda _r: self.exporter.cancel() if dlg.running else None)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.destroyed.connect(lambda *_: setattr(self, "export_dialog", None))
-        self.export_dialog = dlg
-        dlg.show()
-        return dlg
+        return self.exporter.open_dialog(kind) if self._need_session() else None
 
-    def _ask_export_path(self, kind, current):
-        if kind == "png":
-            return self.ask_directory("Export frames to folder", "export")
-        filt = "GIF animation (*.gif)" if kind == "gif" else "MP4 video (*.mp4)"
-        return self.ask_save_path(f"Export frames as {kind.upper()}", filt, "export", Path(current).name)
-
-    def export_frames(self, path, kind=None, options: ExportOptions | None = None) -> bool:
-        """Start writing the frames of the run on the timeline (the start image first) in the background:
-        'png' (a folder), 'gif' or 'mp4'. False (and a message) when it cannot start; `exporting` is
-        True until the file is complete, cancelled or failed."""
-        if options is None:
-            options = self._export_options(kind or Path(path).suffix.lower().lstrip(".") or "png")
-        elif kind is not None:
-            options = ExportOptions(kind, options.scale, options.smooth, options.overlay, options.fps)
-        try:
-            if self.exporter.busy:
-                raise DragEditError("an export is already running: wait for it or cancel it")
-            started = self.exporter.start(self.timeline, path, options)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot export frames", str(exc))
-            return False
-        self.panel.overlay.setChecked(options.overlay)
-        self.panel.fps.setValue(options.fps)
-        self.settings.setValue("export/scale", options.scale)
-        self.settings.setValue("export/smooth", options.smooth)
-        self._remember_dir("export", str(target_path(path, options.kind)))
-        if self.export_dialog is not None:
-            self.export_dialog.set_running(True)
-        self.status(f"Exporting {len(self.timeline)} frames to {target_path(path, options.kind)}…", 0)
-        return started
+    def export_frames(self, path, kind=None, options=None) -> bool:
+        """Start writing the run's frames in the background (see ExportController.export)."""
+        return self.exporter.export(path, kind, options)
 
     @property
     def exporting(self) -> bool:
         return self.exporter.busy
 
-    def _on_export_progress(self, done, total):
-        if self.export_dialog is not None:
-            self.export_dialog.set_progress(done, total)
-        self.status(f"Exporting: frame {done} of {total}…", 0)
-
-    def _on_export_finished(self, status, text):
-        if self.export_dialog is not None:
-            self.export_dialog.finish(status, text)
-        if status == "error":
-            self.show_message("warning", "Cannot export frames", text)
-        else:
-            self.status(text)
+    @property
+    def export_dialog(self):
+        return self.exporter.dialog
 
     def save_latent_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_save_path("Save latent", LATENT_FILTER, "latent", f"seed{self.session.seed}.npz")
-        if path:
-            self.save_latent(path)
+        self.sessions.save_latent_dialog()
 
     def save_latent(self, path) -> bool:
-        from ..io.latents import save_latent
-        p = Path(path)
-        if p.suffix.lower() != ".npz":
-            p = p.with_name(p.name + ".npz")
-        try:
-            save_latent(p, self.session.ws, seed=self.session.seed, model=str(self.model_path),
-                        truncation_psi=self.session.params.truncation_psi)
-        except OSError as exc:
-            self.show_message("warning", "Cannot save latent", f"{p}: {exc.strerror or exc}")
-            return False
-        self.status(f"Saved latent {p}.")
-        return True
+        return self.sessions.save_latent(path)
 
     def load_latent_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_open_path("Load latent", LATENT_FILTER, "latent")
-        if path:
-            self.load_latent(path)
+        self.sessions.load_latent_dialog()
 
     def load_latent(self, path) -> bool:
-        from ..io.latents import load_latent
-        try:
-            ws = load_latent(path)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot load latent", str(exc))
-            return False
-        return self._edit(f"Load latent {Path(path).name}", lambda: self.session.set_latent(ws),
-                          changes_latent=True, title="Cannot load latent", source=("latent", Path(path).name))
+        return self.sessions.load_latent(path)
 
     # =============================================================== photos
     def open_image_dialog(self):
@@ -1208,102 +1091,24 @@ class MainWindow(QMainWindow):
             self.status(f"Opened {name} ({quality}). Click a handle, then its target.", 0)
         return ok
 
-    # =============================================================== sessions
-    def _settings_dict(self):
-        p = self.panel
-        return dict(steps=p.steps.value(), fps=p.fps.value(), overlay=p.overlay.isChecked(),
-                    brush=p.brush.value())
-
+    # =============================================================== sessions (see session_io.py)
     def save_session_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_save_path("Save session", SESSION_FILTER, "session", "session.json")
-        if path:
-            self.save_session(path)
+        self.sessions.save_dialog()
 
     def save_session(self, path) -> bool:
-        from .sessionfile import save_session
-        if self.session is None:
-            return False
-        self._apply_params()
-        try:
-            out = save_session(path, self.session, self.model_path, self._settings_dict())
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot save session", str(exc))
-            return False
-        self.undo_stack.set_clean()
-        self.status(f"Saved session {out}.")
-        return True
+        return self.sessions.save(path)
 
     def open_session_dialog(self):
-        path = self.ask_open_path("Open session", SESSION_FILTER, "session")
-        if path:
-            self.open_session(path)
+        self.sessions.open_dialog()
 
     def open_session(self, path) -> bool:
-        from .sessionfile import read_session, session_snapshot
-        try:
-            data = read_session(path)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot open session", str(exc))
-            return False
-        model = data["model"]
-        if model and (self.model_path is None or Path(model).resolve() != self.model_path):
-            if not Path(model).exists() and self.session is not None:
-                self.show_message("warning", "Cannot open session",
-                                  f"the session's model {model} does not exist: open that model first")
-                return False
-            if not self.open_model(model):
-                return False
-        if self.session is None:
-            self.show_message("warning", "Cannot open session", "the session names no model: open a model first")
-            return False
-        try:
-            snap = session_snapshot(data, self.session)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot open session", str(exc))
-            return False
-        pr = data["params"]
-        self._set_quietly(self.panel.lr, pr.lr or 0.0)
-        self._set_combo(self.panel.tracker, pr.tracker)
-        self._set_combo(self.panel.space, pr.space)
-        self._set_quietly(self.panel.stop_distance, pr.stop_distance or 0.0)
-        st = data.get("settings") or {}
-        for key, w in (("steps", self.panel.steps), ("fps", self.panel.fps), ("brush", self.panel.brush)):
-            try:
-                if key in st:
-                    w.setValue(int(st[key]))
-            except (TypeError, ValueError):
-                pass
-        if "overlay" in st:
-            self.panel.overlay.setChecked(bool(st["overlay"]))
-
-        def apply():
-            self.session.restore(snap)
-            self._apply_params()
-
-        ok = self._edit(f"Open session {Path(path).name}", apply, changes_latent=True, title="Cannot open session",
-                        source=("session", Path(path).name))
-        if ok:
-            self._set_quietly(self.panel.seed, self.session.seed)
-            self._set_quietly(self.panel.truncation, self.session.params.truncation_psi)
-            self._set_combo(self.panel.mask_mode, self.session.mask_mode)
-            self.canvas.set_mask_mode(self.session.mask_mode)
-            self.canvas.set_mask(self.session.mask)
-            self.status(f"Opened session {path}.")
-        return ok
+        return self.sessions.open(path)
 
     def recover_session(self):
-        self.banner.hide()
-        p = self.recovery.path
-        if not p.is_file():
-            self.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
-            return
-        self.recovery.mark_offered()
-        self.open_session(p)
+        self.sessions.recover()
 
     def _autosave(self) -> bool:
-        return self.recovery.save(self.session, self.model_path, self._settings_dict())
+        return self.sessions.autosave()
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
@@ -1453,18 +1258,7 @@ class MainWindow(QMainWindow):
         return not self.undo_stack.is_clean() and self.recovery.worth_saving(self.session)
 
     def ask_quit(self) -> bool:
-        """Quitting with unsaved work: say that it will be recoverable (and let the user stay)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Quit dragedit",
-                          "Your edit is not saved as a session. It will be kept: the next time dragedit "
-                          "starts, it offers to recover it (also File › Recover last session).",
-                          QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel, self)
-        box.button(QMessageBox.StandardButton.Ok).setText("Quit")
-        again = QCheckBox("Do not ask again")
-        box.setCheckBox(again)
-        ok = box.exec() == QMessageBox.StandardButton.Ok
-        if ok and again.isChecked():
-            self.settings.setValue("quit/ask", False)
-        return ok
+        return ask_quit(self, self.settings)
 
     def closeEvent(self, event):
         if not self._closing and self.confirm_quit and self._unsaved() \
