@@ -271,7 +271,7 @@ class ExportDialog(QDialog):
         self.fps.setValue(int(options.fps))
         form.addRow("Speed", self.fps)
         self.path = QLineEdit(path)
-        browse_button = QPushButton("Browse…")
+        self.browse_button = browse_button = QPushButton("Browse…")
         browse_button.clicked.connect(self.browse)
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
@@ -338,7 +338,8 @@ class ExportDialog(QDialog):
 
     def set_running(self, on):
         self.running = on
-        for w in (self.kind, self.scale, self.smooth, self.overlay, self.fps, self.path, self.export_button):
+        for w in (self.kind, self.scale, self.smooth, self.overlay, self.fps, self.path, self.browse_button,
+                  self.export_button):
             w.setEnabled(not on)
         self.cancel_button.setText("Cancel")
         if on:

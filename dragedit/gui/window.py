@@ -1237,6 +1237,8 @@ class MainWindow(QMainWindow):
         p.show_mask.setChecked(self._value("mask/show", True, bool))
         p.fps.setValue(self._value("export/fps", 15, int))
         p.overlay.setChecked(self._value("export/overlay", False, bool))
+        p.drag_more.set_expanded(self._value("panel/more_drag", False, bool))
+        p.export_more.set_expanded(self._value("panel/files", False, bool))
 
     def save_settings(self):
         s, p = self.settings, self.panel
@@ -1252,6 +1254,8 @@ class MainWindow(QMainWindow):
         s.setValue("mask/show", p.show_mask.isChecked())
         s.setValue("export/fps", p.fps.value())
         s.setValue("export/overlay", p.overlay.isChecked())
+        s.setValue("panel/more_drag", p.drag_more.expanded)
+        s.setValue("panel/files", p.export_more.expanded)
         s.sync()
 
     def _unsaved(self) -> bool:
