@@ -37,8 +37,8 @@ def test_undo_and_redo_bring_the_timeline_with_the_run(qtbot, win):
     w.undo()  # the second run is undone: the timeline is the first run's again, at its last frame
     assert shows(w, first) and w.run_frames.index == len(first.frames) - 1
     assert torch.equal(w.session.ws, first.frames[-1]["ws"])
-    w.undo()  # before any run: no timeline
-    assert shows(w, None) and w.timeline == []
+    w.undo()  # before any run: no timeline, and no iteration count of an undone run in the status bar
+    assert shows(w, None) and w.timeline == [] and w.status_iter.text() == ""
     w.redo()
     assert shows(w, first)
     w.redo()
@@ -51,6 +51,7 @@ def test_undoing_a_picked_frame_puts_the_slider_back(qtbot, win):
     last = len(r.frames) - 1
     w.timeline_slider.setValue(0)
     assert w.run_frames.index == 0 and w.timeline_label.text().startswith("iteration 0 /")
+    assert w.status_iter.text() == "iteration 0"
     assert np.array_equal(w.frame, r.frames[0]["frame"])
     w.undo()  # issue: the image came back but the slider stayed on frame 0
     assert w.timeline_slider.value() == last and w.timeline_label.text() == r.label(last)

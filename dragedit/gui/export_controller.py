@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
 from ..errors import DragEditError
+from .wheelguard import guard_wheel
 
 log = logging.getLogger(__name__)
 KINDS = (("png", "PNG sequence (a folder)"), ("gif", "Animated GIF"), ("mp4", "MP4 video"))
@@ -299,6 +300,7 @@ class ExportDialog(QDialog):
         self.overlay.toggled.connect(self._refresh)
         self.fps.valueChanged.connect(self._refresh)
         self.setMinimumWidth(460)
+        guard_wheel(self)
         self._refresh()
 
     def options(self) -> ExportOptions:

@@ -899,7 +899,14 @@ class MainWindow(QMainWindow):
         return [] if self.run_frames is None else list(self.run_frames.frames)
 
     def _show_timeline(self):
-        self.timeline_bar.show_run(self.run_frames, busy=self._run is not None)
+        """The bar, and the status bar's count, follow the run that made the image on screen."""
+        run = self.run_frames
+        self.timeline_bar.show_run(run, busy=self._run is not None)
+        if self._run is None:
+            self.status_iter.setText("" if run is None else f"iteration {run.step()}")
+            if run is None or run.index != len(run.frames) - 1:
+                self.status_rate.setText("")
+                self.status_loss.setText("")
         self._update_actions()
 
     def _on_timeline(self, i):
@@ -922,6 +929,7 @@ class MainWindow(QMainWindow):
             self.status(str(exc))
             return
         self.run_frames = run.at(i)
+        self._show_timeline()
         self._latent_changed(None if entry.get("low_res") else entry["frame"])
         self.undo_stack.push(f"Pick {run.label(i).split(' /')[0]}", before, self._state(), merge_key="timeline")
         self._sync_points()
