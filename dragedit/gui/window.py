@@ -133,17 +133,17 @@ class MainWindow(QMainWindow):
         A("open_image", "Open image…", "Open a photo: invert it into the model, then drag it", "Ctrl+I",
           S("SP_FileDialogContentsView"), self.open_image_dialog)
         A("open_session", "Open session…", "Open a saved editing session (.json)", "Ctrl+Shift+O",
-          S("SP_DirOpenIcon"), self.open_session_dialog)
+          S("SP_DirOpenIcon"), self.sessions.open_dialog)
         A("save_session", "Save session…", "Save points, mask, latent, model and settings (.json + .npz)",
-          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.save_session_dialog)
+          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.sessions.save_dialog)
         A("recover_session", "Recover last session", "Reopen the session saved automatically when the app closed",
           None, S("SP_BrowserReload"), self.recover_session)
         A("save_image", "Save image…", "Save the current image as PNG or JPEG", K.Save,
           S("SP_DialogSaveButton"), self.save_image_dialog)
         A("save_latent", "Save latent…", "Save the current latent (.npz)", "Ctrl+Alt+S",
-          S("SP_DriveFDIcon"), self.save_latent_dialog)
+          S("SP_DriveFDIcon"), self.sessions.save_latent_dialog)
         A("load_latent", "Load latent…", "Load a latent saved from dragedit (.npz)", "Ctrl+L",
-          S("SP_DirOpenIcon"), self.load_latent_dialog)
+          S("SP_DirOpenIcon"), self.sessions.load_latent_dialog)
         A("export_gif", "Export frames…", "Export the frames of the run on the timeline (GIF, MP4 or PNG; size, "
           "points, speed)", "Ctrl+E", S("SP_MediaPlay"), lambda: self.export_frames_dialog("gif"))
         A("export_png", "Frames as PNG…", "Export the frames of the run as a PNG sequence", "Ctrl+Shift+E",
@@ -458,7 +458,7 @@ class MainWindow(QMainWindow):
         if not self.worker.wait_idle(120):
             self.show_message("warning", "Cannot open model", "the previous model is still busy: try again")
             return False
-        self._autosave()  # what was being edited can come back with File > Recover last session
+        self.sessions.autosave()  # what was being edited can come back with File > Recover last session
         self.worker.set_session(session)
         self.session = session
         self.model_path = path.resolve()
@@ -1022,14 +1022,8 @@ class MainWindow(QMainWindow):
     def export_dialog(self):
         return self.exporter.dialog
 
-    def save_latent_dialog(self):
-        self.sessions.save_latent_dialog()
-
     def save_latent(self, path) -> bool:
         return self.sessions.save_latent(path)
-
-    def load_latent_dialog(self):
-        self.sessions.load_latent_dialog()
 
     def load_latent(self, path) -> bool:
         return self.sessions.load_latent(path)
@@ -1100,23 +1094,14 @@ class MainWindow(QMainWindow):
         return ok
 
     # =============================================================== sessions (see session_io.py)
-    def save_session_dialog(self):
-        self.sessions.save_dialog()
-
     def save_session(self, path) -> bool:
         return self.sessions.save(path)
-
-    def open_session_dialog(self):
-        self.sessions.open_dialog()
 
     def open_session(self, path) -> bool:
         return self.sessions.open(path)
 
     def recover_session(self):
         self.sessions.recover()
-
-    def _autosave(self) -> bool:
-        return self.sessions.autosave()
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
@@ -1282,7 +1267,7 @@ class MainWindow(QMainWindow):
             try:
                 self.stop_run(wait=True)
                 self.exporter.shutdown()
-                if self._autosave() and self.undo_stack.is_clean():
+                if self.sessions.autosave() and self.undo_stack.is_clean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
                 self.save_settings()
             finally:
