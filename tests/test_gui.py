@@ -195,13 +195,16 @@ def test_right_click_and_delete_remove_pairs(win):
 # --------------------------------------------------------------------------- runs
 
 def test_start_refused_without_a_complete_pair(win):
+    # issue 16: no modal dialog; the status bar says why and the Points list lights up
     QTest.keyClick(win, Qt.Key.Key_Space)
     assert not win.running
-    assert win.messages and "complete pair" in win.messages[-1][2]
+    assert not win.messages
     assert "complete pair" in win.statusBar().currentMessage()
+    assert "border" in win.panel.points_box.styleSheet()
     click(win, 10, 10)  # a handle without its target is still not a pair
     win.actions_["start_stop"].trigger()
-    assert not win.running and "needs its target" in win.messages[-1][2]
+    assert not win.running and "needs its target" in win.statusBar().currentMessage()
+    assert not win.messages
 
 
 def test_start_updates_canvas_and_stop_answers_within_one_iteration(qtbot, win):
@@ -464,10 +467,15 @@ def test_export_writes_files_with_the_right_frame_count(qtbot, win, tmp_path):
     assert n == 5  # one frame per iteration: the start image, then the image after each step
     w.panel.fps.setValue(12)
     w.ask_save_path = lambda *a, **k: str(tmp_path / "edit.gif")
-    w.actions_["export_gif"].trigger()
+    w.actions_["export_gif"].trigger()  # issue 16: an options dialog, then the export runs in the background
+    dlg = w.export_dialog
+    dlg.browse()
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not w.exporting, timeout=30000)
     with Image.open(tmp_path / "edit.gif") as im:
         assert im.n_frames == n and im.size == (64, 64)
     assert w.export_frames(tmp_path / "edit.mp4", "mp4")
+    qtbot.waitUntil(lambda: not w.exporting, timeout=30000)
     cap = cv2.VideoCapture(str(tmp_path / "edit.mp4"))
     count = 0
     while cap.read()[0]:
@@ -476,6 +484,7 @@ def test_export_writes_files_with_the_right_frame_count(qtbot, win, tmp_path):
     assert count == n
     w.panel.overlay.setChecked(True)
     assert w.export_frames(tmp_path / "seq", "png")
+    qtbot.waitUntil(lambda: not w.exporting, timeout=30000)
     files = sorted((tmp_path / "seq").glob("*.png"))
     assert len(files) == n
     with Image.open(files[0]) as im:
@@ -587,8 +596,8 @@ def test_settings_and_recent_files_are_remembered(qtbot, settings, messages, gen
     w2 = make_window(qtbot, settings, None)
     assert w2.panel.lr.value() == pytest.approx(0.005)
     assert w2.panel.steps.value() == 77 and w2.panel.brush.value() == 9
-    assert str(gen_path.resolve()) in w2._recent()
-    w2._fill_recent_menu()
+    assert str(gen_path.resolve()) in w2.recent.paths()
+    w2.recent.fill()
     names = [a.text() for a in w2.recent_menu.actions()]
     assert any("g.pt" in n for n in names)
     w2.close()

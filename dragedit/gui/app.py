@@ -68,8 +68,12 @@ def run_app(model="default", seed=0, argv=None, device="auto", precision="auto")
         log.exception("the main window could not be created")
         QMessageBox.critical(None, "dragedit", f"dragedit cannot start: {type(exc).__name__}: {exc}")
         return 1
+    window.confirm_quit = True   # a person is at the keyboard: quitting with unsaved work says what happens
     _install_excepthook(weakref.ref(window))
-    app.aboutToQuit.connect(window.close)  # stop a run, autosave and save settings however the app ends
+    def quitting():  # stop a run, autosave and save settings however the app ends (no question now)
+        window.confirm_quit = False
+        window.close()
+    app.aboutToQuit.connect(quitting)
     window.show()
     code = int(app.exec())
     window.worker.shutdown()

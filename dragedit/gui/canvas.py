@@ -56,8 +56,8 @@ class Canvas(QAbstractScrollArea):
     pairSelected = Signal(int)
     panned = Signal()
 
-    HIT_RADIUS = 10.0     # widget pixels
-    POINT_RADIUS = 5.5
+    HIT_RADIUS = 10.0     # widget pixels, at most
+    MIN_POINT_RADIUS, MAX_POINT_RADIUS = 3.0, 7.0
     MIN_ZOOM, MAX_ZOOM = 0.05, 64.0
 
     def __init__(self, parent=None):
@@ -85,6 +85,8 @@ class Canvas(QAbstractScrollArea):
         self.placeholder = ""
         self._drag = None
         self._cursor = None                  # widget position of the mouse, for the brush outline
+        self.before_image: QImage | None = None   # the start image, for before/after
+        self.compare = "off"                 # 'off' | 'hold' (show the start image) | 'split'
         self.setMinimumSize(200, 200)
 
     # ----- content ---------------------------------------------------------------------
@@ -109,6 +111,20 @@ class Canvas(QAbstractScrollArea):
         else:
             self._image = frame_to_qimage(frame)
         self.viewport().update()
+
+    def set_before(self, frame):
+        """The image the current edit started from (None: unknown)."""
+        self.before_image = None if frame is None else frame_to_qimage(frame)
+        self.viewport().update()
+
+    def set_compare(self, mode):
+        self.compare = mode if mode in ("off", "hold", "split") else "off"
+        self.viewport().update()
+
+    @property
+    def point_radius(self) -> float:
+        """Markers grow with the zoom (so they never hide a small image at 100%), within limits."""
+        return min(max(self._zoom, self.MIN_POINT_RADIUS), self.MAX_POINT_RADIUS)
 
     def clear(self, placeholder=""):
         self._image, self._size = None, None
@@ -278,7 +294,7 @@ class Canvas(QAbstractScrollArea):
     # ----- hit testing ----------------------------------------------------------------------
     def hit_test(self, pos):
         """(pair index, 'handle' | 'target') of the point nearest to pos within HIT_RADIUS, or None."""
-        best, best_d = None, self.HIT_RADIUS
+        best, best_d = None, min(self.HIT_RADIUS, self.point_radius + 4)
         for i, (hd, tg) in enumerate(self.pairs):
             for which, p in (("target", tg), ("handle", hd)):
                 q = self.image_to_widget(*p)
@@ -411,7 +427,21 @@ class Canvas(QAbstractScrollArea):
         ox, oy = self._offset()
         target = QRectF(ox, oy, w * self._zoom, h * self._zoom)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1)
+        before = self.before_image if self.before_image is not None \
+            and self.before_image.size() == self._image.size() else None
+        if self.compare == "hold" and before is not None:
+            p.drawImage(target, before, QRectF(0, 0, w, h))
+            self._draw_badge(p, target, "Start image", Qt.AlignmentFlag.AlignLeft)
+            p.end()
+            return
         p.drawImage(target, self._image, QRectF(0, 0, w, h))
+        if self.compare == "split" and before is not None:
+            half = QRectF(target.x(), target.y(), target.width() / 2, target.height())
+            p.drawImage(half, before, QRectF(0, 0, w / 2, h))
+            p.setPen(QPen(QColor(255, 255, 255), 2))
+            p.drawLine(half.topRight(), half.bottomRight())
+            self._draw_badge(p, target, "Before", Qt.AlignmentFlag.AlignLeft)
+            self._draw_badge(p, target, "After", Qt.AlignmentFlag.AlignRight)
         if self.show_mask and self._mask_image is not None:
             p.drawImage(target, self._mask_image, QRectF(0, 0, w, h))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -422,7 +452,7 @@ class Canvas(QAbstractScrollArea):
             self._draw_dot(p, c, HANDLE_COLOUR, False)
             p.setPen(QPen(QColor(255, 255, 255), 1.2, Qt.PenStyle.DashLine))
             p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawEllipse(c, self.POINT_RADIUS + 4, self.POINT_RADIUS + 4)
+            p.drawEllipse(c, self.point_radius + 4, self.point_radius + 4)
         if self.tool == "mask" and self._cursor is not None:
             r = self.brush_radius * self._zoom
             p.setBrush(Qt.BrushStyle.NoBrush)
@@ -432,8 +462,20 @@ class Canvas(QAbstractScrollArea):
             p.drawEllipse(self._cursor, r, r)
         p.end()
 
+    def _draw_badge(self, p, target, text, side):
+        vis = QRectF(self.viewport().rect()).intersected(target).adjusted(8, 8, -8, -8)
+        fm = p.fontMetrics()
+        bw, bh = fm.horizontalAdvance(text) + 12, fm.height() + 6
+        x = vis.left() if side == Qt.AlignmentFlag.AlignLeft else vis.right() - bw
+        box = QRectF(x, vis.top(), bw, bh)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 160))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
     def _draw_dot(self, p, c, colour, selected):
-        r = self.POINT_RADIUS
+        r = self.point_radius
         if selected:
             p.setPen(QPen(QColor(255, 220, 0), 2.5))
             p.setBrush(Qt.BrushStyle.NoBrush)
@@ -446,10 +488,11 @@ class Canvas(QAbstractScrollArea):
         a, b = self.image_to_widget(*hd), self.image_to_widget(*tg)
         vx, vy = b.x() - a.x(), b.y() - a.y()
         n = math.hypot(vx, vy)
-        if n > 2 * self.POINT_RADIUS + 2:
+        r = self.point_radius
+        if n > 2 * r + 2:
             ux, uy = vx / n, vy / n
-            start = QPointF(a.x() + ux * self.POINT_RADIUS, a.y() + uy * self.POINT_RADIUS)
-            tip = QPointF(b.x() - ux * (self.POINT_RADIUS + 1), b.y() - uy * (self.POINT_RADIUS + 1))
+            start = QPointF(a.x() + ux * r, a.y() + uy * r)
+            tip = QPointF(b.x() - ux * (r + 1), b.y() - uy * (r + 1))
             head = min(11.0, n * 0.4)
             base = QPointF(tip.x() - ux * head, tip.y() - uy * head)
             left = QPointF(base.x() - uy * head * 0.5, base.y() + ux * head * 0.5)

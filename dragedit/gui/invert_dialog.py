@@ -17,7 +17,7 @@ import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+                               QHBoxLayout, QLabel, QLayout, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from ..edit.drag import to_uint8
@@ -139,6 +139,18 @@ class InvertDialog(QDialog):
         lay.addWidget(self.progress)
         lay.addWidget(self.note)
         lay.addWidget(self.buttons)
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+
+    def _set_note(self, text):
+        """A note (e.g. no LPIPS weights) adds lines: grow the dialog so nothing is squeezed over the previews."""
+        self.note.setText(text)
+        lay = self.layout()
+        lay.invalidate()
+        lay.activate()
+        need = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else lay.sizeHint().height()
+        need = max(need, lay.totalMinimumSize().height())
+        if need > self.height():
+            self.resize(self.width(), need)
 
     # ----- options ------------------------------------------------------------------
     def options(self) -> InversionOptions:
@@ -272,7 +284,7 @@ class InvertDialog(QDialog):
         if w is not None:
             w.wait()
             if w.loss_kind and w.loss_kind != "lpips-alex":
-                self.note.setText(FALLBACK_MESSAGE)
+                self._set_note(FALLBACK_MESSAGE)
         self._set_inputs_enabled(True)
         self.cancel_button.setText("Close")
 
@@ -301,7 +313,7 @@ class InvertDialog(QDialog):
         self._finish_run()
         self.progress.setValue(0)
         self.progress.setFormat("Failed")
-        self.note.setText(message)
+        self._set_note(message)
 
     def wait_done(self, timeout_s=None):
         """Block until the running inversion has finished (tests and closing)."""

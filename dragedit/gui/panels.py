@@ -1,13 +1,14 @@
 """The side panel: model facts, latent, drag settings, mask brush, the list of point pairs, export.
 
 Buttons are bound to the window's QActions (one action = one command, one shortcut, one tooltip),
-so the panel holds only the value widgets; the window connects them.
+so the panel holds only the value widgets; the window connects them. The controls used on every
+edit are always shown; the rest sit in collapsible sections so the panel fits a 1200x800 window.
 """
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
                                QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
@@ -15,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 
-MARGINS = (10, 8, 10, 10)
-SPACING = 6
+MARGINS = (10, 4, 10, 6)
+SPACING = 5
 
 
 def action_button(action, text_beside=True, expand=True) -> QToolButton:
@@ -41,6 +42,67 @@ def _group(title):
     return box, form
 
 
+class Section(QWidget):
+    """A titled block whose body folds away (the arrow button); `expanded` is remembered by the window."""
+
+    def __init__(self, title, expanded=False, parent=None):
+        super().__init__(parent)
+        self.toggle = QToolButton()
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setChecked(expanded)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setStyleSheet("QToolButton { border: none; font-weight: bold; }")
+        self.body = QWidget()
+        self.form = QFormLayout(self.body)
+        self.form.setContentsMargins(0, 2, 0, 0)
+        self.form.setHorizontalSpacing(8)
+        self.form.setVerticalSpacing(SPACING)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.toggle)
+        lay.addWidget(self.body)
+        self.toggle.toggled.connect(self.set_expanded)
+        self.set_expanded(expanded)
+
+    def set_expanded(self, on):
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        if self.toggle.isChecked() != on:
+            self.toggle.setChecked(on)
+        self.body.setVisible(on)
+
+    @property
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+
+class SeedBox(QSpinBox):
+    """The seed; when the image comes from elsewhere (a photo, a latent file) it shows that instead
+    of a stale number, and Enter on any number (even the old one) goes back to that seed."""
+    seedEntered = Signal(int)
+
+    def __init__(self):
+        super().__init__()
+        self._other = None
+        self.editingFinished.connect(self._entered)
+
+    def set_other_source(self, text):
+        self._other = text or None
+        self.lineEdit().setPlaceholderText(text or "")
+        self.lineEdit().setText(self.textFromValue(self.value()))
+
+    def textFromValue(self, v):
+        return "" if self._other else super().textFromValue(v)
+
+    def _entered(self):
+        text = self.lineEdit().text().strip()
+        if self._other and text.isdigit():
+            self.seedEntered.emit(int(text))
+
+
 def _buttons(*buttons, columns=2):
     w = QWidget()
     grid = QGridLayout(w)
@@ -62,8 +124,8 @@ class SidePanel(QScrollArea):
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
         col = QVBoxLayout(body)
-        col.setContentsMargins(8, 8, 8, 8)
-        col.setSpacing(10)
+        col.setContentsMargins(6, 4, 6, 4)
+        col.setSpacing(6)
         a = actions
 
         # Model
@@ -73,19 +135,32 @@ class SidePanel(QScrollArea):
         self.model_file.setWordWrap(True)
         row = QHBoxLayout()
         row.setSpacing(SPACING)
-        row.addWidget(self.model_file, 1)
         row.addWidget(action_button(a["open_model"], text_beside=False, expand=False))
         form.addRow("File", row)
         self.model_resolution = QLabel("-")
         self.model_latent = QLabel("-")
         self.model_params = self.model_latent  # shown on the latent row
-        form.addRow("Image", self.model_resolution)
-        form.addRow("Latent", self.model_latent)
+        self.model_file.setWordWrap(False)
+        facts = QVBoxLayout()
+        facts.setSpacing(0)
+        top = QHBoxLayout()
+        top.setSpacing(SPACING)
+        top.addWidget(self.model_file)
+        top.addWidget(self.model_resolution)
+        top.addStretch(1)
+        facts.addLayout(top)
+        facts.addWidget(self.model_latent)
+        row.insertLayout(0, facts, 1)
         col.addWidget(box)
+        self._info = {}
 
         # Latent
         box, form = _group("Latent")
-        self.seed = QSpinBox()
+        self.source = QLabel("-")
+        self.source.setWordWrap(True)
+        self.source.setToolTip("Where the image on the canvas came from")
+        form.addRow("Source", self.source)
+        self.seed = SeedBox()
         self.seed.setRange(0, 2 ** 31 - 1)
         self.seed.setKeyboardTracking(False)
         self.seed.setToolTip("Seed of the random latent (Enter applies)")
@@ -107,7 +182,7 @@ class SidePanel(QScrollArea):
         self.space.addItem("W+ (per layer)", "w+")
         self.space.addItem("W (shared)", "w")
         self.space.setToolTip("Latent space the drag optimises (applies at the next Start)")
-        form.addRow("Space", self.space)
+        self.space.currentIndexChanged.connect(lambda _i: self._show_latent())
         col.addWidget(box)
 
         # Drag
@@ -120,7 +195,6 @@ class SidePanel(QScrollArea):
         self.lr.setValue(0.0)
         self.lr.setToolTip(f"Adam learning rate, applies at the next Start (auto: {SMALL_MODEL_LR:g} for models "
                            f"of {SMALL_MODEL_SIZE} px or less, {PAPER_LR:g} as in the paper for larger ones)")
-        form.addRow("Step size", self.lr)
         self.steps = QSpinBox()
         self.steps.setRange(1, 10000)
         self.steps.setValue(200)
@@ -131,7 +205,6 @@ class SidePanel(QScrollArea):
         self.tracker.addItem("Motion prior, sub-pixel", "motion")
         self.tracker.addItem("Template + motion prior", "patch")
         self.tracker.setToolTip("How handles are followed from one iteration to the next")
-        form.addRow("Tracker", self.tracker)
         self.stop_distance = QDoubleSpinBox()
         self.stop_distance.setRange(0.0, 64.0)
         self.stop_distance.setDecimals(1)
@@ -139,13 +212,18 @@ class SidePanel(QScrollArea):
         self.stop_distance.setSpecialValueText("auto")
         self.stop_distance.setSuffix(" px")
         self.stop_distance.setToolTip("A handle within this distance of its target counts as reached (auto: 2 px)")
-        form.addRow("Stop within", self.stop_distance)
         self.start_button = action_button(a["start_stop"])
-        self.start_button.setMinimumHeight(34)
+        self.start_button.setMinimumHeight(30)
         f = self.start_button.font()
         f.setBold(True)
         self.start_button.setFont(f)
         form.addRow(_buttons(self.start_button, action_button(a["reset_points"]), columns=2))
+        self.drag_more = Section("More drag settings")
+        self.drag_more.form.addRow("Stop within", self.stop_distance)
+        self.drag_more.form.addRow("Step size", self.lr)
+        self.drag_more.form.addRow("Tracker", self.tracker)
+        self.drag_more.form.addRow("Space", self.space)
+        form.addRow(self.drag_more)
         col.addWidget(box)
 
         # Mask
@@ -154,7 +232,6 @@ class SidePanel(QScrollArea):
         self.mask_mode.addItem("Flexible: only the painted area moves", "flexible")
         self.mask_mode.addItem("Fixed: the painted area stays", "fixed")
         self.mask_mode.setToolTip("What the painted area means for the drag")
-        form.addRow("Brush", self.mask_mode)
         self.brush = QSpinBox()
         self.brush.setRange(1, 256)
         self.brush.setValue(6)
@@ -163,12 +240,19 @@ class SidePanel(QScrollArea):
         self.show_mask = QCheckBox("Show")
         self.show_mask.setChecked(True)
         self.show_mask.setToolTip("Show the painted area over the image (H)")
+        self.mask_mode.setItemText(0, "Flexible: painted area moves")
+        self.mask_mode.setItemText(1, "Fixed: painted area stays")
         row = QHBoxLayout()
         row.setSpacing(SPACING)
+        row.addWidget(self.mask_mode, 3)
         row.addWidget(self.brush, 1)
+        form.addRow("Brush", row)
+        row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(action_button(a["mask_tool"]), 1)
+        row.addWidget(action_button(a["clear_mask"]), 1)
         row.addWidget(self.show_mask)
-        form.addRow("Radius", row)
-        form.addRow(_buttons(action_button(a["mask_tool"]), action_button(a["clear_mask"]), columns=2))
+        form.addRow(row)
         col.addWidget(box)
 
         # Points
@@ -183,7 +267,8 @@ class SidePanel(QScrollArea):
         self.points.setUniformRowHeights(True)
         self.points.setAlternatingRowColors(True)
         self.points.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.points.setMinimumHeight(110)
+        self.points.setMinimumHeight(64)
+        self.points_box = box
         self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
         hdr = self.points.header()
         hdr.setStretchLastSection(True)
@@ -194,8 +279,10 @@ class SidePanel(QScrollArea):
         v.addWidget(_buttons(action_button(a["remove_pair"]), columns=1))
         col.addWidget(box)
 
-        # Export
-        box, form = _group("Export")
+        # Export (the Export dialog has every option; these are its defaults and the image overlay)
+        self.export_more = Section("Files and export")
+        box = self.export_more
+        form = self.export_more.form
         self.fps = QSpinBox()
         self.fps.setRange(1, 120)
         self.fps.setValue(15)
@@ -205,8 +292,7 @@ class SidePanel(QScrollArea):
         self.overlay = QCheckBox("Draw points on exported frames")
         self.overlay.setToolTip("Draw handles, targets and arrows on exported frames and images")
         form.addRow(self.overlay)
-        form.addRow(_buttons(action_button(a["save_image"]), action_button(a["export_png"]),
-                             action_button(a["export_gif"]), action_button(a["export_mp4"]),
+        form.addRow(_buttons(action_button(a["save_image"]), action_button(a["export_gif"]),
                              action_button(a["save_latent"]), action_button(a["load_latent"]),
                              action_button(a["save_session"]), action_button(a["open_session"]), columns=2))
         col.addWidget(box)
@@ -237,16 +323,44 @@ class SidePanel(QScrollArea):
             self.model_file.setToolTip("")
             for w in (self.model_resolution, self.model_latent):
                 w.setText("-")
+            self._info = {}
             return
         self.model_file.setText(str(path.name))
         self.model_file.setToolTip(str(path))
         res = info.get("resolution")
         self.model_resolution.setText(f"{res} x {res} px" if res else "-")
-        n = info.get("params")
-        self.model_latent.setText(f"{info.get('num_ws', '?')} x {info.get('w_dim', '?')} (W+)"
-                                  + (f" · {n / 1e6:.2f} M params" if n else ""))
-        self.model_latent.setToolTip(f"z: {info.get('z_dim', '?')} values; W+: {info.get('num_ws', '?')} "
-                                     f"vectors of {info.get('w_dim', '?')}")
+        self.model_resolution.setStyleSheet("color: palette(mid);")
+        self._info = dict(info)
+        self._show_latent()
+
+    def _show_latent(self):
+        """The latent row says what the drag optimises: W (one vector for all layers) or W+."""
+        info = self._info
+        if not info:
+            return
+        n, k, d = info.get("params"), info.get("num_ws", "?"), info.get("w_dim", "?")
+        space = "W" if self.space.currentData() == "w" else "W+"
+        shape = f"1 x {d}" if space == "W" else f"{k} x {d}"
+        self.model_latent.setText(f"latent {shape} ({space})" + (f" · {n / 1e6:.2f} M params" if n else ""))
+        self.model_latent.setToolTip(f"z: {info.get('z_dim', '?')} values; W+: {k} vectors of {d}; "
+                                     f"W: one vector of {d} shared by all {k} layers. Drag space: {space}")
+
+    def show_source(self, text, seed_text=None):
+        """text: 'seed 5', 'photo face.png', 'latent edit.npz'. seed_text: what the seed box shows
+        instead of a number when the image is not a seed's."""
+        self.source.setText(text)
+        self.seed.set_other_source(seed_text)
+
+    def flash_points(self, ms=900):
+        """Draw the eye to the Points list (Start with no pairs): a highlight that fades out."""
+        box = self.points_box
+        box.setStyleSheet("QGroupBox { border: 2px solid #e6a800; border-radius: 4px; }")
+        self.ensureWidgetVisible(box)
+        timer = QTimer(box)   # dies with the box
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: box.setStyleSheet(""))
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(ms)
 
     # ----- points list ------------------------------------------------------------------------
     def update_points(self, pairs, selected=-1):

@@ -1,7 +1,9 @@
 """Render the README screenshot without a display: the real window at 1200x800 with three point pairs,
-a painted mask and a short run.
+a painted mask and a short run. With --all, also the shortcuts page, the split before/after view and
+the export dialog during an export, beside the main one (shortcuts.png, before_after.png,
+export_dialog.png).
 
-    QT_QPA_PLATFORM=offscreen python -m dragedit.gui.screenshot assets/screenshot.png [--model FILE] [--seed N]
+    QT_QPA_PLATFORM=offscreen python -m dragedit.gui.screenshot assets/screenshot.png [--model FILE] [--seed N] [--all]
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import tempfile
 import time
 
 
-def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800)) -> str:
+def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), extras=False) -> str:
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -62,9 +64,33 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800)) ->
         pump(lambda: False, 0.2)
         if not w.grab().save(str(out)):
             raise RuntimeError(f"could not write {out}")
+        if extras:
+            _extras(w, app, pump, os.path.dirname(str(out)) or ".")
         return str(out)
     finally:
         w.close()
+
+
+def _extras(w, app, pump, folder):
+    """The help page, before/after and the export dialog with its progress bar, from the same window."""
+    help_dialog = w.show_help(0)
+    help_dialog.resize(760, 600)
+    pump(lambda: False, 0.2)
+    help_dialog.grab().save(os.path.join(folder, "shortcuts.png"))
+    help_dialog.close()
+    w.actions_["compare_split"].setChecked(True)
+    pump(lambda: False, 0.2)
+    w.grab().save(os.path.join(folder, "before_after.png"))
+    w.actions_["compare_split"].setChecked(False)
+    dlg = w.export_frames_dialog("gif")
+    dlg.overlay.setChecked(True)
+    dlg.scale.setCurrentIndex(dlg.scale.findData(4))
+    dlg.path.setText(os.path.join(tempfile.mkdtemp(prefix="dragedit-shot-"), "edit.gif"))
+    dlg.start()
+    pump(lambda: dlg.progress.value() >= max(2, dlg.progress.maximum() // 3) or not dlg.running, 30)
+    dlg.grab().save(os.path.join(folder, "export_dialog.png"))
+    pump(lambda: not w.exporting, 60)
+    dlg.close()
 
 
 def main(argv=None):
@@ -73,8 +99,9 @@ def main(argv=None):
     ap.add_argument("--model", default="default")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--all", action="store_true", help="also shortcuts.png, before_after.png, export_dialog.png")
     args = ap.parse_args(argv)
-    print(take_screenshot(args.out, args.model, args.seed, args.steps))
+    print(take_screenshot(args.out, args.model, args.seed, args.steps, extras=args.all))
     return 0
 
 

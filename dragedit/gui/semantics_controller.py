@@ -35,6 +35,10 @@ class SemanticsController(QObject):
                               | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                               | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # A tab beside Controls rather than a second dock under it: stacked, the two split the
+        # height and the Controls panel no longer fits at 1200x800 without scrolling.
+        window.tabifyDockWidget(window.dock, self.dock)
+        window.dock.raise_()
         self.preview = PreviewRenderer(self)
         self.preview.ready.connect(self._on_preview)
         self.overlay = CanvasOverlay(window.canvas)

@@ -4,7 +4,10 @@ Every undoable action (a point edit, a mask stroke, a seed change, a whole
 drag run, picking a frame of the timeline) records the state before and after
 it. A state is `DragSession.snapshot()` plus the frame that was on screen for
 that latent, when known, so undoing a run shows the first image exactly and
-without rendering it again.
+without rendering it again; plus the timeline (the frames of the run that made
+that image, see timeline.py) and where the image came from, so undo and redo
+restore both with the image (DESIGN section 10: a run's frames belong to the
+edit the run pushed).
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from PySide6.QtCore import QObject, Signal
 class State:
     snap: dict
     frame: np.ndarray | None = None
+    timeline: object = None        # RunFrames or None
+    source: tuple | None = None    # ('seed', n) | ('photo', name) | ('latent', name) | ('session', name)
 
 
 @dataclass
@@ -37,6 +42,13 @@ class UndoStack(QObject):
         self._entries: list[Entry] = []
         self._index = 0          # entries[:index] are done; entries[index:] can be redone
         self._open_merge = False
+        self._clean = 0          # the index at which the work was last saved (-1: never reachable)
+
+    def set_clean(self):
+        self._clean = self._index
+
+    def is_clean(self) -> bool:
+        return self._clean == self._index
 
     def push(self, text, before: State, after: State, merge_key=None):
         """Record a done action. Consecutive pushes with the same merge_key become one entry."""
@@ -45,10 +57,15 @@ class UndoStack(QObject):
                 and self._entries[-1].merge_key == merge_key):
             top = self._entries[-1]
             top.after, top.text = after, text
+            if self._clean == self._index:
+                self._clean = -1
         else:
+            if self._clean > self._index:
+                self._clean = -1
             self._entries.append(Entry(text, before, after, merge_key))
             if len(self._entries) > self.limit:
                 del self._entries[0]
+                self._clean = self._clean - 1 if self._clean > 0 else -1
         self._index = len(self._entries)
         self._open_merge = merge_key is not None
         self.changed.emit()
@@ -93,6 +110,7 @@ class UndoStack(QObject):
     def clear(self):
         self._entries.clear()
         self._index = 0
+        self._clean = 0
         self._open_merge = False
         self.changed.emit()
 

@@ -22,31 +22,35 @@ import numpy as np
 import torch
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QSlider, QTextEdit, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QTextEdit, QToolBar, QVBoxLayout,
+                               QWidget)
 
 from .. import __version__
 from ..edit.drag import DragParams, DragSession
 from ..errors import DragEditError
 from . import icons
 from .canvas import Canvas
+from .compare import Compare
 from .device_choice import app_device, device_text
+from .export_controller import ExportController
 from .panels import SidePanel
 from .preferences import PreferencesDialog
+from .recent import RecentModels
+from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
+from .session_io import SessionIO
 from .settings import AppSettings
+from .timeline import RunFrames, TimelineBar
 from .undo import State, UndoStack
+from .wheelguard import guard_wheel
 from .worker import SessionWorker
 
 log = logging.getLogger(__name__)
 
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
-LATENT_FILTER = "Latents (*.npz *.npy)"
-SESSION_FILTER = "dragedit sessions (*.json)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
-MAX_RECENT = 8
 
 
 def _tip(text, shortcut=None):
@@ -72,13 +76,18 @@ class MainWindow(QMainWindow):
         self._gen = 0                 # bumped whenever the latent changes outside a run
         self._run = None              # dict(id, before, t0) while a drag run goes on
         self._run_counter = 0
-        self.timeline: list = []      # frames of the last run (dicts from the worker)
+        self.run_frames: RunFrames | None = None   # the run that made the image on screen (timeline)
+        self.source: tuple = ("seed", 0 if seed is None else int(seed))  # where the image came from
         self.pending = None           # a handle waiting for its target
         self.selected = -1
         self._point_before = None
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
         self.last_progress = None
+        self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
+        self.recovery = Recovery(self.settings)
+        self.sessions = SessionIO(self)
+        self.exporter = ExportController(self)
 
         self.setWindowTitle("dragedit")
         self.setWindowIcon(icons.app_icon())
@@ -100,6 +109,8 @@ class MainWindow(QMainWindow):
             self._open_initial(model, seed)
         if device_note:  # e.g. CUDA asked for but absent: the CPU is used, and the user is told
             self.status(device_note, 0)
+        if self.recovery.offer_once():
+            self.banner.show()
 
     # =============================================================== construction
     def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
@@ -130,22 +141,22 @@ class MainWindow(QMainWindow):
         A("open_image", "Open image…", "Open a photo: invert it into the model, then drag it", "Ctrl+I",
           S("SP_FileDialogContentsView"), self.open_image_dialog)
         A("open_session", "Open session…", "Open a saved editing session (.json)", "Ctrl+Shift+O",
-          S("SP_DirOpenIcon"), self.open_session_dialog)
+          S("SP_DirOpenIcon"), self.sessions.open_dialog)
         A("save_session", "Save session…", "Save points, mask, latent, model and settings (.json + .npz)",
-          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.save_session_dialog)
+          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.sessions.save_dialog)
         A("recover_session", "Recover last session", "Reopen the session saved automatically when the app closed",
           None, S("SP_BrowserReload"), self.recover_session)
         A("save_image", "Save image…", "Save the current image as PNG or JPEG", K.Save,
           S("SP_DialogSaveButton"), self.save_image_dialog)
         A("save_latent", "Save latent…", "Save the current latent (.npz)", "Ctrl+Alt+S",
-          S("SP_DriveFDIcon"), self.save_latent_dialog)
+          S("SP_DriveFDIcon"), self.sessions.save_latent_dialog)
         A("load_latent", "Load latent…", "Load a latent saved from dragedit (.npz)", "Ctrl+L",
-          S("SP_DirOpenIcon"), self.load_latent_dialog)
-        A("export_png", "Frames as PNG…", "Export the frames of the last run as a PNG sequence", "Ctrl+Shift+E",
+          S("SP_DirOpenIcon"), self.sessions.load_latent_dialog)
+        A("export_gif", "Export frames…", "Export the frames of the run on the timeline (GIF, MP4 or PNG; size, "
+          "points, speed)", "Ctrl+E", S("SP_MediaPlay"), lambda: self.export_frames_dialog("gif"))
+        A("export_png", "Frames as PNG…", "Export the frames of the run as a PNG sequence", "Ctrl+Shift+E",
           S("SP_FileDialogListView"), lambda: self.export_frames_dialog("png"))
-        A("export_gif", "Frames as GIF…", "Export the frames of the last run as an animated GIF", "Ctrl+E",
-          S("SP_MediaPlay"), lambda: self.export_frames_dialog("gif"))
-        A("export_mp4", "Frames as MP4…", "Export the frames of the last run as an MP4 video", "Ctrl+Alt+E",
+        A("export_mp4", "Frames as MP4…", "Export the frames of the run as an MP4 video", "Ctrl+Alt+E",
           S("SP_MediaPlay"), lambda: self.export_frames_dialog("mp4"))
         A("quit", "Quit", "Quit dragedit", K.Quit, S("SP_DialogCloseButton"), self.close)
         A("preferences", "Preferences…", "LPIPS weights file and compute device", "Ctrl+,",
@@ -153,7 +164,8 @@ class MainWindow(QMainWindow):
         A("undo", "Undo", "Undo the last point edit, mask stroke, seed change or run", K.Undo,
           icons.undo_icon(), self.undo)
         A("redo", "Redo", "Redo what was undone", ["Ctrl+Shift+Z", "Ctrl+Y"], icons.undo_icon(True), self.redo)
-        A("start_stop", "Start", "Start the drag", None, S("SP_MediaPlay"), self.toggle_run)
+        A("start_stop", "Start\tSpace", "Start or stop the drag", None, S("SP_MediaPlay"), self.toggle_run)
+        self.actions_["start_stop"].setIconText("Start")
         self.actions_["start_stop"].setToolTip("Start the drag (Space)")
         A("reset_points", "Reset points", "Remove every point pair", "Ctrl+Backspace",
           S("SP_DialogResetButton"), self.reset_points)
@@ -181,6 +193,15 @@ class MainWindow(QMainWindow):
           lambda: self.canvas.fit_to_window())
         A("actual_size", "Actual pixels", "One image pixel per screen pixel", ["1", "Ctrl+1"], None,
           lambda: self.canvas.set_zoom(1.0))
+        A("compare_hold", "Show start image\t\\ (hold)", "Show the image this edit started from while \\ is held",
+          None, None, lambda on: self.compare.hold(on, self._ws_initial()), checkable=True)
+        A("compare_split", "Split before/after", "Left half: the start image; right half: the image now",
+          "Ctrl+B", None, lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
+          checkable=True)
+        A("shortcuts", "Keyboard shortcuts", "Every command's keys, read from the commands themselves", "Ctrl+/",
+          S("SP_DialogHelpButton"), lambda: self.show_help(0))
+        A("howto", "How to drag-edit", "A short guide to the editing loop", "Shift+F1", None,
+          lambda: self.show_help(1))
         A("about", "About dragedit", "Version and credits", K.HelpContents, S("SP_MessageBoxInformation"),
           self.show_about)
 
@@ -198,33 +219,26 @@ class MainWindow(QMainWindow):
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
         self.actions_["points_tool"].setChecked(True)
 
-        # timeline under the canvas
-        self.timeline_slider = QSlider(Qt.Orientation.Horizontal)
-        self.timeline_slider.setRange(0, 0)
-        self.timeline_slider.setEnabled(False)
-        self.timeline_slider.setToolTip("Frames of the last run: pick one to continue editing from it")
-        self.timeline_slider.valueChanged.connect(self._on_timeline)
-        self.timeline_label = QLabel("No run yet")
-        self.timeline_label.setMinimumWidth(140)
-        bar = QWidget()
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(10, 4, 10, 6)
-        row.setSpacing(8)
-        row.addWidget(QLabel("Timeline"))
-        row.addWidget(self.timeline_slider, 1)
-        row.addWidget(self.timeline_label)
+        self.compare = Compare(self.canvas, self._render_start)
+        self.timeline_bar = TimelineBar()
+        self.timeline_bar.picked.connect(self._on_timeline)
+        self.timeline_slider, self.timeline_label = self.timeline_bar.slider, self.timeline_bar.label
+        self.banner = RecoveryBanner()
+        self.banner.recoverRequested.connect(self.recover_session)
         central = QWidget()
         col = QVBoxLayout(central)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
+        col.addWidget(self.banner)
         col.addWidget(self.canvas, 1)
-        col.addWidget(bar)
+        col.addWidget(self.timeline_bar)
         self.setCentralWidget(central)
 
         self.panel = SidePanel(self.actions_)
         self.panel.pairActivated.connect(self._select_pair)
         p = self.panel
         p.seed.valueChanged.connect(self.set_seed)
+        p.seed.seedEntered.connect(lambda v: self.set_seed(v, force=True))
         p.truncation.valueChanged.connect(self.set_truncation)
         p.space.currentIndexChanged.connect(lambda _i: self._apply_params())
         p.lr.valueChanged.connect(lambda _v: self._apply_params())
@@ -244,6 +258,8 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.dock = dock
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.compare.dock)
+        guard_wheel(p)
 
         tb = QToolBar("Main")
         tb.setObjectName("main_toolbar")
@@ -287,16 +303,14 @@ class MainWindow(QMainWindow):
         f.addAction(a["open_model"])
         f.addAction(a["open_image"])
         self.recent_menu = f.addMenu("Open recent model")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
         f.addSeparator()
         for name in ("open_session", "save_session", "recover_session"):
             f.addAction(a[name])
         f.addSeparator()
         for name in ("save_image", "save_latent", "load_latent"):
             f.addAction(a[name])
-        ex = f.addMenu("Export frames of the last run")
-        for name in ("export_png", "export_gif", "export_mp4"):
-            ex.addAction(a[name])
+        f.addAction(a["export_gif"])
         f.addSeparator()
         f.addAction(a["quit"])
         e = m.addMenu("&Edit")
@@ -306,6 +320,11 @@ class MainWindow(QMainWindow):
         v = m.addMenu("&View")
         for name in ("zoom_in", "zoom_out", "fit", "actual_size", None, "toggle_mask"):
             v.addSeparator() if name is None else v.addAction(a[name])
+        cmp = v.addMenu("Compare with the start image")
+        side = self.compare.dock.toggleViewAction()
+        side.setText("Side by side")
+        for act in (a["compare_hold"], a["compare_split"], side):
+            cmp.addAction(act)
         v.addSeparator()
         v.addAction(self.dock.toggleViewAction())
         v.addAction(self.toolbar.toggleViewAction())
@@ -314,7 +333,8 @@ class MainWindow(QMainWindow):
             d.addSeparator() if name is None else d.addAction(a[name])
         self.semantics.install(d, self.toolbar)
         h = m.addMenu("&Help")
-        h.addAction(a["about"])
+        for name in ("howto", "shortcuts", None, "about"):
+            h.addSeparator() if name is None else h.addAction(a[name])
 
     # =============================================================== messages and dialogs
     def open_preferences(self):
@@ -371,6 +391,15 @@ class MainWindow(QMainWindow):
         if path:
             self.settings.setValue(f"dirs/{key}", path)
         return path
+
+    def show_help(self, page=0):
+        """Help › Keyboard shortcuts (page 0) or How to drag-edit (page 1); non-modal."""
+        from .help import HelpDialog
+        dlg = HelpDialog(self.actions_.values(), self, page=page)
+        dlg.setWindowModality(Qt.WindowModality.NonModal)
+        dlg.show()
+        self.help_dialog = dlg
+        return dlg
 
     def show_about(self):
         import PySide6
@@ -452,7 +481,7 @@ class MainWindow(QMainWindow):
         if not self.worker.wait_idle(120):
             self.show_message("warning", "Cannot open model", "the previous model is still busy: try again")
             return False
-        self._autosave()  # what was being edited can come back with File > Recover last session
+        self.sessions.autosave()  # what was being edited can come back with File > Recover last session
         self.worker.set_session(session)
         self.session = session
         self.status_device.setText(device_text(session.device, session.precision))
@@ -465,8 +494,11 @@ class MainWindow(QMainWindow):
             self.panel.seed.setValue(int(seed))
             self.panel.seed.blockSignals(False)
         self.undo_stack.clear()
-        self.timeline = []
-        self._update_timeline()
+        self.run_frames = None
+        photo = (getattr(G, "source_info", {}).get("extra", {}) or {}).get("source_image") or path
+        self.source = ("photo", Path(str(photo)).name) if embedded is not None else ("seed", session.seed)
+        self.compare.forget()
+        self._show_timeline()
         self.pending = None
         self.selected = -1
         self.canvas.cancel_interaction()
@@ -476,39 +508,12 @@ class MainWindow(QMainWindow):
         self._gen += 1
         self.canvas.placeholder = "Rendering…"
         self.worker.request_render(self._gen)
-        self._add_recent(self.model_path)
-        self.setWindowTitle(f"dragedit — {self.model_path.name}")
+        self.recent.add(self.model_path)
+        self._show_source()
         self._sync_points()
         self._update_actions()
         self.status(f"Opened {self.model_path.name}: {G.img_resolution} px. Click a handle, then its target.")
         return True
-
-    def _add_recent(self, path):
-        recent = [p for p in self._recent() if p != str(path)]
-        recent.insert(0, str(path))
-        self.settings.setValue("recent/models", recent[:MAX_RECENT])
-
-    def _recent(self) -> list:
-        v = self.settings.value("recent/models", [])
-        if isinstance(v, str):
-            v = [v] if v else []
-        return [str(x) for x in (v or [])]
-
-    def _fill_recent_menu(self):
-        self.recent_menu.clear()
-        recent = self._recent()
-        if not recent:
-            a = self.recent_menu.addAction("(none)")
-            a.setEnabled(False)
-            return
-        for i, p in enumerate(recent):
-            a = self.recent_menu.addAction(f"&{i + 1}  {Path(p).name}")
-            a.setToolTip(p)
-            a.setStatusTip(p)
-            a.setEnabled(Path(p).exists())
-            a.triggered.connect(lambda _=False, p=p: self.open_model(p))
-        self.recent_menu.addSeparator()
-        self.recent_menu.addAction("Clear list", lambda: self.settings.setValue("recent/models", []))
 
     # =============================================================== frames
     def _show_frame(self, frame, valid):
@@ -523,6 +528,7 @@ class MainWindow(QMainWindow):
         if item.kind == "render":
             if item.gen == self._gen and self._run is None:
                 self._show_frame(item.frame, True)
+                self.compare.note(item.frame, self.session.ws, self.session.ws_initial)
                 top = self.undo_stack.top()
                 if top is not None and top.after.frame is None and torch.equal(top.after.snap["ws"], self.session.ws):
                     top.after.frame = item.frame
@@ -533,11 +539,19 @@ class MainWindow(QMainWindow):
         elif item.kind == "error":
             self.status(item.message or "error", 15000)
 
-    def _show_progress(self, res, rate):
+    def _show_progress(self, res, rate, iteration=None):
+        """iteration: of this run (the count the timeline and the final message use)."""
         self.last_progress = (res, rate)
-        self.status_iter.setText(f"iteration {res.iteration}")
+        if iteration is None:
+            iteration = res.iteration - (self._run["it0"] if self._run is not None else 0)
+        self.status_iter.setText(f"iteration {iteration}")
         self.status_rate.setText(f"{rate:.1f} it/s")
-        self.status_loss.setText(f"loss {res.loss:.4f}")
+        if res.reached:
+            self.status_loss.setText("targets reached")
+        elif getattr(res, "stalled", False):
+            self.status_loss.setText("handles stalled")
+        else:
+            self.status_loss.setText(f"loss {res.loss:.4f}")
         self._sync_points()
 
     # =============================================================== points
@@ -633,10 +647,11 @@ class MainWindow(QMainWindow):
 
     # =============================================================== undoable edits
     def _state(self) -> State:
-        return State(self.session.snapshot(), self.frame if self._frame_ok else None)
+        return State(self.session.snapshot(), self.frame if self._frame_ok else None, self.run_frames, self.source)
 
-    def _edit(self, text, fn, merge_key=None, changes_latent=False, title=None) -> bool:
-        """Run fn on the session as one undoable edit. Latent changes stop a run first.
+    def _edit(self, text, fn, merge_key=None, changes_latent=False, title=None, source=None) -> bool:
+        """Run fn on the session as one undoable edit. Latent changes stop a run first and end the
+        timeline (no run made the new image); `source` says where a new image came from.
         A DragEditError goes to the status bar (or a message box titled `title`) and changes nothing."""
         if self.session is None:
             return False
@@ -653,7 +668,12 @@ class MainWindow(QMainWindow):
                 self.status(str(exc))
             return False
         if changes_latent:
+            self.run_frames = None
+            if source is not None:
+                self.source = source
             self._latent_changed()
+            self._show_timeline()
+            self._show_source()
         if before is not None:
             self.undo_stack.push(text, before, self._state(), merge_key)
         self._sync_points()
@@ -686,6 +706,9 @@ class MainWindow(QMainWindow):
         self._set_combo(self.panel.mask_mode, s.mask_mode)
         self.canvas.set_mask_mode(s.mask_mode)
         self.selected = -1
+        self.run_frames, self.source = state.timeline, state.source or self.source
+        self._show_timeline()
+        self._show_source()
         self._sync_points()
 
     def undo(self):
@@ -721,11 +744,25 @@ class MainWindow(QMainWindow):
             combo.setCurrentIndex(i)
             combo.blockSignals(False)
 
-    def set_seed(self, seed):
-        if self.session is None or int(seed) == self.session.seed and self._frame_ok:
+    def set_seed(self, seed, force=False):
+        """A new seed is a new image: its points and mask are cleared in the same undoable edit."""
+        s = self.session
+        if s is None or (int(seed) == s.seed and self._frame_ok and self.source == ("seed", s.seed) and not force):
             return
         psi = self.panel.truncation.value()
-        self._edit(f"Seed {seed}", lambda: self.session.set_seed(int(seed), psi), changes_latent=True)
+        dropped = [f"{len(s.pairs)} pair{'s' if len(s.pairs) != 1 else ''}"] if s.pairs else []
+        dropped += ["the mask"] if s.mask is not None else []
+
+        def apply():
+            s.set_seed(int(seed), psi)
+            s.clear_pairs()
+            s.set_mask(None, mode=s.mask_mode)
+
+        if self._edit(f"Seed {seed}", apply, changes_latent=True, source=("seed", int(seed))):
+            self._clear_marks()
+            if dropped:
+                self.status(f"Seed {seed}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings "
+                            "them back).", 15000)
 
     def random_seed(self):
         self.panel.seed.setValue(random.randrange(0, 100000))
@@ -735,11 +772,34 @@ class MainWindow(QMainWindow):
             return
         seed = self.session.seed
         self._edit(f"Truncation {psi:.2f}", lambda: self.session.set_seed(seed, float(psi)),
-                   changes_latent=True, merge_key="truncation")
+                   changes_latent=True, merge_key="truncation", source=("seed", seed))
 
     def reset_image(self):
         if self.session is not None:
             self._edit("Reset image", self.session.reset, changes_latent=True)
+
+    def _clear_marks(self):
+        self.pending = None
+        self.selected = -1
+        self.canvas.set_pending(None)
+        self.canvas.set_mask(None)
+
+    def _show_source(self):
+        """Title, Latent panel and seed box name where the image came from."""
+        kind, name = self.source
+        text = f"{kind} {name}"
+        self.panel.show_source(text, None if kind == "seed" else text)
+        self._update_actions()
+
+    def _ws_initial(self):
+        return None if self.session is None else self.session.ws_initial
+
+    def _render_start(self):
+        """The start image, rendered here when no frame of it was kept (never during a run)."""
+        if self.session is None or self._run is not None or not self.worker.wait_idle(5):
+            return None
+        with torch.no_grad():
+            return self.session._frame(self.session.G.synthesis(self.session.ws_initial))
 
     # =============================================================== params
     def _params_from_ui(self) -> DragParams:
@@ -775,8 +835,9 @@ class MainWindow(QMainWindow):
             self.stop_run()
 
     def _refuse(self, text):
+        """Why Start did nothing: the status bar says it and the Points list lights up (no dialog)."""
         self.status(text, 15000)
-        self.show_message("info", "Cannot start", text)
+        self.panel.flash_points()
 
     def start_run(self) -> bool:
         if self._run is not None:
@@ -793,7 +854,8 @@ class MainWindow(QMainWindow):
             return False
         self.session.params.space = self.panel.space.currentData()
         self._run_counter += 1
-        self._run = dict(id=self._run_counter, before=self._state(), t0=time.perf_counter())
+        self._run = dict(id=self._run_counter, before=self._state(), t0=time.perf_counter(),
+                         it0=self.session.iteration)
         self.undo_stack.break_merge()
         if not self.worker.start_run(self._run_counter, self.panel.steps.value(),
                                      frame0=self.frame if self._frame_ok else None):
@@ -801,6 +863,7 @@ class MainWindow(QMainWindow):
             self.status("The worker is busy: try again.")
             return False
         self.status("Running… (Space stops)", 0)
+        self.timeline_bar.set_busy(True)
         self._update_actions()
         return True
 
@@ -826,15 +889,20 @@ class MainWindow(QMainWindow):
         self._gen += 1
         if summary.frame is not None:
             self._show_frame(summary.frame, True)
-        self.timeline = summary.timeline
-        self._update_timeline()
+        if before.frame is not None:
+            self.compare.note(before.frame, before.snap["ws"], self.session.ws_initial)
+        if len(summary.timeline) > 1:
+            for e in summary.timeline:
+                e["step"] = e["iteration"] - summary.timeline[0]["iteration"]
+            self.run_frames = RunFrames(tuple(summary.timeline), len(summary.timeline) - 1)
+        self._show_timeline()
         after = self._state()
         changed = (not torch.equal(before.snap["ws"], after.snap["ws"]) or before.snap["pairs"] != after.snap["pairs"]
                    or not _same_mask(before.snap["mask"], after.snap["mask"]))
         if changed:
             self.undo_stack.push(f"Drag ({summary.iterations} iterations)", before, after)
         if summary.last is not None:
-            self._show_progress(summary.last, summary.iterations / max(summary.elapsed, 1e-6))
+            self._show_progress(summary.last, summary.iterations / max(summary.elapsed, 1e-6), summary.iterations)
         n, secs = summary.iterations, summary.elapsed
         if summary.reason == "reached":
             self.status(f"Reached the target{'s' if len(after.snap['pairs']) > 1 else ''} after {n} iterations "
@@ -849,24 +917,27 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # =============================================================== timeline
-    def _update_timeline(self):
-        s = self.timeline_slider
-        s.blockSignals(True)
-        n = len(self.timeline)
-        s.setRange(0, max(n - 1, 0))
-        s.setValue(max(n - 1, 0))
-        s.blockSignals(False)
-        s.setEnabled(n > 1 and self._run is None)
-        if n > 1:
-            self.timeline_label.setText(f"frame {n - 1} / {n - 1}")
-        else:
-            self.timeline_label.setText("No run yet")
+    @property
+    def timeline(self) -> list:
+        """The frames of the run that made the image on screen ([] when no run did)."""
+        return [] if self.run_frames is None else list(self.run_frames.frames)
+
+    def _show_timeline(self):
+        """The bar, and the status bar's count, follow the run that made the image on screen."""
+        run = self.run_frames
+        self.timeline_bar.show_run(run, busy=self._run is not None)
+        if self._run is None:
+            self.status_iter.setText("" if run is None else f"iteration {run.step()}")
+            if run is None or run.index != len(run.frames) - 1:
+                self.status_rate.setText("")
+                self.status_loss.setText("")
+        self._update_actions()
 
     def _on_timeline(self, i):
-        if self.session is None or self._run is not None or not 0 <= i < len(self.timeline):
+        run = self.run_frames
+        if self.session is None or self._run is not None or run is None or not 0 <= i < len(run.frames):
             return
-        entry = self.timeline[i]
-        self.timeline_label.setText(f"frame {i} / {len(self.timeline) - 1}")
+        entry = run.frames[i]
 
         def pick():
             self.session.set_latent(entry["ws"])
@@ -881,8 +952,10 @@ class MainWindow(QMainWindow):
         except DragEditError as exc:
             self.status(str(exc))
             return
+        self.run_frames = run.at(i)
+        self._show_timeline()
         self._latent_changed(None if entry.get("low_res") else entry["frame"])
-        self.undo_stack.push(f"Pick frame {i}", before, self._state(), merge_key="timeline")
+        self.undo_stack.push(f"Pick {run.label(i).split(' /')[0]}", before, self._state(), merge_key="timeline")
         self._sync_points()
 
     # =============================================================== mask
@@ -957,89 +1030,27 @@ class MainWindow(QMainWindow):
         self.status(f"Saved {out}.")
         return True
 
-    def export_frames_dialog(self, kind):
-        if not self._need_session():
-            return
-        if len(self.timeline) < 2:
-            self.show_message("info", "Nothing to export", "There are no frames yet: run a drag first.")
-            return
-        if kind == "png":
-            path = self.ask_directory("Export frames to folder", "export")
-        else:
-            filt = "GIF animation (*.gif)" if kind == "gif" else "MP4 video (*.mp4)"
-            path = self.ask_save_path(f"Export frames as {kind.upper()}", filt, "export", f"edit.{kind}")
-        if path:
-            self.export_frames(path, kind)
+    def export_frames_dialog(self, kind="gif"):
+        """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
+        return self.exporter.open_dialog(kind) if self._need_session() else None
 
-    def export_frames(self, path, kind=None) -> bool:
-        """Write the frames of the last run (the start image first) as 'png' (a folder), 'gif' or 'mp4'."""
-        from ..io.export import draw_points, save_png_sequence, save_video
-        if kind is None:
-            kind = Path(path).suffix.lower().lstrip(".") or "png"
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            if len(self.timeline) < 2:
-                raise DragEditError("there are no frames to export: run a drag first")
-            frames = [e["frame"] for e in self.timeline]
-            if self.panel.overlay.isChecked():
-                frames = [draw_points(e["frame"], e["handles"], e["targets"]) for e in self.timeline]
-            if kind == "png":
-                out = save_png_sequence(frames, path)
-                where = f"{len(out)} PNG files in {path}"
-            else:
-                p = Path(path)
-                if p.suffix.lower() != f".{kind}":
-                    p = p.with_name(p.name + f".{kind}")
-                out = save_video(frames, p, fps=self.panel.fps.value())
-                where = str(out)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot export frames", str(exc))
-            return False
-        except OSError as exc:
-            self.show_message("warning", "Cannot export frames", f"{path}: {exc.strerror or exc}")
-            return False
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        self.status(f"Exported {len(frames)} frames: {where}.")
-        return True
+    def export_frames(self, path, kind=None, options=None) -> bool:
+        """Start writing the run's frames in the background (see ExportController.export)."""
+        return self.exporter.export(path, kind, options)
 
-    def save_latent_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_save_path("Save latent", LATENT_FILTER, "latent", f"seed{self.session.seed}.npz")
-        if path:
-            self.save_latent(path)
+    @property
+    def exporting(self) -> bool:
+        return self.exporter.busy
+
+    @property
+    def export_dialog(self):
+        return self.exporter.dialog
 
     def save_latent(self, path) -> bool:
-        from ..io.latents import save_latent
-        p = Path(path)
-        if p.suffix.lower() != ".npz":
-            p = p.with_name(p.name + ".npz")
-        try:
-            save_latent(p, self.session.ws, seed=self.session.seed, model=str(self.model_path),
-                        truncation_psi=self.session.params.truncation_psi)
-        except OSError as exc:
-            self.show_message("warning", "Cannot save latent", f"{p}: {exc.strerror or exc}")
-            return False
-        self.status(f"Saved latent {p}.")
-        return True
-
-    def load_latent_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_open_path("Load latent", LATENT_FILTER, "latent")
-        if path:
-            self.load_latent(path)
+        return self.sessions.save_latent(path)
 
     def load_latent(self, path) -> bool:
-        from ..io.latents import load_latent
-        try:
-            ws = load_latent(path)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot load latent", str(exc))
-            return False
-        return self._edit(f"Load latent {Path(path).name}", lambda: self.session.set_latent(ws),
-                          changes_latent=True, title="Cannot load latent")
+        return self.sessions.load_latent(path)
 
     # =============================================================== photos
     def open_image_dialog(self):
@@ -1099,120 +1110,22 @@ class MainWindow(QMainWindow):
             self.session.clear_pairs()
             self.session.set_mask(None, mode=self.session.mask_mode)
 
-        ok = self._edit(f"Open image {name}", apply, changes_latent=True, title="Cannot open image")
+        ok = self._edit(f"Open image {name}", apply, changes_latent=True, title="Cannot open image",
+                        source=("photo", name))
         if ok:
-            self.pending = None
-            self.canvas.set_pending(None)
-            self.canvas.set_mask(None)
-            self.timeline = []
-            self._update_timeline()
+            self._clear_marks()
             self.status(f"Opened {name} ({quality}). Click a handle, then its target.", 0)
         return ok
 
-    # =============================================================== sessions
-    def _settings_dict(self):
-        p = self.panel
-        return dict(steps=p.steps.value(), fps=p.fps.value(), overlay=p.overlay.isChecked(),
-                    brush=p.brush.value())
-
-    def save_session_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_save_path("Save session", SESSION_FILTER, "session", "session.json")
-        if path:
-            self.save_session(path)
-
+    # =============================================================== sessions (see session_io.py)
     def save_session(self, path) -> bool:
-        from .sessionfile import save_session
-        if self.session is None:
-            return False
-        self._apply_params()
-        try:
-            out = save_session(path, self.session, self.model_path, self._settings_dict())
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot save session", str(exc))
-            return False
-        self.status(f"Saved session {out}.")
-        return True
-
-    def open_session_dialog(self):
-        path = self.ask_open_path("Open session", SESSION_FILTER, "session")
-        if path:
-            self.open_session(path)
+        return self.sessions.save(path)
 
     def open_session(self, path) -> bool:
-        from .sessionfile import read_session, session_snapshot
-        try:
-            data = read_session(path)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot open session", str(exc))
-            return False
-        model = data["model"]
-        if model and (self.model_path is None or Path(model).resolve() != self.model_path):
-            if not Path(model).exists() and self.session is not None:
-                self.show_message("warning", "Cannot open session",
-                                  f"the session's model {model} does not exist: open that model first")
-                return False
-            if not self.open_model(model):
-                return False
-        if self.session is None:
-            self.show_message("warning", "Cannot open session", "the session names no model: open a model first")
-            return False
-        try:
-            snap = session_snapshot(data, self.session)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot open session", str(exc))
-            return False
-        pr = data["params"]
-        self._set_quietly(self.panel.lr, pr.lr or 0.0)
-        self._set_combo(self.panel.tracker, pr.tracker)
-        self._set_combo(self.panel.space, pr.space)
-        self._set_quietly(self.panel.stop_distance, pr.stop_distance or 0.0)
-        st = data.get("settings") or {}
-        for key, w in (("steps", self.panel.steps), ("fps", self.panel.fps), ("brush", self.panel.brush)):
-            try:
-                if key in st:
-                    w.setValue(int(st[key]))
-            except (TypeError, ValueError):
-                pass
-        if "overlay" in st:
-            self.panel.overlay.setChecked(bool(st["overlay"]))
-
-        def apply():
-            self.session.restore(snap)
-            self._apply_params()
-
-        ok = self._edit(f"Open session {Path(path).name}", apply, changes_latent=True, title="Cannot open session")
-        if ok:
-            self._set_quietly(self.panel.seed, self.session.seed)
-            self._set_quietly(self.panel.truncation, self.session.params.truncation_psi)
-            self._set_combo(self.panel.mask_mode, self.session.mask_mode)
-            self.canvas.set_mask_mode(self.session.mask_mode)
-            self.canvas.set_mask(self.session.mask)
-            self.status(f"Opened session {path}.")
-        return ok
-
-    def _autosave_path(self) -> Path:
-        return Path(self.settings.fileName()).parent / "autosave.json"
+        return self.sessions.open(path)
 
     def recover_session(self):
-        p = self._autosave_path()
-        if not p.is_file():
-            self.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
-            return
-        self.open_session(p)
-
-    def _autosave(self):
-        s = self.session
-        if s is None:
-            return
-        if not s.pairs and s.mask is None and torch.equal(s.ws, s.ws_initial):
-            return
-        try:
-            from .sessionfile import save_session
-            save_session(self._autosave_path(), s, self.model_path, self._settings_dict())
-        except Exception:  # noqa: BLE001 - closing must never fail
-            log.exception("autosave failed")
+        self.sessions.recover()
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
@@ -1243,6 +1156,12 @@ class MainWindow(QMainWindow):
     # =============================================================== keys: Space starts/stops, or pans when dragged
     def eventFilter(self, obj, event):
         t = event.type()
+        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Backslash \
+                and not event.modifiers() and isinstance(obj, QWidget) and obj.window() is self \
+                and not isinstance(QApplication.focusWidget(), (QLineEdit, QTextEdit, QPlainTextEdit)):
+            if not event.isAutoRepeat():   # hold \ to see the start image
+                self.actions_["compare_hold"].setChecked(t == QEvent.Type.KeyPress)
+            return True
         if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space \
                 and not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier) \
                 and isinstance(obj, QWidget) and obj.window() is self:
@@ -1277,17 +1196,14 @@ class MainWindow(QMainWindow):
                      "reset_points", "remove_pair", "clear_mask", "zoom_in", "zoom_out", "fit", "actual_size"):
             a[name].setEnabled(has)
         for name in ("export_png", "export_gif", "export_mp4"):
-            a[name].setEnabled(has and len(self.timeline) > 1)
+            a[name].setEnabled(has and self.run_frames is not None and len(self.run_frames.frames) > 1)
         a["start_stop"].setEnabled(has)
-        if a["start_stop"].text() != ("Stop" if running else "Start"):
-            if running:
-                a["start_stop"].setText("Stop")
-                a["start_stop"].setIcon(icons.standard("SP_MediaStop"))
-                a["start_stop"].setToolTip("Stop the drag (Space)")
-            else:
-                a["start_stop"].setText("Start")
-                a["start_stop"].setIcon(icons.standard("SP_MediaPlay"))
-                a["start_stop"].setToolTip("Start the drag (Space)")
+        word = "Stop" if running else "Start"
+        if a["start_stop"].iconText() != word:
+            a["start_stop"].setText(f"{word}\tSpace")
+            a["start_stop"].setIconText(word)
+            a["start_stop"].setIcon(icons.standard("SP_MediaStop" if running else "SP_MediaPlay"))
+            a["start_stop"].setToolTip(f"{word} the drag (Space)")
         u, r = self.undo_stack.can_undo(), self.undo_stack.can_redo()
         a["undo"].setEnabled(has and u)
         a["redo"].setEnabled(has and r)
@@ -1298,10 +1214,12 @@ class MainWindow(QMainWindow):
         self.panel.space.setEnabled(has and not running)
         self.panel.seed.setEnabled(has)
         self.panel.truncation.setEnabled(has)
-        self.timeline_slider.setEnabled(len(self.timeline) > 1 and not running)
+        self.timeline_bar.set_busy(running)
         self.semantics.update_enabled(has, running)
-        title = (f"dragedit — {self.model_path.name}" if self.model_path else "dragedit") + \
-            (" (running)" if running else "")
+        title = "dragedit"
+        if self.model_path:
+            title += f" — {self.model_path.name} — {self.source[0]} {self.source[1]}"
+        title += " (running)" if running else ""
         if self.windowTitle() != title:
             self.setWindowTitle(title)
 
@@ -1337,6 +1255,8 @@ class MainWindow(QMainWindow):
         p.show_mask.setChecked(self._value("mask/show", True, bool))
         p.fps.setValue(self._value("export/fps", 15, int))
         p.overlay.setChecked(self._value("export/overlay", False, bool))
+        p.drag_more.set_expanded(self._value("panel/more_drag", False, bool))
+        p.export_more.set_expanded(self._value("panel/files", False, bool))
 
     def save_settings(self):
         s, p = self.settings, self.panel
@@ -1352,14 +1272,28 @@ class MainWindow(QMainWindow):
         s.setValue("mask/show", p.show_mask.isChecked())
         s.setValue("export/fps", p.fps.value())
         s.setValue("export/overlay", p.overlay.isChecked())
+        s.setValue("panel/more_drag", p.drag_more.expanded)
+        s.setValue("panel/files", p.export_more.expanded)
         s.sync()
 
+    def _unsaved(self) -> bool:
+        return not self.undo_stack.is_clean() and self.recovery.worth_saving(self.session)
+
+    def ask_quit(self) -> bool:
+        return ask_quit(self, self.settings)
+
     def closeEvent(self, event):
+        if not self._closing and self.confirm_quit and self._unsaved() \
+                and self._value("quit/ask", True, bool) and not self.ask_quit():
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             try:
                 self.stop_run(wait=True)
-                self._autosave()
+                self.exporter.shutdown()
+                if self.sessions.autosave() and self.undo_stack.is_clean():
+                    self.recovery.mark_offered()   # saved as a session already: nothing to offer
                 self.save_settings()
             finally:
                 self.worker.shutdown()

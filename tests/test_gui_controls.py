@@ -1,0 +1,200 @@
+"""Issue 16: the wheel over unfocused spin and combo boxes, markers that scale with the zoom, help
+generated from the actions, before/after, the Controls panel at 1200x800, quitting with unsaved
+work and the one-time recovery offer, and the inversion dialog's captions."""
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from test_gui import (add_pair, gen_path, make_window, messages, one_thread, photo_of,  # noqa: F401
+                      settings, small_generator, wait_run_end, win)
+
+
+def wheel(widget, dy=120):
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    ev = QWheelEvent(pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, dy), Qt.MouseButton.NoButton,
+                     Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, ev)
+
+
+def test_the_wheel_changes_spin_and_combo_boxes_only_when_they_have_focus(qtbot, win):
+    w, p = win, win.panel
+    w.canvas.setFocus()
+    before = (p.brush.value(), p.steps.value(), p.truncation.value(), p.tracker.currentIndex(),
+              p.mask_mode.currentIndex(), p.seed.value())
+    for box in (p.brush, p.steps, p.truncation, p.tracker, p.mask_mode, p.seed):
+        assert box.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        wheel(box, 120)
+        wheel(box, -120)
+        wheel(box, -120)
+    after = (p.brush.value(), p.steps.value(), p.truncation.value(), p.tracker.currentIndex(),
+             p.mask_mode.currentIndex(), p.seed.value())
+    assert after == before
+    # with focus (clicked or tabbed into) the wheel works as usual
+    w.activateWindow()
+    p.brush.setFocus()
+    qtbot.waitUntil(p.brush.hasFocus, timeout=2000)
+    wheel(p.brush, 120)
+    assert p.brush.value() == before[0] + 1
+
+
+def red_pixels(w):
+    img = w.canvas.viewport().grab().toImage()
+    a = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    b, g, r = a[..., 0].astype(int), a[..., 1].astype(int), a[..., 2].astype(int)
+    return int(((abs(r - 230) < 8) & (abs(g - 40) < 8) & (abs(b - 40) < 8)).sum())
+
+
+def test_markers_scale_with_the_zoom_with_a_minimum(qtbot, win):
+    w, c = win, win.canvas
+    add_pair(w, (20, 20), (44, 40))
+    c.set_zoom(1.0)
+    assert c.point_radius == c.MIN_POINT_RADIUS
+    small = red_pixels(w)
+    c.set_zoom(6.0)
+    assert c.point_radius == 6.0
+    big = red_pixels(w)
+    c.set_zoom(30.0)
+    assert c.point_radius == c.MAX_POINT_RADIUS
+    assert 0 < small < big / 2, (small, big)
+    # at 100% a marker covers a few image pixels, not a fifth of a 64-px image
+    assert small < 60
+
+
+def test_help_lists_every_shortcut_from_the_actions(qtbot, win):
+    w = win
+    dlg = w.show_help(0)
+    qtbot.addWidget(dlg)
+    rows = {dlg.table.item(r, 0).text(): dlg.table.item(r, 1).text() for r in range(dlg.table.rowCount())}
+    for a in w.actions_.values():
+        if not a.shortcut().isEmpty():
+            name = a.text().split("\t")[0].replace("&", "")
+            assert name in rows, name
+            assert a.shortcut().toString(a.shortcut().SequenceFormat.NativeText) in rows[name]
+    assert rows["Start"] == "Space"
+    assert "\\" in rows["Show start image"]
+    # the Drag menu shows Space beside Start
+    drag = next(m for m in w.menuBar().actions() if m.text() == "&Drag").menu()
+    start = next(a for a in drag.actions() if a.objectName() == "start_stop")
+    assert start.text().endswith("\tSpace")
+    dlg.tabs.setCurrentIndex(1)
+    assert "handle" in dlg.howto.toPlainText() and "Space" in dlg.howto.toPlainText()
+    dlg.close()
+    assert w.show_help(1).tabs.currentIndex() == 1
+
+
+def qimage_array(img):
+    from PySide6.QtGui import QImage
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
+    a = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return a[:, :img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+
+def test_holding_backslash_shows_the_start_image(qtbot, win):
+    w = win
+    start = w.frame.copy()
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(5)
+    w.start_run()
+    wait_run_end(qtbot, w)
+    assert not np.array_equal(w.frame, start)
+    QTest.keyPress(w, Qt.Key.Key_Backslash)
+    assert w.canvas.compare == "hold" and w.canvas.before_image is not None
+    assert np.array_equal(qimage_array(w.canvas.before_image), start)
+    QTest.keyRelease(w, Qt.Key.Key_Backslash)
+    assert w.canvas.compare == "off"
+    w.actions_["compare_split"].trigger()
+    assert w.canvas.compare == "split"
+    w.actions_["compare_split"].trigger()
+    assert w.canvas.compare == "off"
+    # side by side: a dock with the start image
+    w.compare.dock.show()
+    assert w.compare.view.pixmap() is not None and not w.compare.view.pixmap().isNull()
+    # after a new seed the start image is that seed's image
+    w.panel.seed.setValue(5)
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    w.actions_["compare_hold"].setChecked(True)
+    assert np.array_equal(qimage_array(w.canvas.before_image), w.frame)
+    w.actions_["compare_hold"].setChecked(False)
+
+
+def test_the_controls_panel_fits_at_1200x800(qtbot, settings, messages, gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    w.resize(1200, 800)
+    qtbot.wait(50)
+    QApplication.processEvents()
+    bar = w.panel.verticalScrollBar()
+    assert bar.maximum() == 0, f"the panel scrolls by {bar.maximum()} px"
+    # the rest is there, folded away
+    assert not w.panel.drag_more.expanded and not w.panel.lr.isVisible()
+    w.panel.drag_more.set_expanded(True)
+    assert w.panel.lr.isVisible() and w.panel.tracker.isVisible()
+    w.close()
+
+
+def test_quitting_with_unsaved_work_says_it_is_recoverable_then_offers_it_once(qtbot, settings, messages,
+                                                                                gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    assert not w.banner.isVisible()
+    add_pair(w, (20, 20), (44, 40))
+    w.confirm_quit = True
+    seen = []
+
+    def answer(button):
+        def click():
+            box = QApplication.activeModalWidget()
+            assert isinstance(box, QMessageBox)
+            seen.append(box.text())
+            box.button(button).click()
+        QTimer.singleShot(50, click)
+
+    answer(QMessageBox.StandardButton.Cancel)
+    w.close()
+    assert w.isVisible() and seen and "recover" in seen[-1]  # stayed: nothing lost
+    answer(QMessageBox.StandardButton.Ok)
+    w.close()
+    assert not w.isVisible() and len(seen) == 2
+    assert w.recovery.path.is_file()
+    w2 = make_window(qtbot, settings, gen_path)
+    assert w2.banner.isVisibleTo(w2), "the next start offers the session"
+    w2.banner.dismiss_button.click()
+    w2.close()
+    w3 = make_window(qtbot, settings, gen_path)
+    assert not w3.banner.isVisibleTo(w3), "offered once"
+    w3.recover_session()  # still in the File menu
+    assert len(w3.session.pairs) == 1
+    w3.close()
+    w4 = make_window(qtbot, settings, gen_path)
+    w4.confirm_quit = True
+    w4.close()  # nothing to lose: no question
+    assert not w4.isVisible()
+
+
+def test_the_recovery_banner_recovers(qtbot, settings, messages, gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    add_pair(w, (20, 20), (44, 40))
+    w.close()
+    w2 = make_window(qtbot, settings, gen_path)
+    assert w2.banner.isVisibleTo(w2)
+    w2.banner.recover_button.click()
+    assert not w2.banner.isVisibleTo(w2) and len(w2.session.pairs) == 1
+    w2.close()
+
+
+def test_inversion_captions_stay_below_the_previews_with_the_lpips_note(qtbot, tmp_path):
+    from dragedit.gui.invert_dialog import InvertDialog
+    dlg = InvertDialog(small_generator(), photo_of(tmp_path))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    dlg._set_note("No AlexNet weights were found for LPIPS, so a pixel + multi-scale loss was used (set "
+                  "DRAGEDIT_LPIPS_WEIGHTS to a weights file for a closer match).")
+    dlg.recon_caption.setText("PSNR 23.1 dB with the latent alone (200 steps, 4.1 s)")
+    QApplication.processEvents()
+    for view, caption in ((dlg.photo_view, dlg.photo_caption), (dlg.recon_view, dlg.recon_caption)):
+        assert caption.geometry().top() >= view.geometry().bottom(), (view.geometry(), caption.geometry())
+        assert caption.height() >= caption.heightForWidth(caption.width())
+    note = dlg.note.geometry()
+    assert note.height() >= dlg.note.heightForWidth(note.width())
+    dlg.close()

@@ -1,0 +1,171 @@
+"""Issue 16, defects 1, 5, 6, 7: the timeline always describes the image on the canvas, one iteration
+count everywhere, labels that say where the image came from, and a new seed that clears the old
+image's points and mask in one undoable edit."""
+import numpy as np
+import pytest
+import torch
+
+from test_gui import (add_pair, gen_path, make_window, messages, one_thread, photo_of,  # noqa: F401
+                      settings, small_generator, wait_run_end, win)
+
+
+def run(qtbot, w, steps=4, pair=((20, 20), (44, 40))):
+    if not w.session.pairs:
+        add_pair(w, *pair)
+    w.panel.steps.setValue(steps)
+    w.panel.stop_distance.setValue(0.1)
+    assert w.start_run()
+    wait_run_end(qtbot, w)
+    return w.run_frames
+
+
+def shows(w, run_frames):
+    """The bar shows exactly this run (or none) and the canvas shows its frame."""
+    if run_frames is None:
+        return w.run_frames is None and not w.timeline_slider.isEnabled() and w.timeline_label.text() == "No run yet"
+    return (w.run_frames is not None and w.run_frames.frames is run_frames.frames
+            and w.timeline_slider.value() == w.run_frames.index and w.timeline_slider.isEnabled()
+            and w.timeline_label.text() == w.run_frames.label())
+
+
+def test_undo_and_redo_bring_the_timeline_with_the_run(qtbot, win):
+    w = win
+    first = run(qtbot, w, steps=4)
+    assert first is not None and shows(w, first)
+    second = run(qtbot, w, steps=3)
+    assert second.frames is not first.frames and shows(w, second)
+    w.undo()  # the second run is undone: the timeline is the first run's again, at its last frame
+    assert shows(w, first) and w.run_frames.index == len(first.frames) - 1
+    assert torch.equal(w.session.ws, first.frames[-1]["ws"])
+    w.undo()  # before any run: no timeline, and no iteration count of an undone run in the status bar
+    assert shows(w, None) and w.timeline == [] and w.status_iter.text() == ""
+    w.redo()
+    assert shows(w, first)
+    w.redo()
+    assert shows(w, second)
+
+
+def test_undoing_a_picked_frame_puts_the_slider_back(qtbot, win):
+    w = win
+    r = run(qtbot, w, steps=5)
+    last = len(r.frames) - 1
+    w.timeline_slider.setValue(0)
+    assert w.run_frames.index == 0 and w.timeline_label.text().startswith("iteration 0 /")
+    assert w.status_iter.text() == "iteration 0"
+    assert np.array_equal(w.frame, r.frames[0]["frame"])
+    w.undo()  # issue: the image came back but the slider stayed on frame 0
+    assert w.timeline_slider.value() == last and w.timeline_label.text() == r.label(last)
+    assert np.array_equal(w.frame, r.frames[-1]["frame"])
+    w.redo()
+    assert w.timeline_slider.value() == 0 and np.array_equal(w.frame, r.frames[0]["frame"])
+
+
+@pytest.mark.parametrize("how", ["seed", "reset", "latent", "session", "image"])
+def test_a_new_image_ends_the_timeline_and_undo_restores_it(qtbot, win, tmp_path, how):
+    w = win
+    r = run(qtbot, w, steps=4)
+    w.save_latent(tmp_path / "lat.npz")
+    w.save_session(tmp_path / "s.json")
+    if how == "seed":
+        w.panel.seed.setValue(9)
+    elif how == "reset":
+        w.reset_image()
+    elif how == "latent":
+        assert w.load_latent(tmp_path / "lat.npz")
+    elif how == "session":
+        assert w.open_session(tmp_path / "s.json")
+    else:
+        ws = w.session.ws.clone() * 0.5
+        res = type("R", (), dict(ws=ws, psnr=20.0, pti_psnr=None))()
+        assert w.apply_inversion(res, photo_of(tmp_path))
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert shows(w, None), how
+    assert not w.actions_["export_gif"].isEnabled()
+    # scrubbing is impossible now, and export says there are no frames
+    assert not w.export_frames(tmp_path / "x.gif")
+    w.undo()
+    assert shows(w, r), how
+
+
+def test_one_iteration_count_everywhere(qtbot, win):
+    w = win
+    r = run(qtbot, w, steps=6)  # the step budget ends it
+    msg = w.statusBar().currentMessage()
+    assert "6 iterations" in msg
+    assert w.status_iter.text() == "iteration 6"
+    assert w.timeline_label.text() == "iteration 6 / 6" and r.last_step == 6
+    r2 = run(qtbot, w, steps=3)  # the next run counts from 1 again, not across runs
+    assert w.status_iter.text() == "iteration 3" and r2.last_step == 3
+    assert "3 iterations" in w.statusBar().currentMessage()
+    # Stop: the same number in the message, the status bar and the timeline
+    w.panel.steps.setValue(5000)
+    assert w.start_run()
+    qtbot.waitUntil(lambda: w.last_progress is not None and w.session.iteration >= 12, timeout=20000)
+    w.stop_run(wait=True)
+    n = w.run_frames.last_step
+    assert f"Stopped after {n} iterations" in w.statusBar().currentMessage()
+    assert w.status_iter.text() == f"iteration {n}" and w.timeline_label.text() == f"iteration {n} / {n}"
+
+
+def test_a_reached_run_does_not_show_a_zero_loss(qtbot, win):
+    w = win
+    add_pair(w, (20, 20), (23, 22))
+    w.panel.stop_distance.setValue(10.0)
+    w.start_run()
+    wait_run_end(qtbot, w)
+    assert "Reached" in w.statusBar().currentMessage()
+    assert "0.0000" not in w.status_loss.text() and "reached" in w.status_loss.text()
+
+
+def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
+    w = win
+    add_pair(w, (20, 20), (40, 30))
+    add_pair(w, (10, 50), (12, 40))
+    mask = np.zeros((64, 64), bool)
+    mask[5:20, 5:20] = True
+    w._on_stroke(mask)
+    assert w.session.mask is not None
+    w.panel.seed.setValue(11)
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert w.session.seed == 11 and not w.session.pairs and w.session.mask is None
+    assert w.canvas.pairs == [] and w.canvas.mask is None and w.panel.points.topLevelItemCount() == 0
+    msg = w.statusBar().currentMessage()
+    assert "cleared 2 pairs and the mask" in msg
+    w.undo()  # one step brings back seed, pairs and mask
+    assert w.session.seed == 1 and len(w.session.pairs) == 2 and w.session.mask is not None
+    assert w.canvas.mask is not None and w.panel.seed.value() == 1
+
+
+def test_labels_name_where_the_image_came_from(qtbot, win, tmp_path):
+    w = win
+    assert "seed 1" in w.windowTitle() and w.panel.source.text() == "seed 1"
+    assert w.panel.seed.text() == "1"
+    w.save_latent(tmp_path / "mine.npz")
+    w.panel.seed.setValue(4)
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert "seed 4" in w.windowTitle()
+    assert w.load_latent(tmp_path / "mine.npz")
+    # the seed box no longer claims seed 4: the image is the latent file's
+    assert "latent mine.npz" in w.windowTitle() and w.panel.source.text() == "latent mine.npz"
+    assert w.panel.seed.text() == "" and "mine.npz" in w.panel.seed.lineEdit().placeholderText()
+    w.undo()
+    assert "seed 4" in w.windowTitle() and w.panel.seed.text() == "4"
+    w.redo()
+    # Enter on a seed (even the old one) goes back to a seed's image
+    w.panel.seed.lineEdit().setText("4")
+    w.panel.seed.editingFinished.emit()
+    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    assert w.source == ("seed", 4) and "seed 4" in w.windowTitle()
+    # photos
+    res = type("R", (), dict(ws=w.session.ws.clone() * 0.9, psnr=20.0, pti_psnr=None))()
+    assert w.apply_inversion(res, photo_of(tmp_path, name="face.png"))
+    assert "photo face.png" in w.windowTitle() and w.panel.source.text() == "photo face.png"
+
+
+def test_the_model_panel_names_the_drag_space(win):
+    p = win.panel
+    p.space.setCurrentIndex(p.space.findData("w+"))
+    assert "(W+)" in p.model_latent.text()
+    p.space.setCurrentIndex(p.space.findData("w"))
+    text = p.model_latent.text()
+    assert "(W)" in text and "W+" not in text and text.startswith("latent 1 x 32")
