@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adv-weight", dest="adv_weight", type=float, help="weight of the GAN loss (default 0.02)")
     p.add_argument("--d-lr", dest="d_lr", type=float, help="discriminator learning rate (default 1e-3)")
     p.add_argument("--r1-gamma", dest="r1_gamma", type=float, help="R1 penalty weight (default 0.01)")
+    p.add_argument("--detail-weight", dest="detail_weight", type=float,
+                   help="weight of the local detail term: L1 between the 8x8-patch RMS Laplacians of "
+                   "generated and rendered faces (default 0)")
     p.add_argument("--eval", metavar="MODEL", nargs="?", const="default",
                    help="print PSNR, LPIPS, the high-frequency ratio and the landmark error of MODEL "
                    "(default: the shipped one) on fresh renders, then exit")
@@ -266,7 +269,7 @@ def cmd_train(args):
         train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
                           lpips_weights=args.lpips_weights, device=device, threads=args.threads,
                           batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
-                          d_lr=args.d_lr, r1_gamma=args.r1_gamma)
+                          d_lr=args.d_lr, r1_gamma=args.r1_gamma, detail_weight=args.detail_weight)
         return 0
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
           lpips_weights=args.lpips_weights, device=device, precision=precision, threads=args.threads,

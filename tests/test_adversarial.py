@@ -93,3 +93,14 @@ def test_high_frequency_energy_falls_with_blur():
     sharp_e, soft_e = high_frequency_energy(img), high_frequency_energy(soft)
     assert (soft_e < 0.6 * sharp_e).all()
     assert np.allclose(high_frequency_energy(torch.zeros(1, 3, 16, 16)).numpy(), 0)
+
+
+def test_local_detail_measures_detail_per_patch():
+    from dragedit.synth.train_adversarial import local_detail
+    img = images_to_tensor(faces.render_batch(faces.random_factors(1, seed=4))[0])
+    soft = F.interpolate(F.avg_pool2d(img, 2), scale_factor=2, mode="bilinear")
+    d_sharp, d_soft = local_detail(img, 8), local_detail(soft, 8)
+    assert d_sharp.shape == (1, 3, 16, 16)
+    assert d_soft.mean() < 0.7 * d_sharp.mean()
+    flat = torch.zeros(1, 3, 32, 32)
+    assert local_detail(flat, 8).max() < 1e-3

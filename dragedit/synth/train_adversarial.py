@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ..errors import DragEditError
 from .discriminator import PatchDiscriminator, d_loss, g_adv_loss, r1_penalty
@@ -34,8 +35,21 @@ from .train_generator import (build_generator, cache_files, grow_training_set, i
 # 260 steps of the real run (R1 penalises exactly the input gradients that detect sharpness). An L1 on the Laplacians (weight 2) was tried
 # and made the faces softer (HF ratio 0.30 -> 0.15 in 100 steps: L1 favours a zero Laplacian
 # wherever an edge is not placed exactly), so it is not used.
-DEFAULTS = dict(g_lr=5e-4, d_lr=1e-3, d_beta1=0.5, adv_weight=0.02, lpips_weight=0.5,
-                r1_gamma=0.01, r1_every=16, ema_beta=0.998, batch=8)
+# The detail term (L1 between the local RMS Laplacian of generated and rendered images, over 8x8
+# patches) asks for the right amount of detail in each patch without asking for it at the exact
+# pixel, so unlike a per-pixel L1 it does not reward smearing: in 100 steps of trials it raised the
+# HF ratio 0.29 -> 0.59 (weight 1), and with LPIPS weighted 2 instead of 0.5 to 0.49 with LPIPS
+# unchanged.
+DEFAULTS = dict(g_lr=5e-4, d_lr=1e-3, d_beta1=0.5, adv_weight=0.02, lpips_weight=0.5, detail_weight=0.0,
+                detail_patch=8, r1_gamma=0.01, r1_every=16, ema_beta=0.998, batch=8)
+_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def local_detail(images, patch):
+    """RMS of each channel's 3x3 Laplacian over `patch` x `patch` cells: how much detail each cell has."""
+    c = images.shape[1]
+    lap = F.conv2d(images, _LAPLACIAN.to(images).expand(c, 1, 3, 3), groups=c)
+    return F.avg_pool2d(lap.square(), patch, ceil_mode=True).add(1e-8).sqrt()
 
 
 def _compact(opt_state: dict) -> dict:
@@ -179,6 +193,9 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
         D.requires_grad_(False)
         l1 = (fake - real).abs().mean()
         loss_g = l1 + hp["lpips_weight"] * percep(fake, real).mean()
+        if hp["detail_weight"]:
+            p = hp["detail_patch"]
+            loss_g = loss_g + hp["detail_weight"] * (local_detail(fake, p) - local_detail(real, p)).abs().mean()
         adv = g_adv_loss(D, fake)
         loss_g = loss_g + hp["adv_weight"] * adv
         opt_G.zero_grad(set_to_none=True)
