@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+                               QLabel, QLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from ..edit import perceptual
 from ..errors import DragEditError
@@ -52,7 +52,7 @@ class PreferencesDialog(QDialog):
         self.settings = settings
 
         self.lpips_path = QLineEdit(settings.lpips_weights or "")
-        self.lpips_path.setPlaceholderText("automatic: environment variable, torchvision's cache, or one download")
+        self.lpips_path.setPlaceholderText("automatic (environment, torchvision's cache, one download)")
         self.lpips_path.textChanged.connect(self._update_lpips_note)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_lpips)
@@ -81,7 +81,7 @@ class PreferencesDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("LPIPS weights (AlexNet):", lpips_row)
-        form.addRow("", self.lpips_note)
+        form.addRow(self.lpips_note)   # a full-width row: a wrapped label in the field column gets clipped
         form.addRow("Compute device:", self.device)
         self.error = QLabel()
         self.error.setStyleSheet("color: #c00;")
@@ -90,11 +90,12 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)   # grows when the note or error wraps
         lay.addLayout(form)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
-        self.resize(640, self.sizeHint().height())
         self._update_lpips_note()
+        self.resize(680, self.sizeHint().height())
 
     def _browse_lpips(self):
         start = str(Path(self.lpips_path.text()).parent) if self.lpips_path.text() else ""
@@ -110,8 +111,8 @@ class PreferencesDialog(QDialog):
             return
         found = perceptual.find_alexnet_weights(None, download=False)
         self.lpips_note.setText(f"Found {found}." if found else
-                                "None found yet: downloaded once into torchvision's cache on first use "
-                                "(offline: a pixel + multi-scale loss is used instead).")
+                                "None found yet: it is downloaded once into torchvision's cache on first "
+                                "use (offline, a pixel + multi-scale loss is used instead).")
 
     def accept(self):
         path = self.lpips_path.text().strip()
