@@ -334,3 +334,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("dragedit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # e.g. `dragedit info default | head`: the reader left, which is no error
+        sys.stderr.close()
+        return 0
