@@ -11,6 +11,16 @@ torch.set_num_threads(int(os.environ.get("DRAGEDIT_TEST_THREADS", "2")))
 os.environ["DRAGEDIT_OFFLINE"] = "1"
 
 
+@pytest.fixture(autouse=True)
+def keep_thread_count():
+    """Commands run in-process with --threads N set torch's global thread count; put it back, so a
+    test's speed and its float rounding do not depend on which tests ran before it."""
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_file(tmp_path_factory):
     """A small random 64-px generator saved in dragedit's format, for fast command-line tests."""
