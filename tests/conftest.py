@@ -21,6 +21,15 @@ def keep_thread_count():
         torch.set_num_threads(before)
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (GUI tests: the worker and the event loop share the CPU)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_file(tmp_path_factory):
     """A small random 64-px generator saved in dragedit's format, for fast command-line tests."""

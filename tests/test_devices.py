@@ -38,12 +38,7 @@ FP32_IMAGE_TOL = 1e-3
 MIXED_MEAN_TOL, MIXED_MAX_TOL = 0.02, 0.15
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def small_generator(seed=0, conv_clamp=256):

@@ -2,13 +2,16 @@
 generated from the actions, before/after, the Controls panel at 1200x800, quitting with unsaved
 work and the one-time recovery offer, and the inversion dialog's captions."""
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from test_gui import (add_pair, gen_path, make_window, messages, one_thread, photo_of,  # noqa: F401
+from test_gui import (add_pair, gen_path, make_window, messages, photo_of,  # noqa: F401
                       settings, small_generator, wait_run_end, win)
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def wheel(widget, dy=120):

@@ -9,8 +9,10 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from dragedit.io import export as E
-from test_gui import (add_pair, gen_path, messages, one_thread, settings,  # noqa: F401
+from test_gui import (add_pair, gen_path, messages, settings,  # noqa: F401
                       wait_run_end, win)
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def run(qtbot, w, steps=8):

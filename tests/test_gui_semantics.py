@@ -19,12 +19,7 @@ from dragedit.synth import faces, landmarks  # noqa: E402
 LM = faces.LANDMARK_INDEX
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from test_gui import (add_pair, gen_path, make_window, messages, one_thread, photo_of,  # noqa: F401
+from test_gui import (add_pair, gen_path, make_window, messages, photo_of,  # noqa: F401
                       settings, small_generator, wait_run_end, win)
+
+pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def run(qtbot, w, steps=4, pair=((20, 20), (44, 40))):
