@@ -78,9 +78,10 @@ def test_cli_part_mask_holds_everything_else_fixed(G, tmp_path, capsys):
     after = np.asarray(Image.open(out).convert("RGB"))
     mask = PM.part_mask(s, lip)
     assert mask.any()
-    eyes = np.zeros(s.size, bool)
+    # Where things went, by the landmark detector: the lip moved down, the pupils stayed put.
+    # (Geometric rather than pixel change: a sharper model turns the same sub-pixel shift of
+    # an eye's outline into a larger pixel difference.)
+    moved = landmarks.detect(after)
+    assert moved[LM["lower_lip"]][1] - lip[1] >= 2.5
     for n in ("l_pupil", "r_pupil"):
-        x, y = np.round(lm[LM[n]]).astype(int)
-        eyes[y - 4:y + 5, x - 4:x + 5] = True
-    change = np.abs(after.astype(float) - frame0).mean(axis=2)
-    assert change[mask].mean() > 2 * change[eyes].mean()
+        assert np.linalg.norm(moved[LM[n]] - lm[LM[n]]) < 1.5, n

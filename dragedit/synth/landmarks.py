@@ -138,7 +138,8 @@ def load_detector(path=None, device="cpu") -> LandmarkDetector:
 def to_input(images) -> torch.Tensor:
     """uint8 [N,H,W,3] / [H,W,3] (numpy or torch) or float [N,3,H,W] in [-1,1] -> float [N,3,H,W]."""
     if isinstance(images, np.ndarray):
-        images = torch.from_numpy(np.ascontiguousarray(images))
+        # a copy when read-only (e.g. np.asarray of a PIL image): torch warns about those
+        images = torch.from_numpy(np.ascontiguousarray(images) if images.flags.writeable else images.copy())
     if images.dtype == torch.uint8:
         if images.ndim == 3:
             images = images[None]
