@@ -191,3 +191,17 @@ def modulated_conv2d(x, weight, styles, noise=None, up=1, padding=0, resample_fi
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x
+
+
+_LAPLACIAN_3X3 = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def laplacian(images: torch.Tensor, pad_mode: str | None = None) -> torch.Tensor:
+    """Each channel's 3x3 Laplacian: the valid region, or the same size with `pad_mode` (e.g. 'reflect').
+
+    One definition for the sharpness metric, the detail loss and the discriminator's input.
+    """
+    c = images.shape[1]
+    if pad_mode is not None:
+        images = F.pad(images, (1, 1, 1, 1), mode=pad_mode)
+    return F.conv2d(images, _LAPLACIAN_3X3.to(images).expand(c, 1, 3, 3), groups=c)

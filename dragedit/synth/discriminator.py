@@ -19,15 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+from ..nets.ops import laplacian
 
 
 def with_laplacian(img):
     """[N, C, H, W] -> [N, 2C, H, W]: the image and its per-channel Laplacian (same size, reflect padding)."""
-    c = img.shape[1]
-    lap = F.conv2d(F.pad(img, (1, 1, 1, 1), mode="reflect"), _LAPLACIAN.to(img).expand(c, 1, 3, 3), groups=c)
-    return torch.cat([img, lap], dim=1)
+    return torch.cat([img, laplacian(img, "reflect")], dim=1)
 
 
 class _DownBlock(nn.Module):

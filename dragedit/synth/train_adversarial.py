@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DragEditError
+from ..nets.ops import laplacian
 from .discriminator import PatchDiscriminator, d_loss, g_adv_loss, r1_penalty
 from .train_generator import (build_generator, cache_files, grow_training_set, images_to_tensor, load_cache,
                               z_from_factors)
@@ -42,14 +43,11 @@ from .train_generator import (build_generator, cache_files, grow_training_set, i
 # unchanged.
 DEFAULTS = dict(g_lr=5e-4, d_lr=1e-3, d_beta1=0.5, adv_weight=0.02, lpips_weight=0.5, detail_weight=0.0,
                 detail_patch=8, r1_gamma=0.01, r1_every=16, ema_beta=0.998, batch=8)
-_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 
 def local_detail(images, patch):
     """RMS of each channel's 3x3 Laplacian over `patch` x `patch` cells: how much detail each cell has."""
-    c = images.shape[1]
-    lap = F.conv2d(images, _LAPLACIAN.to(images).expand(c, 1, 3, 3), groups=c)
-    return F.avg_pool2d(lap.square(), patch, ceil_mode=True).add(1e-8).sqrt()
+    return F.avg_pool2d(laplacian(images).square(), patch, ceil_mode=True).add(1e-8).sqrt()
 
 
 def _compact(opt_state: dict) -> dict:
