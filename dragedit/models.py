@@ -23,7 +23,6 @@ DETECTOR_FILE = "landmarks.pt"
 
 _extracted = contextlib.ExitStack()
 atexit.register(_extracted.close)
-_cache: dict[str, Path] = {}
 
 
 def _candidates(name: str):
@@ -39,17 +38,14 @@ def _candidates(name: str):
 
 
 def shipped_file(name: str) -> Path | None:
-    """A real file-system path to the shipped `models/<name>`, or None when it is not installed."""
-    if name in _cache:
-        return _cache[name]
+    """A real file-system path to the shipped `models/<name>`, or None when it is not installed.
+
+    Called once per file, at import (the module constants below)."""
     for item in _candidates(name):
-        if isinstance(item, Path):
-            if item.is_file():
-                _cache[name] = item
-                return item
-            continue
-        _cache[name] = Path(_extracted.enter_context(resources.as_file(item)))
-        return _cache[name]
+        if not isinstance(item, Path):          # inside a zip: extracted for the process's lifetime
+            return Path(_extracted.enter_context(resources.as_file(item)))
+        if item.is_file():
+            return item
     return None
 
 
