@@ -10,3 +10,5 @@ PROJECT_PIXEL_WEIGHT = 30.0
 PTI_STEPS = 300
 PTI_LR = 3e-3
 PTI_L2_WEIGHT = 30.0
+# pivotal tuning's learning rate falls by a cosine to 0 over the last 40% of its steps
+PTI_DECAY_START = 0.6
