@@ -8,8 +8,11 @@ refuses those instead of letting `int()` or a comparison raise later."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import numpy as np
 
 from .errors import DragEditError
 
@@ -82,13 +85,18 @@ MISSING_VALUE = _Missing()
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """int, float or a numpy scalar of either (a script's values), never a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_whole(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Checker:
     """A whole number (not a bool, not a float) in [lo, hi]."""
     def check(v):
-        if not (isinstance(v, int) and not isinstance(v, bool)) or (lo is not None and v < lo) \
+        if not _is_whole(v) or (lo is not None and v < lo) \
                 or (hi is not None and v > hi):
             raise Invalid(_range_text("a whole number", lo, hi))
         return int(v)
