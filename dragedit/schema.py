@@ -109,7 +109,8 @@ def number(lo: float | None = None, hi: float | None = None, above: float | None
         if not _is_number(v) or not math.isfinite(v) or (lo is not None and v < lo) \
                 or (hi is not None and v > hi) or (above is not None and v <= above):
             if above is not None:
-                raise Invalid(f"a finite number above {_num(above)}" + (f" and at most {_num(hi)}" if hi is not None else ""))
+                at_most = f" and at most {_num(hi)}" if hi is not None else ""
+                raise Invalid(f"a finite number above {_num(above)}{at_most}")
             raise Invalid(_range_text("a finite number", lo, hi))
         return float(v)
     return check

@@ -20,7 +20,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from dragedit.cli import main

@@ -93,7 +93,8 @@ def test_a_point_outside_the_image_is_refused_when_reading(tmp_path):
 
 
 def test_deeply_nested_json_is_not_a_session(tmp_path):
-    path = write_session(tmp_path, text='{"format": "dragedit-session", "pairs": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    nested = "[" * 100_000 + "]" * 100_000
+    path = write_session(tmp_path, text='{"format": "dragedit-session", "pairs": ' + nested + "}")
     with pytest.raises(DragEditError, match="not a dragedit session"):
         read_session(path)
 
@@ -276,7 +277,8 @@ def test_edit_with_an_npz_named_npy_and_with_an_over_long_latent_name(tiny_model
     G = load_generator(tiny_model_file)
     np.savez(tmp_path / "w.npz", ws=np.zeros((1, G.num_ws, G.w_dim), np.float32))
     (tmp_path / "w.npz").rename(tmp_path / "w.npy")
-    args = ["edit", "--model", str(tiny_model_file), "--pair", "20,30:28,30", "--steps", "1", "--quiet", "--threads", "1"]
+    args = ["edit", "--model", str(tiny_model_file), "--pair", "20,30:28,30", "--steps", "1", "--quiet",
+            "--threads", "1"]
     assert main(args + ["--latent", str(tmp_path / "w.npy")]) == 0
     capsys.readouterr()
     rc = main(args + ["--latent", str(tmp_path / (LONG_NAME + ".npz"))])

@@ -1,6 +1,6 @@
 """Reading a user's photo into the generator's frame: any common format, EXIF orientation,
-RGBA / greyscale / 16-bit, non-square (centre crop or pad), resized with a good filter; and the mask images `dragedit edit --mask`
-reads. Every failure is a DragEditError naming the file."""
+RGBA / greyscale / 16-bit, non-square (centre crop or pad), resized with a good filter; and the mask
+images `dragedit edit --mask` reads. Every failure is a DragEditError naming the file."""
 from __future__ import annotations
 
 import struct

@@ -108,7 +108,8 @@ def load_npz(path, what: str, limits: dict[str, int], max_file_bytes: int,
     except DragEditError:
         raise
     except _ZIP_ERRORS:
-        raise DragEditError(f"{what} {short_name(path)} is not a readable .npz archive (corrupt or truncated)") from None
+        raise DragEditError(f"{what} {short_name(path)} is not a readable .npz archive "
+                            "(corrupt or truncated)") from None
     return out
 
 
