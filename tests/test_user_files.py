@@ -53,6 +53,20 @@ def test_a_good_session_reads_into_one_frozen_checked_object(tmp_path):
         s.ws[0, 0, 0] = 1.0   # read-only: a reader cannot change what was validated
 
 
+# what File > Save session wrote before the schema (dragedit 7baf923), byte for byte
+SAVED_BEFORE_THE_SCHEMA = """{"format": "dragedit-session", "version": 1, "model": "/tmp/m.pt", "seed": 7, "params": {
+"lr": null, "lambda_mask": 20.0, "r1": null, "r2": null, "stop_distance": null, "space": "w+", "num_layers": 6,
+"feature_block": null, "truncation_psi": 0.7, "tracker": "patch", "stall_patience": null, "preview": "auto"},
+"pairs": [[20.0, 30.0, 28.0, 30.0]], "mask_mode": "fixed", "size": [64, 64], "data": "s.npz",
+"settings": {"steps": 50, "fps": 15, "overlay": false, "brush": 12}}"""
+
+
+def test_sessions_saved_before_the_schema_still_open(tmp_path):
+    s = read_session(write_session(tmp_path, text=SAVED_BEFORE_THE_SCHEMA))
+    assert s.model == "/tmp/m.pt" and s.seed == 7 and s.params.lr is None and s.mask_mode == "fixed"
+    assert dict(s.settings) == dict(steps=50, fps=15, overlay=False, brush=12)
+
+
 def with_field(key, value):
     def mutate(doc):
         target = doc
