@@ -196,6 +196,21 @@ def test_latent_deflate_bomb_is_refused_without_inflating_it(tmp_path):
     assert peak < 8 << 20, f"reading the bomb took {peak / 2 ** 20:.0f} MiB"
 
 
+def test_an_npz_listing_many_members_is_refused_before_they_are_listed(tmp_path):
+    with zipfile.ZipFile(tmp_path / "many.npz", "w") as zf:
+        zf.writestr("ws.npy", npy_bytes(np.zeros((1, 8, 32), np.float32)))
+        for i in range(20_000):
+            zf.writestr(f"{i}.npy", b"")
+    with pytest.raises(DragEditError, match="20001 arrays"):
+        load_latent(tmp_path / "many.npz")
+
+
+def npy_bytes(arr):
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
 def test_latent_read_is_capped_by_the_models_size(tmp_path):
     np.savez(tmp_path / "w.npz", ws=np.zeros((1, 16, 64), np.float32))
     assert load_latent(tmp_path / "w.npz").shape == (1, 16, 64)

@@ -8,6 +8,7 @@ Only plain numeric dtypes are accepted; nothing is ever unpickled."""
 from __future__ import annotations
 
 import math
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -91,6 +92,7 @@ def load_npz(path, what: str, limits: dict[str, int], max_file_bytes: int,
     """The members named in `limits` (name -> byte limit) that the archive holds; others are not
     read. Raises DragEditError for anything that is not a readable archive of numeric arrays."""
     path = check_user_file(path, what, max_file_bytes)
+    _check_zip_directory(path, f"{what} {short_name(path)}")
     out = {}
     try:
         with zipfile.ZipFile(path) as zf:
@@ -111,6 +113,28 @@ def load_npz(path, what: str, limits: dict[str, int], max_file_bytes: int,
         raise DragEditError(f"{what} {short_name(path)} is not a readable .npz archive "
                             "(corrupt or truncated)") from None
     return out
+
+
+MAX_MEMBERS = 64
+MAX_DIRECTORY_BYTES = 1 << 20
+_EOCD = struct.Struct("<4s4H2LH")   # zip's end-of-central-directory record (APPNOTE 4.3.16)
+
+
+def _check_zip_directory(path, what: str):
+    """Refuse archives whose central directory is too large before `zipfile` parses it: it would
+    build one object per entry, and a 16 MiB file can list hundreds of thousands of them."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - (_EOCD.size + 0xFFFF)))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return   # not a zip: zipfile says so below
+    _sig, _disk, _cd_disk, _here, entries, cd_size, _cd_offset, _comment = _EOCD.unpack_from(tail, at)
+    if entries > MAX_MEMBERS or cd_size > MAX_DIRECTORY_BYTES:
+        raise DragEditError(f"{what} lists {entries} arrays in a {cd_size:,}-byte directory: more than an .npz "
+                            f"of dragedit holds (at most {MAX_MEMBERS})")
 
 
 def npz_member_names(path) -> list[str]:
