@@ -53,7 +53,7 @@ def test_edit_writes_report_image_and_video(model_file, tmp_path, capsys):
     (["--pair", "10,10:10,10"], "equals its handle"),
     (["--pair", "10,10:99,10"], "outside the 64x64 image"),
     ([], "at least one --pair"),
-    (["--pair", "10,10:20,10", "--tracker", "psychic"], "unknown tracker"),
+    (["--pair", "10,10:20,10", "--tracker", "psychic"], "tracker is 'psychic': expected one of"),
     (["--pair", "10,10:20,10", "--steps", "0"], "--steps"),
     (["--pair", "10,10:20,10", "--stall-patience", "-2"], "--stall-patience must be 0"),
 ])

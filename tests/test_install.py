@@ -1,6 +1,7 @@
 """The install itself: build the wheel, install it into a fresh virtual environment without the
 source tree, and run the shipped model from another directory, as a user of `pip install` would."""
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -40,13 +41,37 @@ def test_wheel_carries_the_models_and_icons_but_not_training_data_or_tests(wheel
     assert wheel.stat().st_size < 10 * 2 ** 20
 
 
+def _site_dirs_of_this_interpreter() -> list[str]:
+    """Where the running interpreter finds torch & co: its site dirs (a venv's own when the tests
+    run in one; `system_site_packages` would give the base interpreter's instead) and what their
+    .pth files added, but never the source tree."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    dirs += [p for p in sys.path if p and {"site-packages", "dist-packages"} & set(Path(p).parts)]
+    out = []
+    for d in dirs:
+        if Path(d).is_dir() and Path(d).resolve() != ROOT and d not in out:
+            out.append(d)
+    return out
+
+
+def _reuse_running_site_packages(py, env, cwd):
+    """Reuse the installed torch & co in the new venv (seconds, not minutes) through a .pth file that
+    appends the running interpreter's site dirs after the venv's own, so dragedit itself comes only
+    from the wheel."""
+    purelib = _run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                   cwd=cwd, env=env).stdout.strip()
+    (Path(purelib) / "_parent_site_packages.pth").write_text("\n".join(_site_dirs_of_this_interpreter()) + "\n")
+
+
 def test_installed_wheel_runs_the_default_model_from_any_directory(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    # Reuse the installed torch & co (seconds, not minutes); dragedit itself comes only from the wheel.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["QT_QPA_PLATFORM"] = "offscreen"
+    _reuse_running_site_packages(py, env, tmp_path)
     _run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], cwd=tmp_path, env=env)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import devices
+from .. import devices, schema
 from ..errors import DragEditError
 from ..nets.stylegan2 import ws_from_seed
 from . import tracking
@@ -51,26 +51,24 @@ class DragParams:
     preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on
 
     def validate(self):
-        if self.space not in ("w", "w+"):
-            raise DragEditError(f"space must be 'w' or 'w+', got {self.space!r}")
-        if self.tracker not in tracking.TRACKERS:
-            raise DragEditError(f"unknown tracker {self.tracker!r}: expected one of {', '.join(tracking.TRACKERS)}")
-        if self.preview not in ("auto", "full", "low"):
-            raise DragEditError(f"preview must be 'auto', 'full' or 'low', got {self.preview!r}")
-        for name in ("lr", "lambda_mask"):
-            v = getattr(self, name)
-            if name == "lr" and v is None:
-                continue
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                raise DragEditError(f"{name} must be a finite number >= 0, got {v!r}")
-        for name in ("r1", "r2", "stop_distance"):
-            v = getattr(self, name)
-            if v is not None and not (math.isfinite(v) and v > 0):
-                raise DragEditError(f"{name} must be a positive number, got {v!r}")
-        if self.stall_patience is not None and not (isinstance(self.stall_patience, int) and self.stall_patience >= 1):
-            raise DragEditError(f"stall_patience must be a whole number >= 1 or None, got {self.stall_patience!r}")
-        if self.num_layers < 1:
-            raise DragEditError(f"num_layers must be at least 1, got {self.num_layers}")
+        """Type and range of every field (a session file or a script may set any of them)."""
+        schema.check_fields(asdict(self), _PARAM_FIELDS)
+
+
+_PARAM_FIELDS = (
+    schema.Field("lr", schema.optional(schema.number(0, 10))),
+    schema.Field("lambda_mask", schema.number(0, 1e6)),
+    schema.Field("r1", schema.optional(schema.number(above=0, hi=4096))),
+    schema.Field("r2", schema.optional(schema.number(above=0, hi=4096))),
+    schema.Field("stop_distance", schema.optional(schema.number(above=0, hi=4096))),
+    schema.Field("space", schema.text(("w", "w+"))),
+    schema.Field("num_layers", schema.integer(1, 1000)),
+    schema.Field("feature_block", schema.optional(schema.integer(0, 64))),
+    schema.Field("truncation_psi", schema.number(-2, 2)),
+    schema.Field("tracker", schema.text(tracking.TRACKERS)),
+    schema.Field("stall_patience", schema.optional(schema.integer(1, 10 ** 9))),
+    schema.Field("preview", schema.text(("auto", "full", "low"))),
+)
 
 
 @dataclass

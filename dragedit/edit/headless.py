@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DragEditError
+from ..io.images import load_mask
 from .drag import DragParams, DragSession
 
 
@@ -20,22 +21,6 @@ def parse_pair(text: str):
     except ValueError:
         raise DragEditError(f"--pair {text!r}: expected HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y, e.g. 60,64:72,64") from None
     return (hx, hy), (tx, ty)
-
-
-def load_mask(path, size) -> np.ndarray:
-    """A mask image: painted (non-black) pixels are True. Must match the generator's size."""
-    from PIL import Image, UnidentifiedImageError
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            m = np.asarray(im.convert("L")) > 127
-    except FileNotFoundError:
-        raise DragEditError(f"mask file {path} does not exist") from None
-    except (UnidentifiedImageError, OSError):
-        raise DragEditError(f"mask file {path} is not an image: expected a black-and-white PNG") from None
-    if m.shape != tuple(size):
-        raise DragEditError(f"mask {path} is {m.shape[1]}x{m.shape[0]} but the image is {size[1]}x{size[0]}")
-    return m
 
 
 def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=None, mask_mode="flexible",
@@ -106,7 +91,7 @@ def main_edit(args) -> int:
     ws = embedded_latent(G) if args.seed is None else None
     if args.latent:
         from ..io.latents import load_latent
-        ws = load_latent(args.latent)
+        ws = load_latent(args.latent, expect=(G.num_ws, G.w_dim))
     seed = args.seed if args.seed is not None else 0
     ws = semantic_cli.prepare_start(G, args, ws, seed, params.truncation_psi)
     if semantic_only or getattr(args, "part_mask", None):
