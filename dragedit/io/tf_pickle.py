@@ -28,10 +28,10 @@ import numpy as np
 import torch
 
 from ..errors import ModelFileError
-from ..nets.stylegan2 import Generator
 from .safe_pickle import TFNetworkRecord
+from .strict import build_converted, model_info
 
-__all__ = ["FORMAT_NAME", "is_tf_pickle", "open_tf_pickle", "tf_config", "tf_state_dict", "build_converted"]
+__all__ = ["FORMAT_NAME", "is_tf_pickle", "open_tf_pickle", "tf_config", "tf_state_dict"]
 
 FORMAT_NAME = "nvidia-tf-pickle"
 _KNOWN_VERSIONS = (2, 3, 4)
@@ -290,30 +290,6 @@ def tf_state_dict(tfv: dict, config: dict, path: str) -> dict:
     return sd
 
 
-def build_converted(config: dict, sd: dict, path: str, where: str, describe_only=False) -> Generator:
-    """Build our Generator for converted weights and load them strictly.
-
-    describe_only: only check names and shapes, copying no weights, so `dragedit info` stays
-    cheap. (The meta device would skip the random init too, but its first use in a process costs
-    more than the init.) Missing `resample_filter` buffers are ours to fill.
-    """
-    from .checkpoint import _check_and_load  # late: checkpoint imports this module lazily too
-    try:
-        G = Generator(**config)
-    except (TypeError, ValueError, KeyError) as e:
-        raise ModelFileError(f"{path}: cannot build a generator from {where}: {e}") from None
-    expected = G.state_dict()
-    for k, v in expected.items():
-        if k.endswith("resample_filter") and k not in sd:
-            sd[k] = v
-    if describe_only:
-        if set(sd) != set(expected) or any(tuple(sd[k].shape) != tuple(v.shape) for k, v in expected.items()):
-            _check_and_load(G, sd, path, where=where)  # raises with the list of differences
-        return G
-    _check_and_load(G, sd, path, where=where)
-    return G
-
-
 # --------------------------------------------------------------------------- entry point
 
 def open_tf_pickle(path: str, obj, allow_unsupported=False, describe_only=False):
@@ -322,7 +298,6 @@ def open_tf_pickle(path: str, obj, allow_unsupported=False, describe_only=False)
     StyleGAN (v1) pickles share the container; they are described (supported=False) for
     `dragedit info` and refused for loading.
     """
-    from .checkpoint import _model_info
     rec, network = _pick_generator(obj, path)
     tfv, kwargs = _collect(rec, path)
     info = dict(path=path, format=FORMAT_NAME, network=network,
@@ -339,5 +314,5 @@ def open_tf_pickle(path: str, obj, allow_unsupported=False, describe_only=False)
     config = tf_config(tfv, kwargs, path)
     sd = tf_state_dict(tfv, config, path)
     G = build_converted(config, sd, path, "the TensorFlow network's variables", describe_only=describe_only)
-    info.update(_model_info(G))
+    info.update(model_info(G))
     return (None if describe_only else G), info
