@@ -30,7 +30,7 @@ from ..nets.stylegan2 import Generator
 from .nvidia import open_official
 from .rosinality import is_rosinality, open_rosinality
 from .safe_pickle import safe_load
-from .strict import check_and_load, model_info, short_error
+from .strict import check_and_load, check_finite, model_info, short_error
 from .tf_pickle import is_tf_pickle, open_tf_pickle
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_generator", "save_generator", "inspect_model"]
@@ -176,11 +176,39 @@ def _open_ours(path: str, describe_only=False):
     info = dict(path=path, format="dragedit", network=None,
                 stored_dtype=obj.get("dtype") or (stored.pop() if len(stored) == 1 else sorted(stored)),
                 extra={k: v for k, v in obj.items() if k not in _RESERVED_KEYS})
+    _check_extra(info["extra"], G, path)
     info.update(model_info(G))
     names = info["extra"].get("factor_names")
     info["factor_names"] = (list(names) if isinstance(names, (list, tuple)) and len(names) == G.z_dim
                             and all(isinstance(n, str) for n in names) else None)
     return G, info
+
+
+def _extra_tensors(value, where):
+    """(name, tensor) for every tensor stored in the extra keys, nested ones included."""
+    if isinstance(value, torch.Tensor):
+        yield where, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _extra_tensors(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _extra_tensors(v, f"{where}[{i}]")
+
+
+def _check_extra(extra: dict, G, path: str):
+    """The embedded latent (`invert --pti` stores the photo's) must fit G; every stored tensor
+    must be finite, so a bad value is blamed on this file, not on a later edit."""
+    if "latent" in extra:
+        latent = extra["latent"]
+        shapes = [(1, G.num_ws, G.w_dim), (1, 1, G.w_dim), (G.num_ws, G.w_dim), (1, G.w_dim)]
+        if not isinstance(latent, torch.Tensor) or not latent.is_floating_point() \
+                or tuple(latent.shape) not in shapes:
+            found = (f"a {latent.dtype} tensor of shape {list(latent.shape)}" if isinstance(latent, torch.Tensor)
+                     else f"a {type(latent).__name__}")
+            raise ModelFileError(f"{path}: the embedded latent ('latent') is {found}; expected a float "
+                                 f"tensor of shape [1, {G.num_ws}, {G.w_dim}] (W+) or [1, {G.w_dim}] (W)")
+    check_finite(dict(_extra_tensors(extra, "")), path, what="stored tensor")
 
 
 def _open(path, allow_unsupported=False, describe_only=False):

@@ -225,7 +225,10 @@ def tf_config(tfv: dict, kwargs: dict, path: str) -> dict:
 
 
 def _t(a) -> torch.Tensor:
-    return torch.from_numpy(np.array(a, dtype=np.float32, order="C"))  # a copy; keeps 0-d arrays 0-d
+    """A float32 copy (0-d arrays stay 0-d); float64 values beyond float32 become inf, which
+    `strict.check_finite` then refuses with the tensor's name."""
+    with np.errstate(over="ignore"):
+        return torch.from_numpy(np.array(a, dtype=np.float32, order="C"))
 
 
 def tf_state_dict(tfv: dict, config: dict, path: str) -> dict:
