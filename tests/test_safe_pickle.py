@@ -143,3 +143,55 @@ def test_long_global_names_are_cut_in_the_message(tmp_path):
     with pytest.raises(ModelFileError) as err:
         load_generator(path)
     assert len(str(err.value)) < 600
+
+
+# --------------------------------------------------------------------------- bounded memory and time
+
+def _peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+MEMORY_BOMBS = {
+    # the C unpickler grows its memo array to the largest index named: 0xFFFFFFF0 * 8 bytes
+    "memo-index": b"\x80\x02N" + b"r" + struct.pack("<I", 0xFFFFFFF0) + b".",
+    # bytearray(length) is zero-filled before the data is read
+    "bytearray8": b"\x80\x05\x96" + struct.pack("<Q", 6 * 2 ** 30) + b"xx.",
+    "binbytes8": b"\x80\x04\x8e" + struct.pack("<Q", 6 * 2 ** 30) + b"xx.",
+    "frame": b"\x80\x04\x95" + struct.pack("<Q", 6 * 2 ** 30) + b"N.",
+    "binunicode8": b"\x80\x04\x8d" + struct.pack("<Q", 6 * 2 ** 30) + b"xx.",
+}
+
+
+@pytest.mark.parametrize("name", list(MEMORY_BOMBS))
+def test_length_and_memo_fields_cannot_allocate_beyond_the_file(tmp_path, name):
+    import time
+    path = tmp_path / f"{name}.pkl"
+    path.write_bytes(MEMORY_BOMBS[name])
+    before, t = _peak_rss_mb(), time.perf_counter()
+    try:
+        load_generator(path)
+    except ModelFileError as e:
+        assert "MemoryError" not in str(e), e
+    assert time.perf_counter() - t < 5 and _peak_rss_mb() - before < 200
+
+
+def _shared_tree(depth):
+    """Records whose every level holds the next one twice: 2**depth paths, depth + 1 objects."""
+    node = op.Persistent("Leaf", op._state(params=[("weight", torch.zeros(1))]))
+    for _ in range(depth):
+        node = op.Persistent("Block", op._state(modules=[("a", node), ("b", node)]))
+    return node
+
+
+def test_shared_modules_are_refused_not_walked_exponentially(tmp_path):
+    import time
+
+    def plant(data):
+        data["G_ema"].state["_modules"]["extra"] = _shared_tree(40)
+    path = op.write_official_pickle(op.make_generator(), tmp_path / "dag.pkl", mutate=plant)
+    t = time.perf_counter()
+    for read in (load_generator, inspect_model):
+        with pytest.raises(ModelFileError, match="appears twice"):
+            read(path)
+    assert time.perf_counter() - t < 10

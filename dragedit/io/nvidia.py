@@ -94,11 +94,19 @@ def _tensor(rec, name, path):
                          "not a StyleGAN2 generator this loader knows")
 
 
-def _collect_state(rec, prefix, out, path):
-    """Walk the record tree into a flat state dict (`synthesis.b8.conv0.weight`, ...)."""
+def _collect_state(rec, prefix, out, path, seen=None):
+    """Walk the record tree into a flat state dict (`synthesis.b8.conv0.weight`, ...).
+
+    A module met twice (shared or cyclic, which NVIDIA's networks never are) is refused: a
+    crafted file could otherwise make this walk exponential or endless."""
+    seen = set() if seen is None else seen
+    if id(rec) in seen:
+        raise ModelFileError(f"{path}: network module {prefix.rstrip('.') or '(root)'} appears twice in the "
+                             "tree (shared or cyclic); not a network this loader knows")
+    seen.add(id(rec))
     st = getattr(rec, "state", None)
     if not isinstance(st, dict):
-        return
+        return out
     non_persistent = st.get("_non_persistent_buffers_set") or ()
     for group in ("_parameters", "_buffers"):
         items = st.get(group) or {}
@@ -116,16 +124,21 @@ def _collect_state(rec, prefix, out, path):
         if not isinstance(child, (PersistentRecord, PlainModuleRecord)):
             raise ModelFileError(f"{path}: submodule {prefix}{name} is a {type(child).__name__}, "
                                  "expected a network module")
-        _collect_state(child, f"{prefix}{name}.", out, path)
+        _collect_state(child, f"{prefix}{name}.", out, path, seen)
     return out
 
 
-def _count_record_params(rec) -> int:
+def _count_record_params(rec, seen=None) -> int:
+    """Parameters in the record tree, each module counted once (shared ones are not followed)."""
+    seen = set() if seen is None else seen
+    if id(rec) in seen:
+        return 0
+    seen.add(id(rec))
     total = 0
     for t in ((getattr(rec, "state", {}) or {}).get("_parameters") or {}).values():
         if isinstance(t, torch.Tensor):
             total += t.numel()
-    return total + sum(_count_record_params(c) for c in _modules(rec).values()
+    return total + sum(_count_record_params(c, seen) for c in _modules(rec).values()
                        if isinstance(c, (PersistentRecord, PlainModuleRecord)))
 
 

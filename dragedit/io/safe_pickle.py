@@ -9,12 +9,19 @@ never run) and anything else is refused with a `ModelFileError` that names the
 global. Nothing from `dnnlib`, `torch_utils` or `training` is ever imported.
 TensorFlow-era pickles (`dnnlib.tflib.network.Network`, whose own unpickling
 `exec`s `build_module_src`) become `TFNetworkRecord`s the same way.
+
+Memory stays bounded by the file: the unpickler is CPython's pure-Python one, whose memo is a
+dict (the C unpickler sizes its memo array by the largest index a `LONG_BINPUT` names, so four
+corrupt bytes ask for gigabytes), and no read asks the file for more than it holds. NVIDIA's
+pickles have few opcodes (about 26,000 for a 512-px network; the time goes into the tensor
+blobs), so the pure-Python loop costs no measurable time.
 """
 from __future__ import annotations
 
 import io
 import os
 import pickle
+import struct
 import types
 import warnings
 
@@ -276,12 +283,58 @@ ALLOWED_GLOBALS = types.MappingProxyType({
 _PY2_MODULES = {"__builtin__": "builtins"}  # protocol-2 pickles written with fix_imports
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """`pickle.Unpickler` whose `find_class` only hands out allow-listed callables."""
+class _BoundedReader:
+    """A binary file whose reads never ask for more than what is left (a corrupt length field
+    must not make the buffered reader allocate its size up front)."""
+
+    def __init__(self, file):
+        self._file = file
+        try:
+            size = os.fstat(file.fileno()).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            pos = file.tell()
+            size = file.seek(0, io.SEEK_END)
+            file.seek(pos)
+        self._left = max(0, size - file.tell())
+
+    def read(self, n=-1):
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._file.read(n)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buf):
+        view = memoryview(buf).cast("B")
+        n = self._file.readinto(view[:min(len(view), self._left)])
+        self._left -= n or 0
+        return n
+
+    def readline(self, limit=-1):
+        limit = self._left if limit is None or limit < 0 else min(limit, self._left)
+        data = self._file.readline(limit)
+        self._left -= len(data)
+        return data
+
+
+class SafeUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler (dict memo), whose `find_class` only hands out allow-listed
+    callables."""
 
     def __init__(self, file, path="<pickle>"):
-        super().__init__(file)
+        super().__init__(_BoundedReader(file))
         self._path = os.fspath(path)
+
+    def _load_bytearray8(self):
+        """BYTEARRAY8 without `bytearray(length)` first: that zero-fills whatever length the
+        file claims before reading a byte."""
+        (n,) = struct.unpack("<Q", self.read(8))
+        data = self.read(n)
+        if len(data) != n:
+            raise pickle.UnpicklingError("pickle data was truncated")
+        self.append(bytearray(data))
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
 
     def find_class(self, module, name):
         module = _PY2_MODULES.get(module, module)  # protocol 0-2 pickles name py2 modules

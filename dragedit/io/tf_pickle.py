@@ -79,7 +79,13 @@ def _collect(rec, path):
     """All variables as `{'mapping/Dense0/weight': ndarray, ...}` plus the merged static kwargs."""
     out, kwargs = {}, {}
 
+    seen = set()
+
     def walk(r, prefix, where):
+        if id(r) in seen:  # shared or cyclic components would make this walk exponential or endless
+            raise ModelFileError(f"{path}: {where} appears twice in the network tree; not a TensorFlow "
+                                 "StyleGAN network")
+        seen.add(id(r))
         st = _check_state(r, path, where)
         for item in st["variables"]:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
