@@ -1,8 +1,8 @@
 """Fuzzing the model-file readers: seeded corruptions of every model file kind we read.
 
 Each generated file goes through `load_generator` and `inspect_model`; each must either load
-or raise a `DragEditError`, leave the input file as it was, and finish in bounded time and
-memory. The generator is a seeded `random.Random` (no extra package): a failure prints the
+(with finite weights only) or raise a `DragEditError`, leave the input file as it was, and
+finish in bounded time and memory. The generator is a seeded `random.Random` (no extra package): a failure prints the
 kind, the mutation and its index, and the same run reproduces it.
 
 Mutations: byte flips (one bit, or a burst of random bytes), truncation, splices from another
@@ -18,6 +18,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -168,7 +169,14 @@ def _check(path, what, problems):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                read(path)
+                result = read(path)
+            if read is load_generator:
+                tensors = dict(result.state_dict(), **{f"extra {k}": v for k, v in
+                                                        result.source_info.get("extra", {}).items()
+                                                        if isinstance(v, torch.Tensor)})
+                bad = [k for k, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+                if bad:
+                    problems.append(f"{what}: loaded with NaN/inf in {bad[:3]}")
         except DragEditError as e:
             if "\n" in str(e) or len(str(e).replace(path, "")) > 1000:  # the path itself may be long
                 problems.append(f"{what}: {read.__name__}: message not one short line: {str(e)[:300]!r}")
@@ -221,6 +229,56 @@ def test_crafted_wrong_types_in_nvidia_records(tmp_path):
         plant, note = mutate_record(rng)
         path = op.write_official_pickle(G, tmp_path / f"rec-{i}.pkl", mutate=plant)
         _check(str(path), f"nvidia #{i} ({note[0]})", problems)
+        os.unlink(path)
+    assert not problems, "\n".join(problems)
+
+
+_WRONG_ARRAYS = [np.float64(np.nan), np.zeros((0,), np.float32), np.zeros((3, 3), np.float32), np.array(["a"]),
+                 np.zeros((2,), np.complex64), np.full((4,), np.inf, np.float32), np.zeros((1,) * 5, np.float32)]
+
+
+def test_crafted_wrong_types_in_tf_pickles(tmp_path):
+    """A variable, a static kwarg or a Network state field of a wrong type or shape."""
+    rng = random.Random(f"{SEED}-tf-types")
+    tfv0, kwargs0 = fm.random_tf_variables(), fm.tf_static_kwargs(16)
+    problems = []
+    for i in range(TYPE_MUTATIONS // 2):
+        tfv, kwargs, plant = dict(tfv0), dict(kwargs0), None
+        choice = rng.random()
+        if choice < 0.4:
+            key = rng.choice(sorted(tfv))
+            tfv[key] = rng.choice(_WRONG_ARRAYS + [_wrong(rng)])
+        elif choice < 0.7:
+            key = rng.choice(sorted(kwargs) + ["resample_kernel", "conv_clamp", "mapping_lrmul"])
+            kwargs[key] = _wrong(rng)
+        else:
+            key, value, net = rng.choice(["version", "name", "static_kwargs", "components", "variables"]), \
+                _wrong(rng), rng.choice(["G", "Gs", "D"])
+
+            def plant(states, key=key, value=value, net=net):
+                states[net][0][key] = value
+        path = fm.write_tf_pickle(tmp_path / f"tf-{i}.pkl", tfv, kwargs, mutate=plant)
+        _check(str(path), f"tf #{i} ({key})", problems)
+        os.unlink(path)
+    assert not problems, "\n".join(problems)
+
+
+def test_crafted_wrong_types_in_rosinality_checkpoints(tmp_path):
+    rng = random.Random(f"{SEED}-rosinality-types")
+    problems = []
+    for i in range(TYPE_MUTATIONS // 2):
+        sd, latent_avg = fm.random_rosinality_state_dict(), torch.zeros(32)
+        key = rng.choice(sorted(sd) + ["latent_avg"])
+        value = _wrong(rng) if rng.random() < 0.7 else torch.from_numpy(rng.choice(_WRONG_ARRAYS[1:3]).copy())
+        if key == "latent_avg":
+            latent_avg = value
+        else:
+            sd[key] = value
+        kind = rng.choice(["convert", "train", "bare"])
+        if kind == "train" and not all(isinstance(v, torch.Tensor) for v in sd.values()):
+            kind = "convert"  # train.py's layout copies every tensor (the writer needs tensors)
+        path = fm.write_rosinality(tmp_path / f"ros-{i}.pt", sd, kind=kind, latent_avg=latent_avg)
+        _check(str(path), f"rosinality #{i} ({kind}: {key})", problems)
         os.unlink(path)
     assert not problems, "\n".join(problems)
 
