@@ -101,6 +101,16 @@ def test_nvidia_pickle_with_non_finite_tensor_is_refused(tmp_path, name, value):
     _refused(path, name)
 
 
+def test_nvidia_pickle_with_non_finite_gain_is_refused(tmp_path):
+    """A NaN stored as a plain attribute (the mapping's lr multiplier) ends up in the config."""
+    def plant(data):
+        data["G_ema"].state["_modules"]["mapping"].state["_modules"]["fc0"].state["bias_gain"] = np.float64("nan")
+    path = op.write_official_pickle(op.make_generator(), tmp_path / "gain.pkl", mutate=plant)
+    for read in (load_generator, inspect_model):
+        with pytest.raises(ModelFileError, match=r"gain\.pkl: config\.mapping_kwargs\.lr_multiplier is nan"):
+            read(path)
+
+
 def test_stylegan3_pickle_with_non_finite_tensor_is_refused(tmp_path):
     G = op.make_stylegan3_generator(variant="t")
     name = next(k for k in G.state_dict() if k.startswith("synthesis.L") and k.endswith(".weight"))
