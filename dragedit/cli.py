@@ -225,7 +225,7 @@ def _bench_speed(args, device, precision):
 
 def _bench_drag(args, device, precision):
     from . import bench_drag
-    from .edit.perceptual import PerceptualLoss
+    from .nets.perceptual import PerceptualLoss
     from .io.checkpoint import load_generator
     from .models import resolve_model_path
     from .synth.landmarks import load_detector

@@ -392,7 +392,7 @@ def test_the_motion_trackers_window_median_is_nanmedians():
 
 
 def _perceptual():
-    from dragedit.edit.perceptual import PerceptualLoss
+    from dragedit.nets.perceptual import PerceptualLoss
     return PerceptualLoss(str(ALEXNET) if ALEXNET.is_file() else None, quiet=True)
 
 

@@ -694,7 +694,7 @@ def test_screenshot_script(qtbot, gen_path, tmp_path, messages):
 
 def photo_of(tmp_path, seed=5, name="photo.png"):
     """A photo the small generator can reach: its own image of another seed."""
-    from dragedit.edit.drag import to_uint8
+    from dragedit.imaging import to_uint8
     from dragedit.nets.stylegan2 import ws_from_seed
     G = small_generator()
     with torch.no_grad():

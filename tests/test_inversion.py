@@ -11,7 +11,7 @@ import dragedit
 from dragedit.cli import main
 from dragedit.edit.drag import DragSession
 from dragedit.edit.inversion import pivotal_tuning, project, to_tensor
-from dragedit.edit.perceptual import PerceptualLoss
+from dragedit.nets.perceptual import PerceptualLoss
 from dragedit.errors import DragEditError
 from dragedit.io.images import load_photo
 from dragedit.models import DEFAULT_GENERATOR

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dragedit.edit import perceptual
+from dragedit.nets import perceptual
 from dragedit.errors import DragEditError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "weights" / "alexnet-features.pt"

@@ -355,7 +355,7 @@ def test_own_format_round_trip(G, tmp_path):
 
 
 def test_pti_output_of_a_stylegan3_model_round_trips(tmp_path):
-    from dragedit.edit.drag import to_uint8
+    from dragedit.imaging import to_uint8
     from dragedit.edit.inversion import invert
     G = op.make_stylegan3_generator(seed=11)
     with torch.no_grad():

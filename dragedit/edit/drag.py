@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from .. import devices, schema
 from ..errors import DragEditError
+from ..imaging import to_uint8
 from ..nets.stylegan2 import ws_from_seed
 from . import tracking
 from .drag_defaults import default_lr
@@ -92,17 +93,6 @@ class StepResult:
     message: str | None = None
     low_res: bool = False
     stalled: bool = False  # the run ended because the handles stopped getting closer
-
-
-def to_uint8_device(img: torch.Tensor) -> torch.Tensor:
-    """[1, 3, H, W] in [-1, 1] -> uint8 [H, W, 3] on the image's device (a quarter of the bytes
-    to copy to the host)."""
-    return (img[0].permute(1, 2, 0).float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-
-
-def to_uint8(img: torch.Tensor) -> np.ndarray:
-    """[1, 3, H, W] in [-1, 1] -> uint8 [H, W, 3] on the host."""
-    return to_uint8_device(img).cpu().numpy()
 
 
 class DragSession:

@@ -69,7 +69,7 @@ def _percep_input(x):
 def _report(preview, stage, i, steps, img, every):
     """Hand the image of step i to a preview callback every `every` steps and on the last one."""
     if preview is not None and (i % every == 0 or i == steps):
-        from .drag import to_uint8
+        from ..imaging import to_uint8
         preview(stage, to_uint8(img.detach()))
 
 

@@ -291,7 +291,7 @@ def preview_frame(G, ws, low_res=False) -> np.ndarray:
     """uint8 [H, W, 3] of ws, forward only. low_res (StyleGAN2): the image of the synthesis up to half
     the output resolution (its skip-architecture RGB at that block), upsampled; StyleGAN3 has no such
     intermediate image and always renders in full."""
-    from .drag import to_uint8
+    from ..imaging import to_uint8
     syn = G.synthesis
     blocks = syn.blocks()
     if not low_res or not getattr(syn, "supports_low_res_preview", True) or len(blocks) < 3:

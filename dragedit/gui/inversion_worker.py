@@ -53,7 +53,7 @@ class InversionWorker(QThread):
 
     def run(self):  # noqa: D401 - QThread entry point
         from ..edit.inversion import invert
-        from ..edit.perceptual import PerceptualLoss
+        from ..nets.perceptual import PerceptualLoss
         o = self.options
         try:
             self.progress.emit("loss", 0, 1, 0.0)

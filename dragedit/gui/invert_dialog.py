@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLabel, QLayout, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..edit.drag import to_uint8
+from ..imaging import to_uint8
 from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
-from ..edit.perceptual import FALLBACK_MESSAGE
+from ..nets.perceptual import FALLBACK_MESSAGE
 from ..errors import DragEditError
 from .canvas import frame_to_qimage
 from .inversion_worker import InversionOptions, InversionWorker

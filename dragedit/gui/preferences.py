@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
-from ..edit import perceptual
+from ..nets import perceptual
 from ..errors import DragEditError
 from .settings import AppSettings
 

@@ -23,7 +23,7 @@ import warnings
 import torch
 
 from ..errors import ModelFileError
-from .tf_pickle import build_converted
+from .strict import build_converted, check_finite, model_info
 
 __all__ = ["FORMAT_NAME", "is_rosinality", "rosinality_config", "rosinality_state_dict", "open_rosinality",
            "W_AVG_SAMPLES", "W_AVG_SEED"]
@@ -200,7 +200,6 @@ def mean_w(G, n=W_AVG_SAMPLES, seed=W_AVG_SEED, batch=1000) -> torch.Tensor:
 
 def open_rosinality(path: str, obj: dict, describe_only=False):
     """(G, info) for a rosinality checkpoint read by `torch.load(weights_only=True)`."""
-    from .checkpoint import _model_info
     sd, network = _pick(obj, path)
     for k, t in sd.items():
         if not isinstance(t, torch.Tensor):
@@ -211,6 +210,7 @@ def open_rosinality(path: str, obj: dict, describe_only=False):
     G = build_converted(config, ours, path, "the rosinality generator's tensors", describe_only=describe_only)
     if latent_avg is None and not describe_only:
         G.mapping.w_avg.copy_(mean_w(G))
+        check_finite({"mapping.w_avg": G.mapping.w_avg}, path, what="computed tensor")  # finite weights can overflow
     info = dict(path=path, format=FORMAT_NAME, network=network, **notes)
-    info.update(_model_info(G))
+    info.update(model_info(G))
     return (None if describe_only else G), info

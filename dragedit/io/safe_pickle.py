@@ -9,12 +9,19 @@ never run) and anything else is refused with a `ModelFileError` that names the
 global. Nothing from `dnnlib`, `torch_utils` or `training` is ever imported.
 TensorFlow-era pickles (`dnnlib.tflib.network.Network`, whose own unpickling
 `exec`s `build_module_src`) become `TFNetworkRecord`s the same way.
+
+Memory stays bounded by the file: the unpickler is CPython's pure-Python one, whose memo is a
+dict (the C unpickler sizes its memo array by the largest index a `LONG_BINPUT` names, so four
+corrupt bytes ask for gigabytes), and no read asks the file for more than it holds. NVIDIA's
+pickles have few opcodes (about 26,000 for a 512-px network; the time goes into the tensor
+blobs), so the pure-Python loop costs no measurable time.
 """
 from __future__ import annotations
 
 import io
 import os
 import pickle
+import struct
 import types
 import warnings
 
@@ -28,7 +35,7 @@ try:  # numpy >= 1.25 / 2.x
 except ImportError:  # pragma: no cover - older numpy
     from numpy.core import multiarray as _np_multiarray
 
-__all__ = ["PersistentRecord", "PlainModuleRecord", "TFNetworkRecord", "SafeUnpickler", "safe_load"]
+__all__ = ["ALLOWED_GLOBALS", "PersistentRecord", "PlainModuleRecord", "TFNetworkRecord", "SafeUnpickler", "safe_load"]
 
 # dtype kinds that hold plain numbers (no Python objects, no structured records).
 _NUMERIC_KINDS = set("biufc")
@@ -225,7 +232,27 @@ def _empty_bytes(*args):
 
 _EASYDICT = dict  # dnnlib.util.EasyDict -> plain dict (NEWOBJ + SETITEMS fill it)
 
-_ALLOWED = {
+# Plain torch.nn modules that sit inside released networks (NVIDIA's discriminators hold an
+# Identity; containers for completeness): each becomes a PlainModuleRecord, so no torch code runs.
+_PLAIN_MODULES = (
+    ("torch.nn.modules.linear", "Identity"),
+    ("torch.nn.modules.container", "Sequential"),
+    ("torch.nn.modules.container", "ModuleList"),
+    ("torch.nn.modules.container", "ModuleDict"),
+)
+# Tensor dtypes a network may store as a plain attribute (looked up by name, never by prefix).
+_TORCH_DTYPES = ("float16", "float32", "float64", "bfloat16", "uint8", "int8", "int16", "int32", "int64", "bool")
+
+
+def _plain_module_type(module, name):
+    """A `PlainModuleRecord` subclass standing in for `torch.nn.modules.<...>.<name>`."""
+    return type(name, (PlainModuleRecord,), {"class_name": name, "module": module})
+
+
+# Every global NVIDIA's PyTorch and TensorFlow-era network pickles need, one entry each, mapped
+# to a checked stand-in; anything else is refused with the global's name. The same module can be
+# spelled two ways (numpy 1.x `numpy.core`, numpy 2.x `numpy._core`); both are listed.
+ALLOWED_GLOBALS = types.MappingProxyType({
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
     ("dnnlib.tflib.network", "Network"): TFNetworkRecord,  # state only; build_module_src never runs
     ("dnnlib.util", "EasyDict"): _EASYDICT,
@@ -239,49 +266,85 @@ _ALLOWED = {
     ("collections", "OrderedDict"): dict,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
-    ("_codecs", "encode"): _codecs_encode,
     ("builtins", "bytes"): _empty_bytes,
-}
-for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-    _ALLOWED[(_mod, "_reconstruct")] = _np_reconstruct
-    _ALLOWED[(_mod, "scalar")] = _np_scalar
-for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
-    _ALLOWED[(_mod, "_frombuffer")] = _np_frombuffer
-_ALLOWED[("numpy", "dtype")] = _np_dtype
-_ALLOWED[("numpy", "ndarray")] = _NDArraySentinel
+    ("_codecs", "encode"): _codecs_encode,
+    ("numpy", "dtype"): _np_dtype,
+    ("numpy", "ndarray"): _NDArraySentinel,
+    ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,
+    ("numpy.core.multiarray", "scalar"): _np_scalar,
+    ("numpy._core.multiarray", "scalar"): _np_scalar,
+    ("numpy.core.numeric", "_frombuffer"): _np_frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _np_frombuffer,
+    **{("torch", name): getattr(torch, name) for name in _TORCH_DTYPES},
+    **{key: _plain_module_type(*key) for key in _PLAIN_MODULES},
+})
 
 _PY2_MODULES = {"__builtin__": "builtins"}  # protocol-2 pickles written with fix_imports
-_plain_module_types: dict = {}
 
 
-def _plain_module_type(module, name):
-    """A `PlainModuleRecord` subclass standing in for `torch.nn.modules.<...>.<name>`."""
-    key = (module, name)
-    if key not in _plain_module_types:
-        _plain_module_types[key] = type(name, (PlainModuleRecord,),
-                                        {"class_name": name, "module": module})
-    return _plain_module_types[key]
+class _BoundedReader:
+    """A binary file whose reads never ask for more than what is left (a corrupt length field
+    must not make the buffered reader allocate its size up front)."""
+
+    def __init__(self, file):
+        self._file = file
+        try:
+            size = os.fstat(file.fileno()).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            pos = file.tell()
+            size = file.seek(0, io.SEEK_END)
+            file.seek(pos)
+        self._left = max(0, size - file.tell())
+
+    def read(self, n=-1):
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._file.read(n)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buf):
+        view = memoryview(buf).cast("B")
+        n = self._file.readinto(view[:min(len(view), self._left)])
+        self._left -= n or 0
+        return n
+
+    def readline(self, limit=-1):
+        limit = self._left if limit is None or limit < 0 else min(limit, self._left)
+        data = self._file.readline(limit)
+        self._left -= len(data)
+        return data
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """`pickle.Unpickler` whose `find_class` only hands out allow-listed callables."""
+class SafeUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler (dict memo), whose `find_class` only hands out allow-listed
+    callables."""
 
     def __init__(self, file, path="<pickle>"):
-        super().__init__(file)
+        super().__init__(_BoundedReader(file))
         self._path = os.fspath(path)
+
+    def _load_bytearray8(self):
+        """BYTEARRAY8 without `bytearray(length)` first: that zero-fills whatever length the
+        file claims before reading a byte."""
+        (n,) = struct.unpack("<Q", self.read(8))
+        data = self.read(n)
+        if len(data) != n:
+            raise pickle.UnpicklingError("pickle data was truncated")
+        self.append(bytearray(data))
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
 
     def find_class(self, module, name):
         module = _PY2_MODULES.get(module, module)  # protocol 0-2 pickles name py2 modules
-        hit = _ALLOWED.get((module, name))
+        hit = ALLOWED_GLOBALS.get((module, name)) if isinstance(module, str) and isinstance(name, str) else None
         if hit is not None:
             return hit
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            return getattr(torch, name)
-        if (module == "torch.nn.modules" or module.startswith("torch.nn.modules.")) \
-                and name.isidentifier() and name[:1].isupper():
-            return _plain_module_type(module, name)
+        wanted = f"{module}.{name}"
+        wanted = wanted if len(wanted) <= 120 else wanted[:120] + "..."
         raise ModelFileError(
-            f"{self._path}: refused to load: the pickle asks for {module}.{name}, which is not "
+            f"{self._path}: refused to load: the pickle asks for {wanted}, which is not "
             "on the allow-list for StyleGAN network pickles (loading it could run code)")
 
     def persistent_load(self, pid):

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 
 from ..errors import ModelFileError
-from ..nets.stylegan2 import Generator
 from .safe_pickle import TFNetworkRecord
+from .strict import build_converted, model_info
 
-__all__ = ["FORMAT_NAME", "is_tf_pickle", "open_tf_pickle", "tf_config", "tf_state_dict", "build_converted"]
+__all__ = ["FORMAT_NAME", "is_tf_pickle", "open_tf_pickle", "tf_config", "tf_state_dict"]
 
 FORMAT_NAME = "nvidia-tf-pickle"
 _KNOWN_VERSIONS = (2, 3, 4)
@@ -79,7 +79,13 @@ def _collect(rec, path):
     """All variables as `{'mapping/Dense0/weight': ndarray, ...}` plus the merged static kwargs."""
     out, kwargs = {}, {}
 
+    seen = set()
+
     def walk(r, prefix, where):
+        if id(r) in seen:  # shared or cyclic components would make this walk exponential or endless
+            raise ModelFileError(f"{path}: {where} appears twice in the network tree; not a TensorFlow "
+                                 "StyleGAN network")
+        seen.add(id(r))
         st = _check_state(r, path, where)
         for item in st["variables"]:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
@@ -225,7 +231,10 @@ def tf_config(tfv: dict, kwargs: dict, path: str) -> dict:
 
 
 def _t(a) -> torch.Tensor:
-    return torch.from_numpy(np.array(a, dtype=np.float32, order="C"))  # a copy; keeps 0-d arrays 0-d
+    """A float32 copy (0-d arrays stay 0-d); float64 values beyond float32 become inf, which
+    `strict.check_finite` then refuses with the tensor's name."""
+    with np.errstate(over="ignore"):
+        return torch.from_numpy(np.array(a, dtype=np.float32, order="C"))
 
 
 def tf_state_dict(tfv: dict, config: dict, path: str) -> dict:
@@ -290,30 +299,6 @@ def tf_state_dict(tfv: dict, config: dict, path: str) -> dict:
     return sd
 
 
-def build_converted(config: dict, sd: dict, path: str, where: str, describe_only=False) -> Generator:
-    """Build our Generator for converted weights and load them strictly.
-
-    describe_only: only check names and shapes, copying no weights, so `dragedit info` stays
-    cheap. (The meta device would skip the random init too, but its first use in a process costs
-    more than the init.) Missing `resample_filter` buffers are ours to fill.
-    """
-    from .checkpoint import _check_and_load  # late: checkpoint imports this module lazily too
-    try:
-        G = Generator(**config)
-    except (TypeError, ValueError, KeyError) as e:
-        raise ModelFileError(f"{path}: cannot build a generator from {where}: {e}") from None
-    expected = G.state_dict()
-    for k, v in expected.items():
-        if k.endswith("resample_filter") and k not in sd:
-            sd[k] = v
-    if describe_only:
-        if set(sd) != set(expected) or any(tuple(sd[k].shape) != tuple(v.shape) for k, v in expected.items()):
-            _check_and_load(G, sd, path, where=where)  # raises with the list of differences
-        return G
-    _check_and_load(G, sd, path, where=where)
-    return G
-
-
 # --------------------------------------------------------------------------- entry point
 
 def open_tf_pickle(path: str, obj, allow_unsupported=False, describe_only=False):
@@ -322,7 +307,6 @@ def open_tf_pickle(path: str, obj, allow_unsupported=False, describe_only=False)
     StyleGAN (v1) pickles share the container; they are described (supported=False) for
     `dragedit info` and refused for loading.
     """
-    from .checkpoint import _model_info
     rec, network = _pick_generator(obj, path)
     tfv, kwargs = _collect(rec, path)
     info = dict(path=path, format=FORMAT_NAME, network=network,
@@ -339,5 +323,5 @@ def open_tf_pickle(path: str, obj, allow_unsupported=False, describe_only=False)
     config = tf_config(tfv, kwargs, path)
     sd = tf_state_dict(tfv, config, path)
     G = build_converted(config, sd, path, "the TensorFlow network's variables", describe_only=describe_only)
-    info.update(_model_info(G))
+    info.update(model_info(G))
     return (None if describe_only else G), info

@@ -34,7 +34,7 @@ def eval_set(n=EVAL_COUNT, seed=EVAL_SEED):
 @torch.no_grad()
 def evaluate_model(G, data=None, lpips_weights=None, detector=None, batch=16, device="cpu"):
     """Metrics of G against the renderer on `data` (default: `eval_set()`) as a dict."""
-    from ..edit.perceptual import PerceptualLoss
+    from ..nets.perceptual import PerceptualLoss
     from .landmarks import detect, load_detector
 
     factors, images, true_landmarks = data if data is not None else eval_set()
@@ -87,7 +87,7 @@ def format_table(metrics: dict) -> str:
 @torch.no_grad()
 def seed_grid(G, seeds=range(16), cols=4, truncation_psi=0.7) -> np.ndarray:
     """uint8 contact sheet of the given seeds (the README's and the model card's picture)."""
-    from ..edit.drag import to_uint8
+    from ..imaging import to_uint8
     from ..io.export import image_grid
     from ..nets.stylegan2 import ws_from_seed
     frames = [to_uint8(G.synthesis(ws_from_seed(G, s, truncation_psi), noise_mode="const")) for s in seeds]

@@ -82,7 +82,7 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
     `resume_from` is the regression checkpoint used when `out_dir` holds no
     adversarial checkpoint yet. Weights and rates: see DEFAULTS (overridable).
     """
-    from ..edit.perceptual import PerceptualLoss
+    from ..nets.perceptual import PerceptualLoss
     from ..io.checkpoint import save_generator
     from .model_eval import eval_set, evaluate_model
 

@@ -132,7 +132,7 @@ def train(data_path, out_dir, steps=1000, batch=8, lr=2e-3, lpips_weight=0.5, lp
     fp32, and a non-finite gradient is zeroed as NVIDIA's training loop does."""
     from .. import devices
     from ..io.checkpoint import save_generator
-    from ..edit.perceptual import PerceptualLoss
+    from ..nets.perceptual import PerceptualLoss
 
     device = devices.resolve_device(device or "auto")
     precision = devices.resolve_precision(precision, device)
