@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from .. import devices
 from ..errors import DragEditError
+from ..imaging import to_uint8
 from .inversion_defaults import (PROJECT_LR, PROJECT_PIXEL_WEIGHT, PROJECT_STEPS, PTI_DECAY_START,
                                  PTI_L2_WEIGHT, PTI_LR, PTI_STEPS)
 
@@ -69,7 +70,6 @@ def _percep_input(x):
 def _report(preview, stage, i, steps, img, every):
     """Hand the image of step i to a preview callback every `every` steps and on the last one."""
     if preview is not None and (i % every == 0 or i == steps):
-        from ..imaging import to_uint8
         preview(stage, to_uint8(img.detach()))
 
 
