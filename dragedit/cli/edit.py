@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import DragEditError
 from ..io.images import load_mask
-from .drag import DragParams, DragSession
+from ..edit.drag import DragParams, DragSession
 
 
 def parse_pair(text: str):
@@ -68,7 +68,7 @@ def main_edit(args) -> int:
         torch.set_num_threads(args.threads)
     device = resolve_device(getattr(args, "device", "auto"))
     precision = resolve_precision(getattr(args, "precision", "auto"), device)
-    from . import semantic_cli
+    from . import semantic as semantic_cli
     semantic_only = not args.pair and bool(getattr(args, "suggest", False) or getattr(args, "direction", None)
                                            or getattr(args, "factor", None))
     if not args.pair and not semantic_only:

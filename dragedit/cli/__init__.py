@@ -9,12 +9,12 @@ import argparse
 import json
 import sys
 
-from . import __version__
-from .devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
-from .edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
-from .edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
-from .edit import semantic_cli
-from .errors import DragEditError
+from .. import __version__
+from ..devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
+from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
+from . import semantic as semantic_cli
+from ..errors import DragEditError
 
 SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info", "directions")
 
@@ -150,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_info(args):
-    from .io.checkpoint import inspect_model
-    from .models import resolve_model_path
+    from ..io.checkpoint import inspect_model
+    from ..models import resolve_model_path
     info = inspect_model(resolve_model_path(args.model))
     if args.json:
         print(json.dumps(info, indent=2))
@@ -163,7 +163,7 @@ def cmd_info(args):
 
 def _device_and_precision(args):
     """The resolved --device and --precision of a command (clear errors when unavailable)."""
-    from .devices import resolve_device, resolve_precision
+    from ..devices import resolve_device, resolve_precision
     device = resolve_device(getattr(args, "device", "auto"))
     return device, resolve_precision(getattr(args, "precision", "auto"), device)
 
@@ -171,9 +171,9 @@ def _device_and_precision(args):
 def _bench_models(args):
     """(name, generator factory, repeats) of the models a --generator / --speed bench times."""
     import torch
-    from . import bench
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
+    from ..bench import generator as bench
+    from ..io.checkpoint import load_generator
+    from ..models import resolve_model_path
     def config_f(resolution):
         torch.manual_seed(0)
         return bench.config_f_generator(resolution)
@@ -190,8 +190,8 @@ def _bench_models(args):
 
 def cmd_bench(args):
     import torch
-    from . import bench
-    from .devices import describe_device
+    from ..bench import generator as bench
+    from ..devices import describe_device
     if args.threads:
         torch.set_num_threads(args.threads)
     device, precision = _device_and_precision(args)
@@ -213,7 +213,7 @@ def cmd_bench(args):
 
 
 def _bench_speed(args, device, precision):
-    from . import bench
+    from ..bench import generator as bench
     rows = [bench.bench_drag_speed(make(), name, repeats=repeats, device=device, precision=precision)
             for name, make, repeats in _bench_models(args)]
     print(bench.format_speed_table(rows, bench.machine_info(device)))
@@ -224,11 +224,11 @@ def _bench_speed(args, device, precision):
 
 
 def _bench_drag(args, device, precision):
-    from . import bench_drag
-    from .edit.perceptual import PerceptualLoss
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
-    from .synth.landmarks import load_detector
+    from ..bench import drag as bench_drag
+    from ..edit.perceptual import PerceptualLoss
+    from ..io.checkpoint import load_generator
+    from ..models import resolve_model_path
+    from ..synth.landmarks import load_detector
     G = load_generator(resolve_model_path(args.model))
     try:
         detector = load_detector(args.detector)
@@ -249,8 +249,8 @@ def _bench_drag(args, device, precision):
 
 def cmd_train(args):
     from pathlib import Path
-    from .synth import faces
-    from .synth.train_generator import train
+    from ..synth import faces
+    from ..synth.train_generator import train
     if args.eval:
         return _train_eval(args)
     if not args.data:
@@ -265,7 +265,7 @@ def cmd_train(args):
         print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
         faces.render_dataset(args.render, seed=2024, path=data, processes=args.workers)
     if args.adversarial:
-        from .synth.train_adversarial import train_adversarial
+        from ..synth.train_adversarial import train_adversarial
         train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
                           lpips_weights=args.lpips_weights, device=device, threads=args.threads,
                           batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
@@ -278,9 +278,9 @@ def cmd_train(args):
 
 
 def _train_eval(args):
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
-    from .synth.model_eval import eval_set, evaluate_model, format_table
+    from ..io.checkpoint import load_generator
+    from ..models import resolve_model_path
+    from ..synth.model_eval import eval_set, evaluate_model, format_table
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
@@ -290,8 +290,8 @@ def _train_eval(args):
     print(f"{path}")
     print(format_table(metrics))
     if args.grid:
-        from .io.export import save_image
-        from .synth.model_eval import seed_grid
+        from ..io.export import save_image
+        from ..synth.model_eval import seed_grid
         grid = seed_grid(G)
         save_image(grid, args.grid)
         print(f"seed grid -> {args.grid}")
@@ -300,7 +300,7 @@ def _train_eval(args):
 
 def cmd_gui(args):
     try:
-        from .gui.app import run_app
+        from ..gui.app import run_app
     except ImportError as exc:
         raise DragEditError(f"the desktop app cannot start: {exc}") from None
     _device_and_precision(args)  # a bad --device or --precision fails here, in one line
@@ -308,12 +308,12 @@ def cmd_gui(args):
 
 
 def cmd_invert(args):
-    from .edit.invert_cli import main_invert
+    from .invert import main_invert
     return main_invert(args)
 
 
 def cmd_edit(args):
-    from .edit.headless import main_edit
+    from .edit import main_edit
     return main_edit(args)
 
 

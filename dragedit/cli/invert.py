@@ -15,9 +15,9 @@ def main_invert(args) -> int:
     from ..io.images import load_photo
     from ..io.latents import save_latent
     from ..models import resolve_model_path
-    from .drag import to_uint8
-    from .inversion import invert
-    from .perceptual import PerceptualLoss
+    from ..edit.drag import to_uint8
+    from ..edit.inversion import invert
+    from ..edit.perceptual import PerceptualLoss
     if args.threads:
         torch.set_num_threads(args.threads)
     device = devices.resolve_device(getattr(args, "device", "auto"))

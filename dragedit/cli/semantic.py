@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..errors import DragEditError
-from .semantic_defaults import LAYER_RANGES, PART_THRESHOLD
+from ..edit.semantic_defaults import LAYER_RANGES, PART_THRESHOLD
 
 
 def add_edit_args(p):
@@ -34,7 +34,7 @@ def add_directions_parser(sub):
 
 
 def cmd_directions(args) -> int:
-    from . import semantics
+    from ..edit import semantics
     from ..io.checkpoint import load_generator
     from ..models import resolve_model_path
     if args.count < 0:
@@ -97,7 +97,7 @@ def parse_factor(text):
 
 def semantic_edits(G, args) -> list:
     """The (Direction, amount, layers) edits the options ask for, checked before any work is done."""
-    from . import semantics
+    from ..edit import semantics
     edits = []
     for text in getattr(args, "factor", None) or []:
         name, amount = parse_factor(text)
@@ -110,7 +110,7 @@ def semantic_edits(G, args) -> list:
 
 def prepare_start(G, args, ws, seed, truncation_psi):
     """The start latent after --factor / --direction (None when there are none and ws is None)."""
-    from . import semantics
+    from ..edit import semantics
     edits = semantic_edits(G, args)
     if not edits:
         return ws
@@ -123,12 +123,12 @@ def prepare_start(G, args, ws, seed, truncation_psi):
 def part_mask_and_suggestions(session, args, mask):
     """--part-mask (merged into mask) and --suggest (printed), on the session's start image."""
     if getattr(args, "part_mask", None):
-        from .part_mask import parse_part_mask, part_mask
+        from ..edit.part_mask import parse_part_mask, part_mask
         point, threshold = parse_part_mask(args.part_mask)
         part = part_mask(session, point, threshold)
         mask = part if mask is None else (mask | part)
     if getattr(args, "suggest", False):
-        from .suggest import suggest_points
+        from ..edit.suggest import suggest_points
         print(json.dumps(dict(points=suggest_points(session)), indent=2))
         sys.stdout.flush()
     return mask

@@ -1,4 +1,4 @@
-"""Time the Semantics panel's slider previews: `python -m dragedit.edit.slider_bench [--model M] [--threads N]`.
+"""Time the Semantics panel's slider previews: `python -m dragedit.bench.slider [--model M] [--threads N]`.
 
 A preview is what the app does per slider move: apply the direction to the latent, run the synthesis
 forward (no graph) and convert to uint8. Prints median and p95 ms and previews per second."""
@@ -14,7 +14,7 @@ def main(argv=None) -> int:
     from ..io.checkpoint import load_generator
     from ..models import resolve_model_path
     from ..nets.stylegan2 import ws_from_seed
-    from . import semantics
+    from ..edit import semantics
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
     ap.add_argument("--threads", type=int, default=1)
