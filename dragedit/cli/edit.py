@@ -60,9 +60,12 @@ def main_edit(args) -> int:
         from ..io.latents import load_latent
         ws = load_latent(args.latent, expect=(G.num_ws, G.w_dim))
     seed = args.seed if args.seed is not None else 0
-    ws = semantic_cli.prepare_start(G, args, ws, seed, params.truncation_psi)
+    ws = semantic_cli.prepare_start(G, ws, seed, params.truncation_psi, factors=getattr(args, "factor", None),
+                                    directions=getattr(args, "direction", None))
     if semantic_only or getattr(args, "part_mask", None):
-        mask = semantic_cli.part_mask_and_suggestions(DragSession(G, seed=seed, ws=ws, params=params), args, mask)
+        mask = semantic_cli.part_mask_and_suggestions(DragSession(G, seed=seed, ws=ws, params=params), mask,
+                                                      part_mask_text=getattr(args, "part_mask", None),
+                                                      suggest=bool(getattr(args, "suggest", False)))
     if semantic_only:
         return _save_start(G, args, seed, ws, params, export)
     want_frames = bool(args.frames or args.video)
