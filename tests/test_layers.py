@@ -93,6 +93,13 @@ def test_every_module_has_a_layer():
             assert _layer(name) in RANK, f"{name}: no layer; add its folder to RANK in {Path(__file__).name}"
 
 
+def test_every_import_of_ours_names_a_module_that_exists():
+    """Catches a relative import left one level off by a move, even inside a function that no test runs."""
+    wrong = [f"{MODULES[m][0].relative_to(ROOT)}:{line} imports {t}"
+             for m in MODULES for t, line in _imports(m) if t.split(".")[0] == "dragedit" and t not in MODULES]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_only_the_gui_imports_qt():
     wrong = [f"{MODULES[m][0].relative_to(ROOT)}:{line} imports {t}"
              for m in MODULES if _layer(m) != "gui" for t, line in _imports(m)
