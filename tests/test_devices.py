@@ -184,7 +184,7 @@ def test_edit_reports_the_device_it_ran_on(tmp_path, tiny_model_file, capsys):
 # ----------------------------------------------------------------------------- half-precision routing
 
 def test_half_resolutions_follow_nvidias_num_fp16_res():
-    from dragedit.bench import config_f_generator
+    from dragedit.bench.generator import config_f_generator
     G = config_f_generator(512)
     assert G.synthesis.half_resolutions(4) == [64, 128, 256, 512]
     assert G.synthesis.half_resolutions(0) == []

@@ -33,7 +33,8 @@ def wheel(tmp_path_factory):
 def test_wheel_carries_the_models_and_icons_but_not_training_data_or_tests(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("dragedit/_models/faces128.pt", "dragedit/_models/landmarks.pt",
-                   "dragedit/_models/MODEL_CARD.md", "dragedit/_icons/dragedit.png", "dragedit/cli.py"):
+                   "dragedit/_models/MODEL_CARD.md", "dragedit/_icons/dragedit.png", "dragedit/cli/__init__.py",
+                   "dragedit/cli/edit.py", "dragedit/bench/drag.py"):
         assert needed in names, f"{needed} is missing from {wheel.name}"
     assert not [n for n in names if n.endswith("checkpoint.pt") or "/training/" in n], \
         "the training checkpoint is in the wheel"

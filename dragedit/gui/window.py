@@ -455,7 +455,7 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path, seed=None) -> bool:
         """Load a generator; on any failure show a message and keep the current model and edits."""
-        from ..edit.headless import embedded_latent
+        from ..edit.latent_source import embedded_latent
         from ..io.checkpoint import load_generator
         path = Path(path).expanduser()
         self.stop_run(wait=True)

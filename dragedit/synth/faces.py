@@ -727,8 +727,8 @@ def _paint_fringe(g, cv, hr):
 
 # ----------------------------------------------------------------------------- datasets
 
-def _render_chunk(args):
-    factors, size = args
+def _render_chunk(job):
+    factors, size = job
     return render_batch(factors, size)
 
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..edit.drag import DragParams, DragSession
+from ..edit.latent_source import embedded_latent
+from ..edit.run_edit import run_edit
 from ..errors import DragEditError
 from ..io.images import load_mask
-from .drag import DragParams, DragSession
 
 
 def parse_pair(text: str):
@@ -23,41 +25,6 @@ def parse_pair(text: str):
     return (hx, hy), (tx, ty)
 
 
-def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=None, mask_mode="flexible",
-             keep_frames=False, progress=None, ws=None, device="cpu", precision="auto"):
-    """Run one edit to the end. Returns (report dict, frames list, session)."""
-    session = DragSession(G, seed=seed, ws=ws, params=params, device=device, precision=precision)
-    for h, t in pairs:
-        session.add_pair(h, t)
-    if mask is not None:
-        session.set_mask(mask, mask_mode)
-    start_handles = [p.handle for p in session.pairs]
-    frames, times, last = [], [], None
-    for res in session.run(steps):
-        last = res
-        times.append(res.timings.get("total_ms", 0.0))
-        if keep_frames:
-            frames.append(res.frame)
-        if progress:
-            progress(res)
-    if last is None:
-        raise DragEditError("the edit ran no iteration: use --steps 1 or more")
-    report = dict(reached=bool(last.reached), stalled=bool(last.stalled), iterations=last.iteration,
-                  handles=last.handles,
-                  start_handles=[list(h) for h in start_handles], targets=last.targets,
-                  final_distance=last.distances, iteration_ms=times, message=last.message,
-                  seed=seed, device=str(session.device), precision=session.precision,
-                  options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None))
-    return report, frames, session, last
-
-
-def embedded_latent(G):
-    """The latent saved inside a generator file by `dragedit invert --pti`, if any."""
-    extra = getattr(G, "source_info", {}).get("extra", {}) or {}
-    latent = extra.get("latent")
-    return latent.float() if latent is not None else None
-
-
 def main_edit(args) -> int:
     import torch
     from ..devices import resolve_device, resolve_precision
@@ -68,7 +35,7 @@ def main_edit(args) -> int:
         torch.set_num_threads(args.threads)
     device = resolve_device(getattr(args, "device", "auto"))
     precision = resolve_precision(getattr(args, "precision", "auto"), device)
-    from . import semantic_cli
+    from . import semantic as semantic_cli
     semantic_only = not args.pair and bool(getattr(args, "suggest", False) or getattr(args, "direction", None)
                                            or getattr(args, "factor", None))
     if not args.pair and not semantic_only:
@@ -93,9 +60,12 @@ def main_edit(args) -> int:
         from ..io.latents import load_latent
         ws = load_latent(args.latent, expect=(G.num_ws, G.w_dim))
     seed = args.seed if args.seed is not None else 0
-    ws = semantic_cli.prepare_start(G, args, ws, seed, params.truncation_psi)
+    ws = semantic_cli.prepare_start(G, ws, seed, params.truncation_psi, factors=getattr(args, "factor", None),
+                                    directions=getattr(args, "direction", None))
     if semantic_only or getattr(args, "part_mask", None):
-        mask = semantic_cli.part_mask_and_suggestions(DragSession(G, seed=seed, ws=ws, params=params), args, mask)
+        mask = semantic_cli.part_mask_and_suggestions(DragSession(G, seed=seed, ws=ws, params=params), mask,
+                                                      part_mask_text=getattr(args, "part_mask", None),
+                                                      suggest=bool(getattr(args, "suggest", False)))
     if semantic_only:
         return _save_start(G, args, seed, ws, params, export)
     want_frames = bool(args.frames or args.video)

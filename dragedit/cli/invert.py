@@ -16,7 +16,7 @@ def main_invert(args) -> int:
     from ..io.latents import save_latent
     from ..models import resolve_model_path
     from ..imaging import to_uint8
-    from .inversion import invert
+    from ..edit.inversion import invert
     from ..nets.perceptual import PerceptualLoss
     if args.threads:
         torch.set_num_threads(args.threads)

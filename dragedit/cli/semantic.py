@@ -1,12 +1,12 @@
-"""The command line's semantic options: `dragedit directions`, and `dragedit edit`'s --direction,
---factor, --suggest and --part-mask (kept here so the edit command itself stays one flow)."""
+"""`dragedit edit`'s semantic options: --direction, --factor, --suggest and --part-mask (kept here so
+the edit command itself stays one flow)."""
 from __future__ import annotations
 
 import json
 import sys
 
+from ..edit.semantic_defaults import LAYER_RANGES, PART_THRESHOLD
 from ..errors import DragEditError
-from .semantic_defaults import LAYER_RANGES, PART_THRESHOLD
 
 
 def add_edit_args(p):
@@ -21,52 +21,6 @@ def add_edit_args(p):
     p.add_argument("--part-mask", dest="part_mask", metavar="X,Y[:THRESHOLD]",
                    help=f"mask the part around pixel X,Y: the connected region whose features have a cosine "
                         f"similarity above THRESHOLD (default {PART_THRESHOLD:g}) to that pixel's (added to --mask)")
-
-
-def add_directions_parser(sub):
-    p = sub.add_parser("directions", help="list a model's semantic directions (named factors and SeFa)")
-    p.add_argument("model", help="model file (.pkl or .pt), or 'default'")
-    p.add_argument("--layers", choices=LAYER_RANGES, default="all",
-                   help="layer range the SeFa directions are computed for and edit")
-    p.add_argument("--count", type=int, default=8, help="number of SeFa directions (default 8)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    return p
-
-
-def cmd_directions(args) -> int:
-    from . import semantics
-    from ..io.checkpoint import load_generator
-    from ..models import resolve_model_path
-    if args.count < 0:
-        raise DragEditError(f"--count must be 0 or more, got {args.count}")
-    G = load_generator(resolve_model_path(args.model))
-    ds = semantics.directions(G, layers=args.layers, k=args.count)
-    rows = []
-    k = 0
-    for d in ds:
-        row = d.describe()
-        if d.kind == "sefa":
-            row["index"] = k
-            k += 1
-        rows.append(row)
-    if args.json:
-        print(json.dumps(dict(model=str(args.model), layers=args.layers, directions=rows), indent=2))
-        return 0
-    factors = [r for r in rows if r["kind"] == "factor"]
-    if factors:
-        print(f"named factors (--factor NAME:AMOUNT, all layers): {', '.join(r['name'] for r in factors)}")
-    else:
-        print("named factors: none (the model file stores no factor_names)")
-    print(f"SeFa directions on {args.layers} layers (ws {_span(semantics.layer_indices(G, args.layers))}), "
-          f"--direction K:AMOUNT[:LAYERS]:")
-    for r in rows:
-        if r["kind"] == "sefa":
-            print(f"  {r['index']:2d}  eigenvalue {r['eigenvalue']:9.3f}  1 unit = {r['scale']:.3f} in W")
-    return 0
-
-
-def _span(idx):
-    return f"{idx[0]}-{idx[-1]}" if len(idx) > 1 else str(idx[0])
 
 
 def parse_direction(text):
@@ -95,23 +49,24 @@ def parse_factor(text):
         raise DragEditError(f"--factor {text!r}: expected NAME:AMOUNT, e.g. smile:1.5") from None
 
 
-def semantic_edits(G, args) -> list:
-    """The (Direction, amount, layers) edits the options ask for, checked before any work is done."""
-    from . import semantics
+def semantic_edits(G, factors=(), directions=()) -> list:
+    """The (Direction, amount, layers) edits that --factor and --direction texts ask for, checked before
+    any work is done."""
+    from ..edit import semantics
     edits = []
-    for text in getattr(args, "factor", None) or []:
+    for text in factors or []:
         name, amount = parse_factor(text)
         edits.append((semantics.find_factor(G, name), amount, None))
-    for text in getattr(args, "direction", None) or []:
+    for text in directions or []:
         index, amount, layers = parse_direction(text)
         edits.append((semantics.sefa_direction(G, index, layers), amount, layers))
     return edits
 
 
-def prepare_start(G, args, ws, seed, truncation_psi):
+def prepare_start(G, ws, seed, truncation_psi, factors=(), directions=()):
     """The start latent after --factor / --direction (None when there are none and ws is None)."""
-    from . import semantics
-    edits = semantic_edits(G, args)
+    from ..edit import semantics
+    edits = semantic_edits(G, factors, directions)
     if not edits:
         return ws
     if ws is None:
@@ -120,15 +75,15 @@ def prepare_start(G, args, ws, seed, truncation_psi):
     return semantics.apply(G, ws, edits)
 
 
-def part_mask_and_suggestions(session, args, mask):
+def part_mask_and_suggestions(session, mask, part_mask_text=None, suggest=False):
     """--part-mask (merged into mask) and --suggest (printed), on the session's start image."""
-    if getattr(args, "part_mask", None):
-        from .part_mask import parse_part_mask, part_mask
-        point, threshold = parse_part_mask(args.part_mask)
+    if part_mask_text:
+        from ..edit.part_mask import parse_part_mask, part_mask
+        point, threshold = parse_part_mask(part_mask_text)
         part = part_mask(session, point, threshold)
         mask = part if mask is None else (mask | part)
-    if getattr(args, "suggest", False):
-        from .suggest import suggest_points
+    if suggest:
+        from ..edit.suggest import suggest_points
         print(json.dumps(dict(points=suggest_points(session)), indent=2))
         sys.stdout.flush()
     return mask

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import torch
 
-from . import devices
-from .nets.stylegan2 import Generator, count_params
+from .. import devices
+from ..nets.stylegan2 import Generator, count_params
 
 
 def machine_info(device="cpu") -> str:
@@ -192,7 +192,7 @@ def bench_drag_speed(G, name, repeats=5, device="cpu", precision="fp32") -> dict
     """Our drag iteration (in `precision`) against the straightforward fp32 one on the same weights,
     in the same run. On a GPU the frame shown is the full-resolution one (preview 'full'): the
     low-res preview is a CPU economy. Peak memory (CUDA) is that of our iteration."""
-    from .edit.drag import DragParams, DragSession
+    from ..edit.drag import DragParams, DragSession
     device = torch.device(device)
     G = G.eval().requires_grad_(False)
     h = G.img_resolution

@@ -6,15 +6,15 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from . import __version__
-from .devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
-from .edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
-from .edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
-from .edit import semantic_cli
-from .errors import DragEditError
+from .. import __version__
+from ..devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
+from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
+from ..errors import DragEditError
+from .directions import add_directions_parser
+from .semantic import add_edit_args as add_semantic_edit_args
 
 SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info", "directions")
 
@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_device_args(p)
-    semantic_cli.add_edit_args(p)
-    semantic_cli.add_directions_parser(sub)
+    add_semantic_edit_args(p)
+    add_directions_parser(sub)
 
     p = sub.add_parser("invert", help="invert a photo into the generator's latent space")
     p.add_argument("image", help="the photo (PNG, JPEG, WebP, ...)")
@@ -149,176 +149,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_info(args):
-    from .io.checkpoint import inspect_model
-    from .models import resolve_model_path
-    info = inspect_model(resolve_model_path(args.model))
-    if args.json:
-        print(json.dumps(info, indent=2))
-    else:
-        for k, v in info.items():
-            print(f"{k}: {v}")
-    return 0
-
-
-def _device_and_precision(args):
-    """The resolved --device and --precision of a command (clear errors when unavailable)."""
-    from .devices import resolve_device, resolve_precision
-    device = resolve_device(getattr(args, "device", "auto"))
-    return device, resolve_precision(getattr(args, "precision", "auto"), device)
-
-
-def _bench_models(args):
-    """(name, generator factory, repeats) of the models a --generator / --speed bench times."""
-    import torch
-    from . import bench
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
-    def config_f(resolution):
-        torch.manual_seed(0)
-        return bench.config_f_generator(resolution)
-
-    path = resolve_model_path(args.model)
-    models = [(path.name, lambda: load_generator(path), args.repeats)]
-    few = max(3, args.repeats // 2)
-    if args.big:
-        models.append(("random config-f 512", lambda: config_f(512), few))
-    if args.big1024:
-        models.append(("random config-f 1024", lambda: config_f(1024), few))
-    return models
-
-
-def cmd_bench(args):
-    import torch
-    from . import bench
-    from .devices import describe_device
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device, precision = _device_and_precision(args)
-    print(f"device: {describe_device(device)}, precision {precision}", file=sys.stderr)
-    if args.speed:
-        return _bench_speed(args, device, precision)
-    if not args.generator:
-        return _bench_drag(args, device, precision)
-    rows = []
-    for name, make, repeats in _bench_models(args):
-        rows.append(bench.bench_generator(make(), name, repeats=repeats, device=device, precision=precision))
-        print(bench.format_generator_table(rows[-1:], bench.machine_info(device)), file=sys.stderr)
-    table = bench.format_generator_table(rows, bench.machine_info(device))
-    print(table)
-    if args.json_out:
-        with open(args.json_out, "w") as fh:
-            json.dump(dict(machine=bench.machine_info(device), rows=rows), fh, indent=2)
-    return 0
-
-
-def _bench_speed(args, device, precision):
-    from . import bench
-    rows = [bench.bench_drag_speed(make(), name, repeats=repeats, device=device, precision=precision)
-            for name, make, repeats in _bench_models(args)]
-    print(bench.format_speed_table(rows, bench.machine_info(device)))
-    if args.json_out:
-        with open(args.json_out, "w") as fh:
-            json.dump(dict(machine=bench.machine_info(device), rows=rows), fh, indent=2)
-    return 0
-
-
-def _bench_drag(args, device, precision):
-    from . import bench_drag
-    from .nets.perceptual import PerceptualLoss
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
-    from .synth.landmarks import load_detector
-    G = load_generator(resolve_model_path(args.model))
-    try:
-        detector = load_detector(args.detector)
-    except (OSError, ValueError) as exc:
-        raise DragEditError(f"cannot load the landmark detector: {exc}") from None
-    if G.img_resolution != detector.img_size:
-        raise DragEditError(f"the landmark benchmark needs a {detector.img_size}-px face model like the default; "
-                            f"this model is {G.img_resolution} px")
-    perceptual = PerceptualLoss(args.lpips_weights, quiet=True)
-    trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
-    result = bench_drag.run_benchmark(G, detector, pairs=args.pairs, steps=args.steps, trackers=trackers,
-                                      perceptual=perceptual if perceptual.lpips is not None else None,
-                                      device=device, precision=precision)
-    bench_drag.write_results(result, args.json_out or "bench_results.json", args.md_out)
-    print(bench_drag.format_table(result))
-    return 0
-
-
-def cmd_train(args):
-    from pathlib import Path
-    from .synth import faces
-    from .synth.train_generator import train
-    if args.eval:
-        return _train_eval(args)
-    if not args.data:
-        raise DragEditError("dragedit train needs --data FILE.npz (or a folder of .npz caches), or --eval")
-    device, precision = _device_and_precision(args)  # checked before any rendering
-    if args.adversarial and precision != "fp32":
-        if args.precision != "auto":
-            raise DragEditError(f"train --adversarial runs in fp32: --precision {args.precision} is not supported")
-        precision = "fp32"
-    data = Path(args.data)
-    if not data.exists():
-        print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
-        faces.render_dataset(args.render, seed=2024, path=data, processes=args.workers)
-    if args.adversarial:
-        from .synth.train_adversarial import train_adversarial
-        train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
-                          lpips_weights=args.lpips_weights, device=device, threads=args.threads,
-                          batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
-                          d_lr=args.d_lr, r1_gamma=args.r1_gamma, detail_weight=args.detail_weight)
-        return 0
-    train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
-          lpips_weights=args.lpips_weights, device=device, precision=precision, threads=args.threads,
-          export=args.export, decay_start=args.decay_start)
-    return 0
-
-
-def _train_eval(args):
-    from .io.checkpoint import load_generator
-    from .models import resolve_model_path
-    from .synth.model_eval import eval_set, evaluate_model, format_table
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
-    path = resolve_model_path(args.eval)
-    G = load_generator(path)
-    metrics = evaluate_model(G, eval_set(args.eval_count), lpips_weights=args.lpips_weights)
-    print(f"{path}")
-    print(format_table(metrics))
-    if args.grid:
-        from .io.export import save_image
-        from .synth.model_eval import seed_grid
-        grid = seed_grid(G)
-        save_image(grid, args.grid)
-        print(f"seed grid -> {args.grid}")
-    return 0
-
-
 def cmd_gui(args):
-    try:
-        from .gui.app import run_app
-    except ImportError as exc:
-        raise DragEditError(f"the desktop app cannot start: {exc}") from None
-    _device_and_precision(args)  # a bad --device or --precision fails here, in one line
-    return run_app(model=args.model, seed=args.seed, device=args.device, precision=args.precision)
-
-
-def cmd_invert(args):
-    from .edit.invert_cli import main_invert
-    return main_invert(args)
+    from .gui import cmd_gui
+    return cmd_gui(args)
 
 
 def cmd_edit(args):
-    from .edit.headless import main_edit
+    from .edit import main_edit
     return main_edit(args)
 
 
+def cmd_invert(args):
+    from .invert import main_invert
+    return main_invert(args)
+
+
+def cmd_info(args):
+    from .info import cmd_info
+    return cmd_info(args)
+
+
+def cmd_bench(args):
+    from .bench import cmd_bench
+    return cmd_bench(args)
+
+
+def cmd_train(args):
+    from .train import cmd_train
+    return cmd_train(args)
+
+
+def cmd_directions(args):
+    from .directions import cmd_directions
+    return cmd_directions(args)
+
+
+# Each command's module is imported only when it runs: `dragedit info` need not load the drag engine.
 COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "invert": cmd_invert, "info": cmd_info, "bench": cmd_bench, "train": cmd_train,
-            "directions": semantic_cli.cmd_directions}
+            "directions": cmd_directions}
 
 
 def main(argv=None) -> int:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .bench import machine_info, summarize_ms
-from .edit.drag import DragParams, DragSession
-from .errors import DragEditError
+from .generator import machine_info, summarize_ms
+from ..edit.drag import DragParams, DragSession
+from ..errors import DragEditError
 
 # Landmark subsets by name; "1" cycles through a few distinct features over the pairs.
 ONE_POINT_CYCLE = ("nose_tip", "l_pupil", "mouth_right", "chin", "r_brow_outer")
@@ -53,7 +53,7 @@ def psnr_outside(a, b, region):
 
 def parse_method(spec: str):
     """'TRACKER' or 'TRACKER@LR' (e.g. 'patch@3e-3') -> (tracker, DragParams overrides)."""
-    from .edit.tracking import TRACKERS
+    from ..edit.tracking import TRACKERS
     name, _, lr = spec.strip().partition("@")
     if name not in TRACKERS:
         raise DragEditError(f"benchmark method {spec!r}: unknown tracker {name!r}, expected one of "
@@ -73,11 +73,11 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
                   perceptual=None, log=sys.stderr, device="cpu", precision="fp32"):
     """trackers: method specs for parse_method, e.g. ('nn@2e-3', 'patch'). The edits run on
     `device` in `precision`; the detector and the image metrics on the CPU (on the frames)."""
-    from .devices import describe_device
+    from ..devices import describe_device
     print(f"landmark benchmark on {describe_device(device)}, precision {precision}", file=log, flush=True)
     methods = {spec: parse_method(spec) for spec in trackers}  # bad specs fail before any work
-    from .synth.faces import LANDMARK_NAMES
-    from .synth.landmarks import detect
+    from ..synth.faces import LANDMARK_NAMES
+    from ..synth.landmarks import detect
     index = {n: i for i, n in enumerate(LANDMARK_NAMES)}
     size = (G.img_resolution, G.img_resolution)
     margin = 12 * G.img_resolution / 128
@@ -152,7 +152,7 @@ def _edit(G, seed, handles, targets, method, steps, device="cpu", precision="fp3
 
 
 def _subset(subset, i, index):
-    from .synth.faces import LANDMARK_NAMES
+    from ..synth.faces import LANDMARK_NAMES
     if subset == "1":
         return [index[ONE_POINT_CYCLE[i % len(ONE_POINT_CYCLE)]]]
     if subset == "5":
