@@ -6,6 +6,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from .. import __version__
@@ -149,44 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_gui(args):
-    from .gui import cmd_gui
-    return cmd_gui(args)
-
-
-def cmd_edit(args):
-    from .edit import main_edit
-    return main_edit(args)
-
-
-def cmd_invert(args):
-    from .invert import main_invert
-    return main_invert(args)
-
-
-def cmd_info(args):
-    from .info import cmd_info
-    return cmd_info(args)
-
-
-def cmd_bench(args):
-    from .bench import cmd_bench
-    return cmd_bench(args)
-
-
-def cmd_train(args):
-    from .train import cmd_train
-    return cmd_train(args)
-
-
-def cmd_directions(args):
-    from .directions import cmd_directions
-    return cmd_directions(args)
-
-
 # Each command's module is imported only when it runs: `dragedit info` need not load the drag engine.
-COMMANDS = {"gui": cmd_gui, "edit": cmd_edit, "invert": cmd_invert, "info": cmd_info, "bench": cmd_bench, "train": cmd_train,
-            "directions": cmd_directions}
+# command -> (module in this package, function taking the parsed arguments)
+COMMANDS = {"gui": ("gui", "cmd_gui"), "edit": ("edit", "main_edit"), "invert": ("invert", "main_invert"),
+            "info": ("info", "cmd_info"), "bench": ("bench", "cmd_bench"), "train": ("train", "cmd_train"),
+            "directions": ("directions", "cmd_directions")}
+
+
+def run_command(args) -> int:
+    module, function = COMMANDS[args.command]
+    return getattr(importlib.import_module(f".{module}", __name__), function)(args)
 
 
 def main(argv=None) -> int:
@@ -195,7 +168,7 @@ def main(argv=None) -> int:
         argv = ["gui"] + argv
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return run_command(args)
     except DragEditError as exc:
         print(f"dragedit: error: {exc}", file=sys.stderr)
         return 2
