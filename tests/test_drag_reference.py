@@ -41,7 +41,8 @@ def test_fixed_mode_keeps_the_painted_area_while_the_handle_moves(G):
     final = s.render()
     change = np.abs(final.astype(float) - start.astype(float))[painted]
     moved = detect(final, detector)[L["nose_tip"]][0] - nose[0]
-    print(f"painted area: mean change {change.mean():.2f}, p99 {np.percentile(change, 99):.0f}; nose moved {moved:.1f} px")
+    print(f"painted area: mean change {change.mean():.2f}, p99 {np.percentile(change, 99):.0f}; "
+          f"nose moved {moved:.1f} px")
     assert change.mean() < 1.5 and np.percentile(change, 99) <= 10
     assert moved >= 2.5
 
