@@ -9,9 +9,11 @@ iteration and per edit, for every tracker.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -23,6 +25,7 @@ from ..errors import DragEditError
 # Landmark subsets by name; "1" cycles through a few distinct features over the pairs.
 ONE_POINT_CYCLE = ("nose_tip", "l_pupil", "mouth_right", "chin", "r_brow_outer")
 FIVE_POINTS = ("l_pupil", "r_pupil", "nose_tip", "mouth_left", "mouth_right")
+SUBSETS = ("1", "5", "all")
 
 
 def seed_pairs(n):
@@ -51,22 +54,31 @@ def psnr_outside(a, b, region):
     return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
 
 
+DRAGGAN = "draggan"  # DragGAN's own loop (bench/draggan.py), not a DragSession tracker
+
+
 def parse_method(spec: str):
-    """'TRACKER' or 'TRACKER@LR' (e.g. 'patch@3e-3') -> (tracker, DragParams overrides)."""
+    """'TRACKER' or 'TRACKER@LR' (e.g. 'patch@3e-3') -> (tracker, DragParams overrides);
+    'draggan[@LR]' is DragGAN's own loop. A '+frames' after the tracker renders every iteration's
+    frame, as the app does (without it only the final image is rendered, as `dragedit edit` does)."""
     from ..edit.tracking import TRACKERS
     name, _, lr = spec.strip().partition("@")
-    if name not in TRACKERS:
+    name, plus, flag = name.partition("+")
+    if plus and (flag != "frames" or name == DRAGGAN):
+        raise DragEditError(f"benchmark method {spec!r}: the only flag is '+frames', after a tracker")
+    extra = {"frames": True} if plus else {}
+    if name not in TRACKERS + (DRAGGAN,):
         raise DragEditError(f"benchmark method {spec!r}: unknown tracker {name!r}, expected one of "
-                            f"{', '.join(TRACKERS)}, optionally followed by @LEARNING_RATE")
+                            f"{', '.join(TRACKERS + (DRAGGAN,))}, optionally followed by @LEARNING_RATE")
     if not lr:
-        return name, {}
+        return name, extra
     try:
         value = float(lr)
     except ValueError:
         value = float("nan")
     if not (value > 0 and np.isfinite(value)):
         raise DragEditError(f"benchmark method {spec!r}: the learning rate after @ must be a positive number")
-    return name, {"lr": value}
+    return name, dict(extra, lr=value)
 
 
 def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), subsets=("1", "5", "all"),
@@ -99,7 +111,8 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
     for tracker in trackers:
         rows[tracker] = {}
     for subset in subsets:
-        acc = {t: dict(md=[], psnrs=[], lp=[], iters_ms=[], edit_s=[], reached=[]) for t in trackers}
+        acc = {t: dict(md=[], psnrs=[], lp=[], iters_ms=[], edit_ms=[], iterations=[], edit_s=[], reached=[])
+               for t in trackers}
         for i, (a, b) in enumerate(seeds):
             idx = _subset(subset, i, index)
             handles = np.clip(starts[a][1][idx], 0, size[0] - 1)
@@ -109,6 +122,8 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
                 acc_t = acc[tracker]
                 final, last, seconds, ms = _edit(G, a, handles, targets, methods[tracker], steps, device, precision)
                 acc_t["iters_ms"] += ms
+                acc_t["edit_ms"].append(float(np.sum(ms)))  # iterations x ms: the edit's own compute
+                acc_t["iterations"].append(last.iteration)
                 acc_t["edit_s"].append(seconds)
                 found = detect(final, detector)[idx]
                 acc_t["md"].append(float(np.linalg.norm(found - targets, axis=1).mean()))
@@ -123,20 +138,53 @@ def run_benchmark(G, detector, pairs=50, steps=100, trackers=("nn", "motion"), s
         for tracker in trackers:
             a_t = acc[tracker]
             t = summarize_ms(np.asarray(a_t["iters_ms"]) / 1000.0)
+            compute = summarize_ms(np.asarray(a_t["edit_ms"]) / 1000.0)
             rows[tracker][subset] = dict(md=float(np.mean(a_t["md"])), psnr_outside=float(np.nanmean(a_t["psnrs"])),
                                          lpips_outside=float(np.mean(a_t["lp"])) if a_t["lp"] else None,
                                          iteration_median_ms=t["median_ms"], iteration_p95_ms=t["p95_ms"],
+                                         edit_compute_median_ms=compute["median_ms"],
+                                         edit_compute_p95_ms=compute["p95_ms"],
+                                         iterations_median=float(np.median(a_t["iterations"])),
                                          edit_s=float(np.mean(a_t["edit_s"])), reached=float(np.mean(a_t["reached"])))
-            print(f"{tracker:7s} {subset:>4s} points: MD {rows[tracker][subset]['md']:.2f} px "
-                  f"(no edit {rows['no edit'][subset]['md']:.2f}), PSNR outside "
-                  f"{rows[tracker][subset]['psnr_outside']:.1f} dB, {t['median_ms']:.0f} ms/iter, "
-                  f"{rows[tracker][subset]['edit_s']:.2f} s/edit", file=log, flush=True)
-    return dict(machine=machine_info(device), precision=precision, pairs=pairs, steps=steps, rows=rows, raw=raw)
+            r = rows[tracker][subset]
+            print(f"{tracker:7s} {subset:>4s} points: MD {r['md']:.2f} px "
+                  f"(no edit {rows['no edit'][subset]['md']:.2f}), "
+                  f"PSNR outside {r['psnr_outside']:.1f} dB, {t['median_ms']:.0f} ms/iter, "
+                  f"{r['iterations_median']:.0f} iterations and {compute['median_ms'] / 1000:.2f} s per edit (median), "
+                  f"reached {r['reached']:.0%}", file=log, flush=True)
+    return dict(machine=machine_info(device), precision=precision, pairs=pairs, steps=steps, rows=rows, raw=raw,
+                load=_load_average())
+
+
+def _load_average():
+    """The 1-, 5- and 15-minute load averages when the run ended (benchmarks on a shared machine)."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (OSError, AttributeError):
+        return None
+
+
+def _draggan_edit(G, seed, handles, targets, lr, steps, device):
+    """The edit with DragGAN's own loop, from the same start latent: the same tuple as `_edit`."""
+    from .draggan import PAPER_LR, DragGANLoop
+    s = DragSession(G, seed=seed, device=device, precision="fp32")
+    loop = DragGANLoop(s.G, s.ws, handles, targets, lr=lr or PAPER_LR)
+    ms, reached, iteration = [], False, 0
+    t0 = time.perf_counter()
+    for iteration, _, reached, t in loop.run(steps):
+        ms.append(t)
+    s.set_latent(loop.ws().detach())
+    last = SimpleNamespace(reached=reached, iteration=iteration)
+    return s.render(), last, time.perf_counter() - t0, ms
 
 
 def _edit(G, seed, handles, targets, method, steps, device="cpu", precision="fp32"):
     """One drag edit: (final image, last step result, seconds, per-iteration ms)."""
     tracker, overrides = method
+    if tracker == DRAGGAN:
+        return _draggan_edit(G, seed, handles, targets, overrides.get("lr"), steps, device)
+    overrides = dict(overrides)
+    frames = overrides.pop("frames", False)
     s = DragSession(G, seed=seed, params=DragParams(tracker=tracker, **overrides), device=device,
                     precision=precision)
     for hd, tg in zip(handles, targets):
@@ -145,7 +193,7 @@ def _edit(G, seed, handles, targets, method, steps, device="cpu", precision="fp3
         s.add_pair(tuple(hd), tuple(tg))
     ms, last = [], None
     t0 = time.perf_counter()
-    for res in s.run(steps):
+    for res in s.run(steps, frames=frames):
         ms.append(res.timings.get("total_ms", 0.0))
         last = res
     return s.render(), last, time.perf_counter() - t0, ms
@@ -171,29 +219,41 @@ def _lpips_outside(perceptual, start, final, region):
         return float(perceptual(t(start), t(comp)))
 
 
-NAMES = {"nn": "DragGAN tracking (nn)", "motion": "ours (motion tracker)", "patch": "ours (patch tracker)"}
+NAMES = {DRAGGAN: "DragGAN's own loop", "nn": "DragGAN tracking (nn)", "motion": "ours (motion tracker)",
+         "patch": "ours (patch tracker)"}
 
 
 def method_name(spec: str) -> str:
     tracker, overrides = parse_method(spec)
     name = NAMES.get(tracker, tracker)
+    if overrides.get("frames"):
+        name += ", every frame rendered"
     return f"{name}, lr {overrides['lr']:g}" if "lr" in overrides else name
 
 
-def format_table(result) -> str:
-    """The Markdown table of README: one row per tracker, MD per subset and cost per edit.
+def _cell(r, subset, fmt):
+    return fmt(r[subset]) if subset in r else "-"
 
-    Iterations per edit is given beside seconds per edit because it does not depend on
-    what else the machine was doing while the benchmark ran."""
+
+def format_table(result) -> str:
+    """The Markdown table of README: one row per method; MD and reached per subset, the image change
+    outside the edited area, and the cost of a 1-point edit.
+
+    The time of an edit is its iterations' own compute (iterations x ms, median and p95 over the
+    1-point edits); iterations per edit are given too because they do not depend on what else the
+    machine was doing while the benchmark ran."""
     rows = result["rows"]
+    subsets = SUBSETS
     precision = f", precision {result['precision']}" if result.get("precision", "fp32") != "fp32" else ""
-    lines = [f"Machine: {result['machine']}{precision}; {result['pairs']} seed pairs, up to {result['steps']} "
-             "iterations.", "",
-             "| method | MD 1 pt | MD 5 pt | MD all | PSNR outside (dB) | LPIPS outside | ms/iter median / p95 "
-             "| iterations/edit | s/edit | reached |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    load = f"; load average {result['load']}" if result.get("load") else ""
+    lines = [f"Machine: {result['machine']}{precision}{load}; {result['pairs']} seed pairs, up to "
+             f"{result['steps']} iterations.", "",
+             "| method | MD 1 / 5 / all pt | reached 1 / 5 / all | PSNR outside (dB) | LPIPS outside "
+             "| ms/iter median / p95 | 1-pt edit: iterations median, s median / p95 |",
+             "|---|---|---|---|---|---|---|"]
     ne = rows["no edit"]
-    lines.append(f"| no edit | {ne['1']['md']:.2f} | {ne['5']['md']:.2f} | {ne['all']['md']:.2f} | - | - | - | - | - | - |")
+    no_edit = " / ".join(_cell(ne, k, lambda c: f"{c['md']:.2f}") for k in subsets)
+    lines.append(f"| no edit | {no_edit} | - | - | - | - | - |")
     for name, r in rows.items():
         if name == "no edit":
             continue
@@ -201,12 +261,12 @@ def format_table(result) -> str:
         lp = [r[k]["lpips_outside"] for k in r if r[k]["lpips_outside"] is not None]
         med = np.median([r[k]["iteration_median_ms"] for k in r])
         p95 = np.max([r[k]["iteration_p95_ms"] for k in r])
-        es = np.mean([r[k]["edit_s"] for k in r])
-        rc = np.mean([r[k]["reached"] for k in r])
-        its = [e["iterations"] for e in result.get("raw", []) if e["tracker"] == name]
-        lines.append(f"| {method_name(name)} | {r['1']['md']:.2f} | {r['5']['md']:.2f} | {r['all']['md']:.2f} | "
-                     f"{ps:.1f} | {f'{np.mean(lp):.3f}' if lp else '-'} | {med:.0f} / {p95:.0f} | "
-                     f"{f'{np.mean(its):.1f}' if its else '-'} | {es:.2f} | {rc:.0%} |")
+        md = " / ".join(_cell(r, k, lambda c: f"{c['md']:.2f}") for k in subsets)
+        reached = " / ".join(_cell(r, k, lambda c: f"{c['reached']:.0%}") for k in subsets)
+        one = _cell(r, "1", lambda c: f"{c['iterations_median']:.0f}, {c['edit_compute_median_ms'] / 1000:.2f} / "
+                                      f"{c['edit_compute_p95_ms'] / 1000:.2f}" if "iterations_median" in c else "-")
+        lines.append(f"| {method_name(name)} | {md} | {reached} | {ps:.1f} | {f'{np.mean(lp):.3f}' if lp else '-'} "
+                     f"| {med:.0f} / {p95:.0f} | {one} |")
     return "\n".join(lines)
 
 

@@ -107,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--pairs", type=int, default=50, help="drag benchmark: number of seed pairs")
     p.add_argument("--steps", type=int, default=100, help="drag benchmark: iteration budget per edit")
-    p.add_argument("--trackers", default="nn@2e-3,patch", help="drag benchmark: comma-separated trackers (nn, motion, patch), each optionally "
-                   "with @LR for its learning rate, e.g. nn@2e-3,patch@3e-3")
+    p.add_argument("--trackers", default="draggan,nn@2e-3,patch", help="drag benchmark: comma-separated methods: "
+                   "draggan (DragGAN's own loop) or our trackers (nn, motion, patch), each optionally with @LR for "
+                   "its learning rate; a tracker may add +frames to render every iteration's frame as the app does, "
+                   "e.g. draggan,patch+frames@3e-3,patch")
+    p.add_argument("--subsets", default="1,5,all", help="drag benchmark: landmark counts to edit (1, 5, all)")
     p.add_argument("--detector", help="landmark detector file (default: models/landmarks.pt)")
     p.add_argument("--lpips-weights", help="AlexNet weights for LPIPS outside the edit (see README)")
     p.add_argument("--md", dest="md_out", default="bench_results.md", help="drag benchmark: Markdown table")

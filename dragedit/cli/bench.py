@@ -80,7 +80,13 @@ def _bench_drag(args, device, precision):
                             f"this model is {G.img_resolution} px")
     perceptual = PerceptualLoss(args.lpips_weights, quiet=True)
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
+    subsets = [t.strip() for t in args.subsets.split(",") if t.strip()]
+    bad = [t for t in subsets if t not in bench_drag.SUBSETS]
+    if bad or not subsets:
+        raise DragEditError(f"--subsets {args.subsets!r}: expected a comma-separated list of "
+                            f"{', '.join(bench_drag.SUBSETS)}")
     result = bench_drag.run_benchmark(G, detector, pairs=args.pairs, steps=args.steps, trackers=trackers,
+                                      subsets=subsets,
                                       perceptual=perceptual if perceptual.lpips is not None else None,
                                       device=device, precision=precision)
     bench_drag.write_results(result, args.json_out or "bench_results.json", args.md_out)

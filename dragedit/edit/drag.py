@@ -365,7 +365,10 @@ class DragSession:
                          fixed=self._fixed_region(), last_good=self.ws.clone())
         self.history = []
 
-    def step(self) -> StepResult:
+    def step(self, frame=True) -> StepResult:
+        """One iteration. frame=False skips rendering the image (the result's frame is None): a headless
+        run that needs only the final image, or a window still painting the last frame, saves the
+        no-grad render of every block."""
         with self._lock:
             if not self.pairs:
                 raise DragEditError("no point pairs: click a handle and then its target before Start")
@@ -379,8 +382,8 @@ class DragSession:
         fb, r1, r2, stop_d = self._resolved()
         t0 = time.perf_counter()
         ws = self._compose_ws(w)
-        low = self._use_low_res(fb)
-        feat, img = self._forward(ws, fb, low_res=low)
+        low = frame and self._use_low_res(fb)
+        feat, img = self._forward(ws, fb, need_image=frame, low_res=low)
         feat = feat.float()  # mixed precision: tracking and the loss in fp32 (a no-op in fp32)
         t_fwd = time.perf_counter()
         if run["feat0"] is None:
@@ -414,7 +417,7 @@ class DragSession:
             go = not (reached or stalled) and loss.requires_grad and math.isfinite(loss_value)
             if go:
                 backward(loss)
-            frame = self._frame(img)
+            frame = self._frame(img) if img is not None else None
         else:
             # queue the loss and its backward, then cross to the host once, with the frame
             loss = loss_of()
@@ -423,8 +426,8 @@ class DragSession:
                                torch.isfinite(w.grad).all().to(torch.float32).reshape(1)])
             host = torch.empty(small.shape, pin_memory=self.device.type == "cuda")
             host.copy_(small, non_blocking=True)
-            frame = self._frame(img)  # the step's one wait for the device
-            if self.device.type != "cuda":  # MPS: make sure the non-blocking copy has landed
+            frame = self._frame(img) if img is not None else None  # the step's one wait for the device
+            if self.device.type != "cuda" or frame is None:  # make sure the non-blocking copy has landed
                 devices.synchronize(self.device)
             vals = host.tolist()
             handles = [(vals[2 * i], vals[2 * i + 1]) for i in range(len(pairs))]
@@ -579,17 +582,17 @@ class DragSession:
             self.history[-1]["frame"] = frame
         return res
 
-    def run(self, max_steps=300, should_stop=None):
+    def run(self, max_steps=300, should_stop=None, frames=True):
         """Yield StepResults until every handle is within the stop distance, max_steps, or should_stop().
         The last result of a finished run carries a full-resolution frame; a caller that stops early
-        calls render() for one."""
+        calls render() for one. frames=False: no frame for the results before the last (see step)."""
         last = None
         for i in range(max_steps):
             if should_stop is not None and should_stop():
                 break
-            last = self.step()
+            last = self.step(frame=frames)
             if last.done or i == max_steps - 1:
-                if not last.done or last.low_res:
+                if not last.done or last.low_res or last.frame is None:
                     # the budget ran out after an optimiser step: show the latent the run ends on
                     last.frame, last.low_res = self.render(), False
                     if self.history:

@@ -16,7 +16,7 @@ def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=N
         session.set_mask(mask, mask_mode)
     start_handles = [p.handle for p in session.pairs]
     frames, times, last = [], [], None
-    for res in session.run(steps):
+    for res in session.run(steps, frames=keep_frames):  # the last result always has its frame
         last = res
         times.append(res.timings.get("total_ms", 0.0))
         if keep_frames:
