@@ -117,3 +117,34 @@ def test_the_fast_iteration_matches_a_straightforward_one(G):
         assert np.abs(res.frame.astype(int) - to_uint8(img).astype(int)).max() <= 1, f"iteration {i}"
         assert torch.allclose(s.ws[:, :6], w.detach(), atol=1e-5), f"iteration {i}"
         assert torch.equal(s.ws[:, 6:], ws0[:, 6:])
+
+
+def test_a_single_pair_takes_the_larger_step_and_more_pairs_the_usual_one(G):
+    from dragedit.edit.drag_defaults import SINGLE_PAIR_LR, SMALL_MODEL_LR
+    s = DragSession(G, seed=1)
+    s.add_pair((60, 70), (66, 70))
+    assert s.learning_rate() == SINGLE_PAIR_LR == s.options()["lr"]
+    s.step()
+    assert s._run["opt"].param_groups[0]["lr"] == SINGLE_PAIR_LR
+    s.add_pair((40, 50), (44, 50))
+    assert s.learning_rate() == SMALL_MODEL_LR
+    s.params.lr = 1e-3
+    assert s.learning_rate() == 1e-3
+
+
+def test_a_headless_run_renders_only_its_last_frame_and_edits_the_same(G):
+    """run(frames=False) skips the no-grad render of every iteration but the last; the edit itself
+    (handles, latent) is the one a run that renders every frame makes."""
+    results = {}
+    for frames in (True, False):
+        s = DragSession(G, seed=2, params=DragParams(preview="full"))
+        s.add_pair((60, 70), (70, 70))
+        out = list(s.run(6, frames=frames))
+        results[frames] = (out, s)
+    shown, headless = results[True][0], results[False][0]
+    assert all(r.frame is not None for r in shown)
+    assert all(r.frame is None for r in headless[:-1])
+    assert [r.handles for r in shown] == [r.handles for r in headless]
+    assert torch.equal(results[True][1].ws, results[False][1].ws)
+    assert np.array_equal(headless[-1].frame, results[False][1].render())
+    assert np.array_equal(headless[-1].frame, shown[-1].frame)

@@ -11,7 +11,7 @@ import sys
 
 from .. import __version__
 from ..devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
-from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+from ..edit.drag_defaults import PAPER_LR, SINGLE_PAIR_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from ..errors import DragEditError
 from .directions import add_directions_parser
@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flexible: only the painted region may change; fixed: the painted region stays")
     p.add_argument("--steps", type=int, default=200, help="iteration budget")
     p.add_argument("--lr", type=float, help=f"Adam learning rate (default: {SMALL_MODEL_LR:g} for models of "
-                   f"{SMALL_MODEL_SIZE} px or less, else the paper's {PAPER_LR:g})")
+                   f"{SMALL_MODEL_SIZE} px or less, {SINGLE_PAIR_LR:g} there with a single pair, else the "
+                   f"paper's {PAPER_LR:g})")
     p.add_argument("--lambda-mask", dest="lambda_mask", type=float, help="weight of the mask term (default 20)")
     p.add_argument("--r1", type=float, help="motion supervision radius, px")
     p.add_argument("--r2", type=float, help="tracking search radius, px")

@@ -30,14 +30,15 @@ from ..errors import DragEditError
 from ..imaging import to_uint8
 from ..nets.stylegan2 import ws_from_seed
 from . import tracking
-from .drag_defaults import default_lr
+from .drag_defaults import default_lr_for
 
 
 @dataclass
 class DragParams:
     """DESIGN section 1 defaults. Radii and distances are in pixels of the generator's image;
     None means DragGAN's rule `round(r * size / 512)`, with a floor that suits small models.
-    lr None: `drag_defaults.default_lr` (the paper's 2e-3, or 3e-3 on models of 256 px or less)."""
+    lr None: `drag_defaults.default_lr_for` (the paper's 2e-3, or 3e-3 on models of 256 px or less,
+    4.5e-3 there for a single pair)."""
     lr: float | None = None
     lambda_mask: float = 20.0
     r1: float | None = None
@@ -604,7 +605,7 @@ class DragSession:
 
     def learning_rate(self) -> float:
         lr = self.params.lr
-        return float(lr) if lr is not None else default_lr(self.size[0])
+        return float(lr) if lr is not None else default_lr_for(self.size[0], len(self.pairs))
 
     def options(self) -> dict:
         fb, r1, r2, stop = self._resolved()
