@@ -29,6 +29,7 @@ def setup(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_fine_tune_checkpoints_resumes_and_exports(setup, tmp_path):
     out = tmp_path / "run"
     kw = dict(resume_from=setup / "regression.pt", export=tmp_path / "g.pt", threads=1, heldout=8,
@@ -69,6 +70,7 @@ def test_missing_regression_checkpoint_is_a_clear_error(setup, tmp_path):
         train_adversarial(setup / "data", tmp_path / "run", steps=1, resume_from=tmp_path / "nope.pt")
 
 
+@pytest.mark.slow
 def test_discriminator_tells_sharp_from_blurred_after_a_few_steps():
     torch.manual_seed(0)
     real = images_to_tensor(faces.render_batch(faces.random_factors(8, seed=3))[0])

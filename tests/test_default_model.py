@@ -71,6 +71,7 @@ def test_drag_moves_a_feature_12px_and_the_detector_agrees(G, detector):
     assert after < before / 2
 
 
+@pytest.mark.slow
 def test_fixed_mask_keeps_the_rest_of_the_image(G, detector):
     s = DragSession(G, seed=11, params=DragParams())
     start = s.render()

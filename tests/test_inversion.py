@@ -104,6 +104,7 @@ def test_invert_cli_with_pti_writes_an_editable_model(tiny, tmp_path, capsys):
 
 
 @pytest.mark.skipif(not DEFAULT_GENERATOR.is_file(), reason="default model not built")
+@pytest.mark.slow
 def test_generated_face_inverts_and_pti_improves():
     G = dragedit.load_generator(DEFAULT_GENERATOR)
     target = DragSession(G, seed=21).render()
@@ -121,6 +122,7 @@ def test_generated_face_inverts_and_pti_improves():
 
 @needs_alexnet
 @pytest.mark.skipif(not DEFAULT_GENERATOR.is_file(), reason="default model not built")
+@pytest.mark.slow
 def test_rendered_face_reaches_the_reconstruction_goals_with_default_settings():
     """A face from the procedural renderer (not drawn by the model): W+ at 27 dB or more, and
     pivotal tuning at 32 dB or more, with the settings `dragedit invert` and the app use."""
