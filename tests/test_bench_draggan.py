@@ -60,3 +60,10 @@ def test_bench_puts_draggans_loop_beside_ours(tmp_path):
 def test_bad_benchmark_choices_are_one_line_errors(argv, match, capsys):
     assert main(["bench", "--pairs", "1", "--steps", "1"] + argv) == 2
     assert match in capsys.readouterr().err
+
+
+def test_speed_bench_times_the_iteration_with_and_without_its_frame(tiny_model_file, capsys):
+    assert main(["bench", "--speed", "--no-512", "--model", str(tiny_model_file), "--repeats", "2",
+                 "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| tiny.pt | 64 |" in out and "ours without the frame median / p95 (ms)" in out
