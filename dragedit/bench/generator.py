@@ -206,6 +206,10 @@ def bench_drag_speed(G, name, repeats=5, device="cpu", precision="fp32") -> dict
     ours = time_call(s.step, repeats, warmup=1, device=device)
     peak_mb = peak_memory_mb(device)
     headless = time_call(lambda: s.step(frame=False), repeats, warmup=1, device=device)
+    s._fused_graph = not s._fused_graph  # the other form of the graph's convolutions, in the same run
+    other_form = time_call(s.step, repeats, warmup=1, device=device)
+    other_form["fused"] = s._fused_graph
+    s._fused_graph = not s._fused_graph
     ours_flops = _count_flops(s.step)
     devices.apply_precision(G, "fp32")  # the straightforward reference runs as DragGAN does, in fp32
     w = s.ws[:, :6].clone().requires_grad_(True)
@@ -219,6 +223,7 @@ def bench_drag_speed(G, name, repeats=5, device="cpu", precision="fp32") -> dict
     return dict(model=name, resolution=h, preview="low-res" if s._low_res else "full",
                 ours=ours, straightforward=plain, speedup=plain["median_ms"] / ours["median_ms"],
                 ours_headless=headless, speedup_headless=plain["median_ms"] / headless["median_ms"],
+                ours_other_conv_form=other_form,
                 ours_gflop=ours_flops / 1e9, straightforward_gflop=plain_flops / 1e9,
                 ours_gflops_per_s=ours_flops / 1e9 / (ours["median_ms"] / 1000),
                 conv_peak_gflops_per_s=peak, device=devices.describe_device(device), precision=precision,
@@ -236,8 +241,10 @@ def format_speed_table(rows, machine) -> str:
         ms = (lambda v: f"{v:.0f}") if r["ours"]["median_ms"] >= 20 else (lambda v: f"{v:.1f}")
         if "ours_headless" in r:
             h = r["ours_headless"]
+            o = r["ours_other_conv_form"]
             headless.append(f"| {r['model']} | {ms(h['median_ms'])} / {ms(h['p95_ms'])} | "
-                            f"{r['speedup_headless']:.2f}x |")
+                            f"{r['speedup_headless']:.2f}x | {'fused' if o['fused'] else 'unfused'}: "
+                            f"{ms(o['median_ms'])} / {ms(o['p95_ms'])} |")
         lines.append(f"| {r['model']} | {r['resolution']} | {r.get('precision', 'fp32')} | {r['preview']} | "
                      f"{ms(r['ours']['median_ms'])} / {ms(r['ours']['p95_ms'])} | "
                      f"{ms(r['straightforward']['median_ms'])} / {ms(r['straightforward']['p95_ms'])} | "
@@ -245,5 +252,6 @@ def format_speed_table(rows, machine) -> str:
                      f"{r['straightforward_gflop']:.1f} | {r['ours_gflops_per_s']:.0f} ({r['conv_peak_gflops_per_s']:.0f})"
                      f"{_peak(r)} |")
     if headless:  # no frame rendered: a headless edit, or the window still painting the last frame
-        lines += ["", "| model | ours without the frame median / p95 (ms) | speed-up |", "|---|---|---|"] + headless
+        lines += ["", "| model | ours without the frame median / p95 (ms) | speed-up | ours with the graph's "
+                  "convolutions in the other form, with the frame, median / p95 (ms) |", "|---|---|---|---|"] + headless
     return "\n".join(lines)
