@@ -68,6 +68,19 @@ def time_call(fn, repeats=10, warmup=2, sync=None, device=None) -> dict:
     return summarize_ms(times)
 
 
+def time_interleaved(fns: dict, repeats=10, warmup=1, device=None) -> dict:
+    """`time_call` of several functions taking turns call by call, so that load that comes and goes
+    on a shared machine falls on all of them alike: {name: median/p95}."""
+    times = {k: [] for k in fns}
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            times[k].append(time_call(fn, 1, warmup=0, device=device)["median_ms"] / 1000.0)
+    return {k: summarize_ms(v) for k, v in times.items()}
+
+
 def reset_peak_memory(device):
     dev = torch.device(device)
     if dev.type == "cuda":
@@ -196,34 +209,46 @@ def bench_drag_speed(G, name, repeats=5, device="cpu", precision="fp32") -> dict
     device = torch.device(device)
     G = G.eval().requires_grad_(False)
     h = G.img_resolution
-    handle, target = (h * 0.45, h * 0.5), (h * 0.55, h * 0.5)
-    params = DragParams(preview="auto" if device.type == "cpu" else "full")
+    # a target far enough that no timed step finds it reached (a reached step skips the backward)
+    handle, target = (h * 0.2, h * 0.5), (h * 0.8, h * 0.5)
+    params = DragParams(preview="auto" if device.type == "cpu" else "full", stop_distance=0.5)
     s = DragSession(G, seed=0, device=device, precision=precision, params=params)
     s.add_pair(handle, target)
     fb = s.options()["feature_block"]
     s.step()  # first step takes references and decides on the preview
     reset_peak_memory(device)
-    ours = time_call(s.step, repeats, warmup=1, device=device)
+    s.step()
     peak_mb = peak_memory_mb(device)
-    headless = time_call(lambda: s.step(frame=False), repeats, warmup=1, device=device)
-    s._fused_graph = not s._fused_graph  # the other form of the graph's convolutions, in the same run
-    other_form = time_call(s.step, repeats, warmup=1, device=device)
-    other_form["fused"] = s._fused_graph
-    s._fused_graph = not s._fused_graph
-    ours_flops = _count_flops(s.step)
-    devices.apply_precision(G, "fp32")  # the straightforward reference runs as DragGAN does, in fp32
     w = s.ws[:, :6].clone().requires_grad_(True)
     rest = s.ws[:, 6:].clone()
     opt = torch.optim.Adam([w], lr=2e-3)
-    plain = time_call(lambda: straightforward_step(G, w, rest, opt, handle, target, fb), repeats, warmup=1,
-                      device=device)
-    plain_flops = _count_flops(lambda: straightforward_step(G, w, rest, opt, handle, target, fb))
+
+    def plain_step():
+        return straightforward_step(G, w, rest, opt, handle, target, fb)
+
+    def other_form():  # the other form of the graph's convolutions (fused on the CPU), the same session
+        s._fused_graph = not s._fused_graph
+        try:
+            s.step()
+        finally:
+            s._fused_graph = not s._fused_graph
+
+    fns = dict(ours=s.step, headless=lambda: s.step(frame=False), other=other_form)
+    if precision == "fp32":  # the straightforward reference runs as DragGAN does, in fp32: take turns
+        fns["plain"] = plain_step
+    t = time_interleaved(fns, repeats, device=device)
+    ours, headless, other = t["ours"], t["headless"], t["other"]
+    other["fused"] = not s._fused_graph
+    ours_flops = _count_flops(s.step)
+    devices.apply_precision(G, "fp32")
+    plain = t["plain"] if "plain" in t else time_call(plain_step, repeats, warmup=1, device=device)
+    plain_flops = _count_flops(plain_step)
     devices.apply_precision(G, precision)
     peak = conv_throughput(device=device)
     return dict(model=name, resolution=h, preview="low-res" if s._low_res else "full",
                 ours=ours, straightforward=plain, speedup=plain["median_ms"] / ours["median_ms"],
                 ours_headless=headless, speedup_headless=plain["median_ms"] / headless["median_ms"],
-                ours_other_conv_form=other_form,
+                ours_other_conv_form=other,
                 ours_gflop=ours_flops / 1e9, straightforward_gflop=plain_flops / 1e9,
                 ours_gflops_per_s=ours_flops / 1e9 / (ours["median_ms"] / 1000),
                 conv_peak_gflops_per_s=peak, device=devices.describe_device(device), precision=precision,
