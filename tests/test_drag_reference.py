@@ -148,3 +148,11 @@ def test_a_headless_run_renders_only_its_last_frame_and_edits_the_same(G):
     assert torch.equal(results[True][1].ws, results[False][1].ws)
     assert np.array_equal(headless[-1].frame, results[False][1].render())
     assert np.array_equal(headless[-1].frame, shown[-1].frame)
+
+
+def test_a_headless_run_that_reaches_its_target_ends_with_its_frame(G):
+    s = DragSession(G, seed=2)
+    s.add_pair((60, 70), (63, 70))
+    out = list(s.run(100, frames=False))
+    assert out[-1].reached and len(out) < 100
+    assert out[-1].frame is not None and np.array_equal(out[-1].frame, s.render())
