@@ -133,11 +133,12 @@ def test_a_single_pair_takes_the_larger_step_and_more_pairs_the_usual_one(G):
 
 
 def test_a_headless_run_renders_only_its_last_frame_and_edits_the_same(G):
-    """run(frames=False) skips the no-grad render of every iteration but the last; the edit itself
-    (handles, latent) is the one a run that renders every frame makes."""
+    """run(frames=False) skips the no-grad render of every iteration but the last; with the graph in
+    the same form the edit (handles, latent) is exactly the one a run that renders every frame makes."""
     results = {}
     for frames in (True, False):
         s = DragSession(G, seed=2, params=DragParams(preview="full"))
+        s._fused_graph = True  # the form a shown frame uses: only the skipped render differs
         s.add_pair((60, 70), (70, 70))
         out = list(s.run(6, frames=frames))
         results[frames] = (out, s)
@@ -148,6 +149,21 @@ def test_a_headless_run_renders_only_its_last_frame_and_edits_the_same(G):
     assert torch.equal(results[True][1].ws, results[False][1].ws)
     assert np.array_equal(headless[-1].frame, results[False][1].render())
     assert np.array_equal(headless[-1].frame, shown[-1].frame)
+
+
+def test_the_headless_steps_unfused_graph_gives_the_fused_gradient(G):
+    """A headless CPU step runs the graph's convolutions unfused (no weight gradients in the backward);
+    its loss and gradient equal those of the fused graph a shown step uses, to float rounding."""
+    grads, losses = [], []
+    for frame in (True, False):
+        s = DragSession(G, seed=2)
+        s.add_pair((60, 70), (70, 70))
+        res = s.step(frame=frame)
+        grads.append(s._run["w"].grad.clone())
+        losses.append(res.loss)
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-7)
+    assert F.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0) > 0.99999
 
 
 def test_a_headless_run_that_reaches_its_target_ends_with_its_frame(G):

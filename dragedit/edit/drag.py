@@ -111,9 +111,11 @@ class DragSession:
         # read a step's results back after queueing its backward (devices) or before (the CPU, where
         # reading is free and a reached target saves the backward)
         self._defer_readback = self.device.type != "cpu"
-        # The graph's convolutions unfused on the CPU: activations scaled by the styles, then a conv
-        # whose weight needs no gradient, so the backward skips every weight gradient (measured: the
-        # shipped model's forward+backward 83 ms instead of 100). Accelerators keep the fused form.
+        # A headless step on the CPU runs the graph's convolutions unfused: activations scaled by the
+        # styles, then a conv whose weight needs no gradient, so the backward skips every weight
+        # gradient (measured: the shipped model's forward+backward 83 ms instead of 100). A step that
+        # shows its frame stays fused, so the frame equals render() bit for bit (the window keeps the
+        # frame on screen as the image of the latent). Accelerators keep the fused form.
         self._fused_graph = self.device.type != "cpu"
         self.params = params or DragParams()
         self.params.validate()
@@ -321,7 +323,8 @@ class DragSession:
         blocks, block_ws = syn.blocks(), syn.block_ws(ws)
         xs, x = [], None
         for block, bw in zip(blocks[:fb + 1], block_ws[:fb + 1]):
-            x = block.forward_features(x, bw, fused_modconv=self._fused_graph or not torch.is_grad_enabled())
+            fused = self._fused_graph or need_image or not torch.is_grad_enabled()
+            x = block.forward_features(x, bw, fused_modconv=fused)
             xs.append(x)
         img = None
         if need_image:
