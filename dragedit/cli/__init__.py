@@ -15,6 +15,7 @@ from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from ..errors import DragEditError
 from .directions import add_directions_parser
+from .region import add_edit_args as add_region_edit_args
 from .semantic import add_edit_args as add_semantic_edit_args
 
 SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info", "directions")
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_device_args(p)
     add_semantic_edit_args(p)
+    add_region_edit_args(p)
     add_directions_parser(sub)
 
     p = sub.add_parser("invert", help="invert a photo into the generator's latent space")

@@ -36,16 +36,20 @@ def main_edit(args) -> int:
     device = resolve_device(getattr(args, "device", "auto"))
     precision = resolve_precision(getattr(args, "precision", "auto"), device)
     from . import semantic as semantic_cli
-    semantic_only = not args.pair and bool(getattr(args, "suggest", False) or getattr(args, "direction", None)
-                                           or getattr(args, "factor", None))
-    if not args.pair and not semantic_only:
-        raise DragEditError("give at least one --pair HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y")
+    from . import region as region_cli
+    affine = region_cli.region_affine(args)
+    semantic_only = not args.pair and affine is None and bool(
+        getattr(args, "suggest", False) or getattr(args, "direction", None) or getattr(args, "factor", None))
+    if not args.pair and not semantic_only and affine is None:
+        raise DragEditError("give at least one --pair HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y, or a region "
+                            "(--region, --region-mask or --region-part) with --move, --rotate or --scale")
     pairs = [parse_pair(p) for p in args.pair or []]
     if args.steps < 1:
         raise DragEditError(f"--steps must be at least 1, got {args.steps}")
     G = load_generator(resolve_model_path(args.model))
     size = (G.img_resolution, G.img_resolution)
     mask = load_mask(args.mask, size) if args.mask else None
+    regions = [(region_cli.region_source(args, size), affine)] if affine is not None else []
     params = DragParams(space=args.space)
     for name in ("tracker", "lr", "lambda_mask", "r1", "r2", "stop_distance"):
         value = getattr(args, name, None)
@@ -78,7 +82,7 @@ def main_edit(args) -> int:
     report, frames, session, last = run_edit(G, seed, pairs, steps=args.steps, params=params, mask=mask,
                                              mask_mode=args.mask_mode, keep_frames=want_frames,
                                              progress=None if args.quiet else progress, ws=ws,
-                                             device=device, precision=precision)
+                                             device=device, precision=precision, regions=regions)
     if not args.quiet:
         print(file=sys.stderr)
     report["model"] = str(args.model)
