@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-512", dest="big", action="store_false", help="skip the 512-px config-f generator")
     p.add_argument("--warp", action="store_true", help="time the warp preview at 512 and 128 px "
                    "(one OpenCV thread unless --threads; at least 100 repeats)")
+    p.add_argument("--auto-mask", dest="auto_mask", action="store_true", help="landmark benchmark without a mask "
+                   "against the automatic mask from the drag (MD and PSNR outside the edit; --pairs, --steps)")
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--pairs", type=int, default=50, help="drag benchmark: number of seed pairs")

@@ -41,6 +41,8 @@ def cmd_bench(args):
         return _bench_speed(args, device, precision)
     if getattr(args, "warp", False):
         return _bench_warp(args)
+    if getattr(args, "auto_mask", False):
+        return _bench_auto_mask(args)
     if not args.generator:
         return _bench_drag(args, device, precision)
     rows = []
@@ -75,6 +77,20 @@ def _bench_warp(args):
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump(dict(machine=bench.machine_info(), threads=threads, rows=rows), fh, indent=2)
+    return 0
+
+
+def _bench_auto_mask(args):
+    from ..bench import auto_mask as bench_auto_mask
+    from ..io.checkpoint import load_generator
+    from ..models import resolve_model_path
+    from ..synth.landmarks import load_detector
+    G = load_generator(resolve_model_path(args.model))
+    result = bench_auto_mask.run(G, load_detector(args.detector), pairs=args.pairs, steps=args.steps)
+    print(bench_auto_mask.format_table(result))
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(result, fh, indent=2)
     return 0
 
 

@@ -59,6 +59,10 @@ def main_edit(args) -> int:
         if args.stall_patience < 0:
             raise DragEditError(f"--stall-patience must be 0 (never stop early) or more, got {args.stall_patience}")
         params.stall_patience = args.stall_patience or None
+    if affine is not None and not args.pair:   # a region edit: its defaults where the user set nothing
+        from ..edit.region import region_params
+        params = region_params(params, **{n: getattr(args, n) for n in ("lambda_mask", "stop_distance", "lr")
+                                           if getattr(args, n, None) is not None})
     ws = embedded_latent(G) if args.seed is None else None
     if args.latent:
         from ..io.latents import load_latent

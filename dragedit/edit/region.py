@@ -23,6 +23,23 @@ from ..errors import DragEditError
 MIN_HANDLES = 16
 MAX_HANDLES = 32
 AREA_PER_HANDLE = 12.0      # px² of region per handle at 128 px (scaled with the image's area)
+# Drag parameters for region edits (what `dragedit edit --region` uses unless told otherwise): many pairs
+# outweigh the mask term, which is a mean over the whole feature map, so it weighs more; a region should
+# land, not stop 2 px short; and a stronger mask needs a larger step to get there in ~100 iterations.
+REGION_LAMBDA_MASK = 200.0
+REGION_STOP_DISTANCE = 1.0
+REGION_LR = 6e-3
+
+
+def region_params(params, **given):
+    """A copy of params (DragParams) with the region defaults, then the `given` values (the ones a user
+    set explicitly)."""
+    import copy
+    p = copy.deepcopy(params)
+    p.lambda_mask, p.stop_distance, p.lr = REGION_LAMBDA_MASK, REGION_STOP_DISTANCE, REGION_LR
+    for k, v in given.items():
+        setattr(p, k, v)
+    return p
 
 
 @dataclass(frozen=True)

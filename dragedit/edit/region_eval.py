@@ -12,6 +12,8 @@ Per seed, with landmarks detected on the start image and again on the result:
 Each region is the bounding box of its landmarks widened by a margin."""
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import sys
 import time
@@ -122,7 +124,13 @@ def summarize(rows) -> dict:
                 head_turn_median=float(np.median([r["head"]["turned"] for r in rows])))
 
 
-def run(G, detector, seeds, steps, params_for_region, params_for_pair, log=sys.stderr):
+def run(G, detector, seeds, steps, params_for_region=None, params_for_pair=None, log=sys.stderr):
+    """params_for_*: functions returning fresh DragParams (default: the region defaults for both, so the one
+    pair differs from the region only in being one pair without a region's flexible area)."""
+    from .drag import DragParams
+    from .region import region_params
+    params_for_region = params_for_region or (lambda: region_params(DragParams()))
+    params_for_pair = params_for_pair or (lambda: region_params(DragParams()))
     rows = []
     for seed in seeds:
         t0 = time.perf_counter()
@@ -134,3 +142,31 @@ def run(G, detector, seeds, steps, params_for_region, params_for_pair, log=sys.s
               f"{'ok' if r['head']['passed'] else 'FAIL'} ({r['head']['turned']:.1f} deg), one pair: "
               f"{r['one_pair']['closer']:.0%} closer; {time.perf_counter() - t0:.0f} s", file=log, flush=True)
     return dict(rows=rows, summary=summarize(rows))
+
+
+def main(argv=None) -> int:
+    """python -m dragedit.edit.region_eval [--seeds 32] [--steps 100] [--threads 1] [--json FILE]"""
+    import torch
+    from ..io.checkpoint import load_generator
+    from ..models import DEFAULT_GENERATOR
+    from ..synth.landmarks import load_detector
+    ap = argparse.ArgumentParser(description="region-drag acceptance checks on the shipped face model")
+    ap.add_argument("--seeds", type=int, default=32)
+    ap.add_argument("--first-seed", dest="first_seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", help="write every seed's measurements and the summary here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    result = run(load_generator(DEFAULT_GENERATOR), load_detector(None),
+                 range(args.first_seed, args.first_seed + args.seeds), args.steps)
+    result.update(steps=args.steps, threads=args.threads)
+    print(json.dumps(result["summary"], indent=2))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
