@@ -169,3 +169,16 @@ def test_a_missing_or_wrong_region_mask_is_refused(G, tmp_path):
     np.savez(path.with_suffix(".npz"), **arrays)
     with pytest.raises(DragEditError, match="'region_mask_0' is 64x64"):
         read_session(path)
+
+
+@pytest.mark.slow
+def test_the_region_acceptance_evaluation_runs_and_reports_each_check(tmp_path):
+    from dragedit.edit import region_eval
+    path = tmp_path / "e.json"
+    assert region_eval.main(["--seeds", "1", "--first-seed", "1", "--steps", "6", "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    row = result["rows"][0]
+    assert row["seed"] == 1 and len(row["mouth"]["moved"]) == len(region_eval.MOUTH)
+    assert np.isfinite(row["head"]["turned"]) and len(row["eyes"]["growth"]) == 2
+    assert all(isinstance(row[k]["passed"], bool) for k in ("mouth", "eyes", "head", "one_pair"))
+    assert set(result["summary"]) >= {"mouth_passed", "eyes_passed", "head_passed", "mean_closer"}

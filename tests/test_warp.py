@@ -82,3 +82,12 @@ def test_bad_warp_inputs_are_refused():
         w.warp(np.zeros((32, 32, 3), np.uint8), [])
     with pytest.raises(DragEditError, match="fixed mask is 8x8"):
         w.warp(np.zeros((64, 64, 3), np.uint8), [((1, 1), (3, 3))], np.ones((8, 8), bool))
+
+
+def test_the_warp_benchmark_reports_median_and_p95_per_case():
+    from dragedit.bench.warp import CASES, bench_warp, format_warp_table
+    rows = bench_warp(sizes=(64,), repeats=5)
+    assert [r["case"] for r in rows] == [c[0] for c in CASES]
+    assert all(0 < r["median_ms"] <= r["p95_ms"] for r in rows)
+    table = format_warp_table(rows, "test machine", 1)
+    assert "| 64 px | region: 32 pairs + fixed mask |" in table and "OpenCV threads 1" in table
