@@ -19,9 +19,9 @@ def _shifted(mask, dx, dy):
     return cv2.warpAffine(mask.astype(np.uint8), m, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
 
 
-def auto_mask(session, pairs=None, threshold=DEFAULT_THRESHOLD, feat=None) -> np.ndarray | None:
+def auto_mask(session, pairs=None, threshold=DEFAULT_THRESHOLD, feat=None, grow=0) -> np.ndarray | None:
     """bool [H, W] flexible area for the session's pairs (or `pairs`: ((hx, hy), (tx, ty)) each) on its
-    current image; None without pairs. feat: the session's features, if already computed."""
+    current image, dilated by `grow` px; None without pairs. feat: the session's features, if computed."""
     if pairs is None:
         pairs = [(p.handle, p.target) for p in session.pairs]
     pairs = list(pairs)
@@ -37,4 +37,9 @@ def auto_mask(session, pairs=None, threshold=DEFAULT_THRESHOLD, feat=None) -> np
         out |= part
         for k in range(1, n + 1):
             out |= _shifted(part, dx * k / n, dy * k / n)
+    if grow > 0:
+        import cv2
+        r = int(round(grow))
+        out = cv2.dilate(out.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        out = out.astype(bool)
     return out
