@@ -100,6 +100,8 @@ def test_snapshot_restore_keeps_the_region_as_one_object(G):
     assert all(any(p is q for q in s.pairs) for p in s.regions[0].pairs) and len(s.pairs) > 1
     with pytest.raises(DragEditError, match="no region 3"):
         s.set_region_affine(3, R.Affine())
+    s.clear_pairs()
+    assert not s.regions and s._fixed_region() is None      # no region left to hold the rest fixed around
 
 
 def test_bad_region_inputs_are_refused(G):

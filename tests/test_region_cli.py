@@ -72,3 +72,8 @@ def test_only_one_region_form_at_a_time(model_file, capsys):
     with pytest.raises(SystemExit):
         main(["edit", "--model", str(model_file), "--region", "1,1,9,9", "--region-part", "5,5", "--move", "1,1"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_region_edit_sums_up_its_many_distances_in_one_line(model_file, tmp_path, capsys):
+    _edit(model_file, tmp_path, "--region", "10,20,30,40", "--move", "0,4")
+    assert "final distance mean " in capsys.readouterr().err

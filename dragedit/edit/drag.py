@@ -221,6 +221,7 @@ class DragSession:
     def clear_pairs(self):
         with self._lock:
             self.pairs.clear()
+            self.regions.clear()  # a region is its pairs
 
     def set_mask(self, mask, mode="flexible"):
         """mask: bool HxW of the painted region, or None. 'flexible': the painted region may change and
