@@ -98,6 +98,8 @@ def test_snapshot_restore_keeps_the_region_as_one_object(G):
     s.restore(snap)
     assert len(s.regions) == 1 and s.regions[0].affine == R.Affine(scale=(1.2, 1.2))
     assert all(any(p is q for q in s.pairs) for p in s.regions[0].pairs) and len(s.pairs) > 1
+    with pytest.raises(DragEditError, match="must be an Affine"):
+        s.set_region_affine(0, (0, 4))
     with pytest.raises(DragEditError, match="no region 3"):
         s.set_region_affine(3, R.Affine())
     s.clear_pairs()

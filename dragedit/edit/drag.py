@@ -273,6 +273,8 @@ class DragSession:
 
     def set_region_affine(self, index, affine):
         """A new transform for region `index`: its targets move, its handles go on from where they are."""
+        if not isinstance(affine, region_mod.Affine):
+            raise DragEditError(f"a region's transform must be an Affine, got {type(affine).__name__}")
         with self._lock:
             region = self._region(index)
             targets = region.targets(affine)
