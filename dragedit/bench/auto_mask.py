@@ -34,7 +34,7 @@ def _edit(G, seed, handles, targets, steps, grow):
     return s.render(), last, time.perf_counter() - t0
 
 
-def run(G, detector, pairs=16, steps=100, subsets=("1", "5"), log=sys.stderr) -> dict:
+def run(G, detector, pairs=16, steps=100, subsets=("1", "5"), log=sys.stderr, methods=METHODS) -> dict:
     from ..synth.faces import LANDMARK_NAMES
     from ..synth.landmarks import detect
     index = {n: i for i, n in enumerate(LANDMARK_NAMES)}
@@ -46,28 +46,31 @@ def run(G, detector, pairs=16, steps=100, subsets=("1", "5"), log=sys.stderr) ->
             if s not in starts:
                 img = DragSession(G, seed=s).render()
                 starts[s] = (img, detect(img, detector))
-    rows = {m: {} for m in METHODS}
+    rows = {m: {} for m in methods}
+    raw = []
     for subset in subsets:
-        acc = {m: dict(md=[], psnr=[], s=[], reached=[]) for m in METHODS}
+        acc = {m: dict(md=[], psnr=[], s=[], reached=[]) for m in methods}
         for i, (a, b) in enumerate(bench_drag.seed_pairs(pairs)):
             idx = bench_drag._subset(subset, i, index)
             handles = np.clip(starts[a][1][idx], 0, size[0] - 1)
             targets = np.clip(starts[b][1][idx], 0, size[0] - 1)
             region = bench_drag.edited_region(handles, targets, size, margin)
-            for m in METHODS:
+            for m in methods:
                 final, last, seconds = _edit(G, a, handles, targets, steps, GROW[m])
                 found = detect(final, detector)[idx]
                 acc[m]["md"].append(float(np.linalg.norm(found - targets, axis=1).mean()))
                 acc[m]["psnr"].append(bench_drag.psnr_outside(starts[a][0], final, region))
                 acc[m]["s"].append(seconds)
                 acc[m]["reached"].append(bool(last.reached))
-        for m in METHODS:
+                raw.append(dict(method=m, subset=subset, seeds=[a, b], md=acc[m]["md"][-1], psnr=acc[m]["psnr"][-1],
+                                iterations=last.iteration, reached=bool(last.reached)))
+        for m in methods:
             rows[m][subset] = dict(md=float(np.mean(acc[m]["md"])), psnr_outside=float(np.nanmean(acc[m]["psnr"])),
                                    edit_s=float(np.mean(acc[m]["s"])), reached=float(np.mean(acc[m]["reached"])))
             print(f"{m:9s} {subset:>2s} points: MD {rows[m][subset]['md']:.2f} px, PSNR outside "
                   f"{rows[m][subset]['psnr_outside']:.1f} dB, {rows[m][subset]['edit_s']:.1f} s/edit", file=log,
                   flush=True)
-    return dict(machine=machine_info(), pairs=pairs, steps=steps, rows=rows)
+    return dict(machine=machine_info(), pairs=pairs, steps=steps, rows=rows, raw=raw)
 
 
 def format_table(result) -> str:
