@@ -17,7 +17,7 @@ PAIRS = [((100, 100), (112, 104)), ((140, 120), (136, 131)), ((160, 300), (175, 
          ((105, 112), (98, 126))]
 
 
-@pytest.mark.parametrize("size, grid", [((512, 512), 8), ((384, 448), 16), ((128, 128), 8)])
+@pytest.mark.parametrize("size, grid", [((512, 512), 8), ((512, 512), None), ((384, 448), 16), ((128, 128), None)])
 def test_each_handle_pixel_lands_on_its_target_and_fixed_pixels_stay(size, grid):
     h, w = size
     scale = h / 512

@@ -24,7 +24,7 @@ def _case(size, n, with_mask, rng):
     return pairs, fixed
 
 
-def bench_warp(sizes=(512, 128), repeats=200, threads=1, grid=8) -> list:
+def bench_warp(sizes=(512, 128), repeats=200, threads=1, grid=None) -> list:
     """One row per (size, case): median and p95 ms of Warper.warp."""
     import cv2
     from ..edit.warp import Warper

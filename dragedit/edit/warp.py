@@ -21,12 +21,14 @@ BORDER_ANCHORS_PER_SIDE = 5
 class Warper:
     """Warps images of one size (H, W); keeps the grids between calls."""
 
-    def __init__(self, size, grid: int = 8, ramp: float | None = None):
+    def __init__(self, size, grid: int | None = None, ramp: float | None = None):
+        """grid: px between field nodes (default 1/32 of the longer side, at least 4: 16 px at 512 px,
+        where it halves the time of 8 px under load); ramp: px over which the field fades before a fixed mask."""
         self.size = (int(size[0]), int(size[1]))
         h, w = self.size
         if h < 2 or w < 2:
             raise DragEditError(f"a warp needs an image of at least 2x2 pixels, got {w}x{h}")
-        self.grid = max(1, int(grid))
+        self.grid = max(1, int(grid)) if grid is not None else max(4, round(max(h, w) / 32))
         self.ramp = float(ramp) if ramp is not None else max(2.0, h / 32)
         gy = np.linspace(0, h - 1, max(2, (h - 1) // self.grid + 2), dtype=np.float32)
         gx = np.linspace(0, w - 1, max(2, (w - 1) // self.grid + 2), dtype=np.float32)
@@ -135,7 +137,7 @@ class Warper:
         return out
 
 
-def warp_preview(image, pairs, fixed_mask=None, grid: int = 8) -> np.ndarray:
+def warp_preview(image, pairs, fixed_mask=None, grid: int | None = None) -> np.ndarray:
     """One-off `Warper(image size).warp(...)`."""
     return Warper(np.asarray(image).shape[:2], grid=grid).warp(image, pairs, fixed_mask)
 
