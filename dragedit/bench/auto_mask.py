@@ -34,7 +34,9 @@ def _edit(G, seed, handles, targets, steps, grow):
     return s.render(), last, time.perf_counter() - t0
 
 
-def run(G, detector, pairs=16, steps=100, subsets=("1", "5"), log=sys.stderr, methods=METHODS) -> dict:
+def run(G, detector, pairs=16, steps=100, subsets=("1", "5"), log=None, methods=METHODS) -> dict:
+    """log: where progress goes (default: sys.stderr as it is at the call)."""
+    log = log if log is not None else sys.stderr
     from ..synth.faces import LANDMARK_NAMES
     from ..synth.landmarks import detect
     index = {n: i for i, n in enumerate(LANDMARK_NAMES)}

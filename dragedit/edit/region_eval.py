@@ -124,11 +124,12 @@ def summarize(rows) -> dict:
                 head_turn_median=float(np.median([r["head"]["turned"] for r in rows])))
 
 
-def run(G, detector, seeds, steps, params_for_region=None, params_for_pair=None, log=sys.stderr):
+def run(G, detector, seeds, steps, params_for_region=None, params_for_pair=None, log=None):
     """params_for_*: functions returning fresh DragParams (default: the region defaults for both, so the one
     pair differs from the region only in being one pair without a region's flexible area)."""
     from .drag import DragParams
     from .region import region_params
+    log = log if log is not None else sys.stderr
     params_for_region = params_for_region or (lambda: region_params(DragParams()))
     params_for_pair = params_for_pair or (lambda: region_params(DragParams()))
     rows = []
