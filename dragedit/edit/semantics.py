@@ -283,9 +283,6 @@ def apply(G, ws, edits) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- previews
 
-PREVIEW_BUDGET_S = 1 / 15   # a preview slower than this (15 per second) switches to the low-resolution one
-
-
 @torch.no_grad()
 def preview_frame(G, ws, low_res=False) -> np.ndarray:
     """uint8 [H, W, 3] of ws, forward only. low_res (StyleGAN2): the image of the synthesis up to half
