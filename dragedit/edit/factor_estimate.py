@@ -14,6 +14,9 @@ yaw one mostly squashes one eye. Here each factor's direction is fitted to what 
    signature changes by one unit and the others, to first order, not at all. Its length is set so
    that amount 1 moves the signature by 1/6 of what the factor's whole range moves it in the
    renderer (amount +-3 spans the range).
+4. Calibration: each direction's real response at amount +-2 (the size of an edit) is measured on
+   fresh latents, M [directions, signatures], and the directions are recombined by diag(t) M^-1 so
+   that each moves its own signature by its target and, at that size, the others not at all.
 
 The result is stored in the model file as `factor_directions` (weights untouched) and used by
 `semantics.directions` from then on:
@@ -39,8 +42,9 @@ SEED = 20261202         # latents and moves: not the checked seeds 0..31
 GROUPS = ("coarse", "middle", "fine")
 RIDGE = 1e-2            # regression of the signature change on the move (relative to the moves' energy)
 MIN_NORM_RIDGE = 1e-3   # the smallest-move solve (relative to J Jᵀ's scale)
+CALIBRATE = 48          # fresh latents on which the fitted directions' real responses are measured
 OUTLIER = 8.0           # a pair whose signature change exceeds this many spreads is a detector miss
-METHOD = "ridge-jacobian-v1"
+METHOD = "ridge-jacobian+secant-calibration-v1"
 
 
 def renderer_range() -> np.ndarray:
@@ -73,28 +77,32 @@ def basis(G, groups=GROUPS) -> tuple:
 
 
 @torch.no_grad()
-def measure_jacobian(G, moves, pairs=PAIRS, step=STEP, seed=SEED, batch=32, detector=None, log=None):
-    """J [len(SIGNATURES), n] by ridge regression: signature change (in spreads over random rendered
-    faces) per unit of each basis coefficient, around latents drawn as the app draws them."""
+def sample_pairs(G, moves, pairs=PAIRS, step=STEP, seed=SEED, batch=32, detector=None, log=None):
+    """(X [pairs, n] basis coefficients, Y [pairs, signatures] signature change in spreads over random
+    rendered faces): each move rendered both ways around a latent drawn as the app draws them, Y the
+    half difference (the base image and the curvature cancel)."""
     rng = np.random.RandomState(seed)
     z = torch.from_numpy(rng.randn(pairs, G.z_dim).astype(np.float32))
     coef = torch.from_numpy((rng.randn(pairs, len(moves)) * step).astype(np.float32))
     spread = fsig.renderer_spread()
-    X, Y = [], []
+    Y = []
     for b in range(0, pairs, batch):
         w = G.mapping(z[b:b + batch], None, truncation_psi=factor_check.TRUNCATION_PSI)
         delta = torch.einsum("pn,nkd->pkd", coef[b:b + batch], moves)
         up = factor_check.signatures_of(G, w + delta, detector)
         down = factor_check.signatures_of(G, w - delta, detector)
-        X.append(coef[b:b + batch].double().numpy())
         Y.append((up - down) / 2 / spread)
         if log:
             log(f"  {min(b + batch, pairs)}/{pairs} pairs rendered")
-    X, Y = np.concatenate(X), np.concatenate(Y)
+    return coef.double().numpy(), np.concatenate(Y)
+
+
+def fit_jacobian(X, Y, ridge=RIDGE):
+    """(J [signatures, n], R² per signature, pairs dropped as detector misses) by ridge regression."""
     keep = np.abs(Y).max(axis=1) <= OUTLIER
     X, Y = X[keep], Y[keep]
     A = X.T @ X
-    lam = RIDGE * np.trace(A) / len(A)
+    lam = ridge * np.trace(A) / len(A)
     Jt = np.linalg.solve(A + lam * np.eye(len(A)), X.T @ Y)      # [n, signatures]
     resid = Y - X @ Jt
     r2 = 1 - (resid ** 2).sum(0) / np.maximum(((Y - Y.mean(0)) ** 2).sum(0), 1e-12)
@@ -110,7 +118,34 @@ def solve_directions(J, moves, target) -> torch.Tensor:
     return torch.einsum("ns,nkd->skd", torch.from_numpy(C.astype(np.float32)), moves)
 
 
-def estimate(G, pairs=PAIRS, step=STEP, seed=SEED, groups=GROUPS, detector=None, log=None) -> dict:
+@torch.no_grad()
+def measure_response(G, dirs, n=CALIBRATE, amount=factor_check.AMOUNT, seed=SEED + 1, detector=None, log=None):
+    """M [directions, signatures]: the mean signature change (in spreads) per unit of amount of each
+    direction, moved by +-amount around n fresh latents: the secant at the size a user edits by."""
+    rng = np.random.RandomState(seed)
+    z = torch.from_numpy(rng.randn(n, G.z_dim).astype(np.float32))
+    w = G.mapping(z, None, truncation_psi=factor_check.TRUNCATION_PSI)
+    spread = fsig.renderer_spread()
+    M = np.empty((len(dirs), len(fsig.SIGNATURES)))
+    for i, d in enumerate(dirs):
+        up = factor_check.signatures_of(G, w + amount * d, detector)
+        down = factor_check.signatures_of(G, w - amount * d, detector)
+        M[i] = ((up - down) / (2 * amount) / spread).mean(axis=0)
+        if log:
+            log(f"  response of {fsig.SIGNATURES[i]} measured")
+    return M
+
+
+def calibrate(dirs, M, target) -> torch.Tensor:
+    """Recombine the directions so that their responses become diag(target): D' = diag(t) M^-1 D,
+    each moving its own signature by its target and the others (at that size) not at all."""
+    A = np.linalg.solve(M.T, np.diag(target)).T                  # A M = diag(target)
+    flat = dirs.reshape(len(dirs), -1)
+    return (torch.from_numpy(A.astype(np.float32)) @ flat).reshape(dirs.shape)
+
+
+def estimate(G, pairs=PAIRS, step=STEP, seed=SEED, groups=GROUPS, calibration=CALIBRATE, detector=None,
+             log=None) -> dict:
     """{'directions': {name: [num_ws, w_dim] per unit of amount}, 'method', 'pairs', 'fit_r2', ...}
     for every named factor of G with a landmark signature."""
     names = semantics.factor_names(G)
@@ -123,10 +158,17 @@ def estimate(G, pairs=PAIRS, step=STEP, seed=SEED, groups=GROUPS, detector=None,
     if G.img_resolution != 128:
         raise DragEditError(f"the landmark detector reads 128-px faces; this model draws {G.img_resolution} px")
     moves, labels = basis(G, groups)
-    J, r2, dropped = measure_jacobian(G, moves, pairs, step, seed, detector=detector, log=log)
+    X, Y = sample_pairs(G, moves, pairs, step, seed, detector=detector, log=log)
+    J, r2, dropped = fit_jacobian(X, Y)
     target = renderer_range() / fsig.renderer_spread() / 6.0          # spreads per unit of amount
     dirs = solve_directions(J, moves, target)
+    own = None
+    if calibration:
+        M = measure_response(G, dirs, calibration, detector=detector, log=log)
+        dirs = calibrate(dirs, M, target)
+        own = {n: round(float(M[i, i] / target[i]), 4) for i, n in enumerate(fsig.SIGNATURES)}
     return dict(method=METHOD, pairs=int(pairs), step=float(step), seed=int(seed), groups=list(groups),
+                calibration=int(calibration), linear_fit_own_share=own,
                 dropped_pairs=dropped, fit_r2={n: round(float(v), 4) for n, v in zip(fsig.SIGNATURES, r2)},
                 directions={n: dirs[i].contiguous() for i, n in enumerate(fsig.SIGNATURES)})
 
@@ -162,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int, default=PAIRS, help=f"random moves, each rendered both ways (default {PAIRS})")
     ap.add_argument("--groups", default=",".join(GROUPS),
                     help="layer ranges a factor may use, comma-separated (default coarse,middle,fine)")
+    ap.add_argument("--calibrate", type=int, default=CALIBRATE,
+                    help=f"latents for the calibration at amount +-2 (default {CALIBRATE}; 0: none)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 for the reproducible result)")
     ap.add_argument("--check", action="store_true", help="run factor_check on the new directions afterwards")
     a = ap.parse_args(argv)
@@ -177,7 +221,7 @@ def main(argv=None) -> int:
             raise DragEditError(f"--groups {a.groups!r}: expected layer ranges from {', '.join(semantics.LAYER_RANGES)}")
         G = load_generator(a.model)
         t = time.perf_counter()
-        result = estimate(G, a.pairs, groups=groups, log=print)
+        result = estimate(G, a.pairs, groups=groups, calibration=a.calibrate, log=print)
         write_into(a.model, result)
         print(f"wrote factor_directions for {len(result['directions'])} factors into {a.model} "
               f"({time.perf_counter() - t:.0f} s; fit R² " +
