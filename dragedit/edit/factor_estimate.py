@@ -14,9 +14,6 @@ yaw one mostly squashes one eye. Here each factor's direction is fitted to what 
    signature changes by one unit and the others, to first order, not at all. Its length is set so
    that amount 1 moves the signature by 1/6 of what the factor's whole range moves it in the
    renderer (amount +-3 spans the range).
-4. Calibration: each direction's real response at amount +-2 (the size of an edit) is measured on
-   fresh latents, M [directions, signatures], and the directions are recombined by diag(t) M^-1 so
-   that each moves its own signature by its target and, at that size, the others not at all.
 
 The result is stored in the model file as `factor_directions` (weights untouched) and used by
 `semantics.directions` from then on:
@@ -42,9 +39,8 @@ SEED = 20261202         # latents and moves: not the checked seeds 0..31
 GROUPS = ("coarse", "middle", "fine")
 RIDGE = 1e-2            # regression of the signature change on the move (relative to the moves' energy)
 MIN_NORM_RIDGE = 1e-3   # the smallest-move solve (relative to J Jᵀ's scale)
-CALIBRATE = 48          # fresh latents on which the fitted directions' real responses are measured
 OUTLIER = 8.0           # a pair whose signature change exceeds this many spreads is a detector miss
-METHOD = "ridge-jacobian+secant-calibration-v1"
+METHOD = "ridge-jacobian-v1"
 
 
 def renderer_range() -> np.ndarray:
@@ -118,34 +114,7 @@ def solve_directions(J, moves, target) -> torch.Tensor:
     return torch.einsum("ns,nkd->skd", torch.from_numpy(C.astype(np.float32)), moves)
 
 
-@torch.no_grad()
-def measure_response(G, dirs, n=CALIBRATE, amount=factor_check.AMOUNT, seed=SEED + 1, detector=None, log=None):
-    """M [directions, signatures]: the mean signature change (in spreads) per unit of amount of each
-    direction, moved by +-amount around n fresh latents: the secant at the size a user edits by."""
-    rng = np.random.RandomState(seed)
-    z = torch.from_numpy(rng.randn(n, G.z_dim).astype(np.float32))
-    w = G.mapping(z, None, truncation_psi=factor_check.TRUNCATION_PSI)
-    spread = fsig.renderer_spread()
-    M = np.empty((len(dirs), len(fsig.SIGNATURES)))
-    for i, d in enumerate(dirs):
-        up = factor_check.signatures_of(G, w + amount * d, detector)
-        down = factor_check.signatures_of(G, w - amount * d, detector)
-        M[i] = ((up - down) / (2 * amount) / spread).mean(axis=0)
-        if log:
-            log(f"  response of {fsig.SIGNATURES[i]} measured")
-    return M
-
-
-def calibrate(dirs, M, target) -> torch.Tensor:
-    """Recombine the directions so that their responses become diag(target): D' = diag(t) M^-1 D,
-    each moving its own signature by its target and the others (at that size) not at all."""
-    A = np.linalg.solve(M.T, np.diag(target)).T                  # A M = diag(target)
-    flat = dirs.reshape(len(dirs), -1)
-    return (torch.from_numpy(A.astype(np.float32)) @ flat).reshape(dirs.shape)
-
-
-def estimate(G, pairs=PAIRS, step=STEP, seed=SEED, groups=GROUPS, calibration=CALIBRATE, detector=None,
-             log=None) -> dict:
+def estimate(G, pairs=PAIRS, step=STEP, seed=SEED, groups=GROUPS, detector=None, log=None) -> dict:
     """{'directions': {name: [num_ws, w_dim] per unit of amount}, 'method', 'pairs', 'fit_r2', ...}
     for every named factor of G with a landmark signature."""
     names = semantics.factor_names(G)
@@ -162,13 +131,7 @@ def estimate(G, pairs=PAIRS, step=STEP, seed=SEED, groups=GROUPS, calibration=CA
     J, r2, dropped = fit_jacobian(X, Y)
     target = renderer_range() / fsig.renderer_spread() / 6.0          # spreads per unit of amount
     dirs = solve_directions(J, moves, target)
-    own = None
-    if calibration:
-        M = measure_response(G, dirs, calibration, detector=detector, log=log)
-        dirs = calibrate(dirs, M, target)
-        own = {n: round(float(M[i, i] / target[i]), 4) for i, n in enumerate(fsig.SIGNATURES)}
     return dict(method=METHOD, pairs=int(pairs), step=float(step), seed=int(seed), groups=list(groups),
-                calibration=int(calibration), linear_fit_own_share=own,
                 dropped_pairs=dropped, fit_r2={n: round(float(v), 4) for n, v in zip(fsig.SIGNATURES, r2)},
                 directions={n: dirs[i].contiguous() for i, n in enumerate(fsig.SIGNATURES)})
 
@@ -204,8 +167,6 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int, default=PAIRS, help=f"random moves, each rendered both ways (default {PAIRS})")
     ap.add_argument("--groups", default=",".join(GROUPS),
                     help="layer ranges a factor may use, comma-separated (default coarse,middle,fine)")
-    ap.add_argument("--calibrate", type=int, default=CALIBRATE,
-                    help=f"latents for the calibration at amount +-2 (default {CALIBRATE}; 0: none)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 for the reproducible result)")
     ap.add_argument("--check", action="store_true", help="run factor_check on the new directions afterwards")
     a = ap.parse_args(argv)
@@ -218,10 +179,11 @@ def main(argv=None) -> int:
             raise DragEditError(f"--pairs must be at least 64, got {a.pairs}")
         bad = [g for g in groups if g not in semantics.LAYER_RANGES]
         if bad or not groups:
-            raise DragEditError(f"--groups {a.groups!r}: expected layer ranges from {', '.join(semantics.LAYER_RANGES)}")
+            raise DragEditError(f"--groups {a.groups!r}: expected layer ranges from "
+                                f"{', '.join(semantics.LAYER_RANGES)}")
         G = load_generator(a.model)
         t = time.perf_counter()
-        result = estimate(G, a.pairs, groups=groups, calibration=a.calibrate, log=print)
+        result = estimate(G, a.pairs, groups=groups, log=print)
         write_into(a.model, result)
         print(f"wrote factor_directions for {len(result['directions'])} factors into {a.model} "
               f"({time.perf_counter() - t:.0f} s; fit R² " +
