@@ -77,7 +77,7 @@ def test_stored_factor_directions_are_used_per_ws_and_validated(tmp_path):
         S.directions(load_generator(path), k=0)
 
 
-def test_estimate_refuses_models_it_cannot_measure(tmp_path):
+def test_estimate_and_check_refuse_models_they_cannot_measure(tmp_path, capsys):
     with pytest.raises(DragEditError, match="128-px faces"):
         factor_estimate.estimate(load_generator(_tiny_named(tmp_path)))
     torch.manual_seed(0)
@@ -86,6 +86,9 @@ def test_estimate_refuses_models_it_cannot_measure(tmp_path):
     with pytest.raises(DragEditError, match="no named factors"):
         factor_estimate.estimate(plain)
     assert factor_estimate.main([str(tmp_path / "tiny_named.pt"), "--pairs", "10"]) == 2
+    save_generator(plain, tmp_path / "plain.pt")
+    assert factor_check.main([str(tmp_path / "plain.pt")]) == 2
+    assert "no named factors" in capsys.readouterr().err
 
 
 def test_amount_one_is_a_sixth_of_the_factor_range_in_the_renderer():
