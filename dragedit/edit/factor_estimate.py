@@ -33,12 +33,12 @@ from ..errors import DragEditError
 from . import factor_check, semantics
 from . import factor_signatures as fsig
 
-PAIRS = 768             # random moves, each rendered both ways
+PAIRS = 1536            # random moves, each rendered both ways
 STEP = 0.5              # standard deviation of each basis coefficient (z units of the factor)
 SEED = 20261202         # latents and moves: not the checked seeds 0..31
 GROUPS = ("coarse", "middle", "fine")
 RIDGE = 1e-2            # regression of the signature change on the move (relative to the moves' energy)
-MIN_NORM_RIDGE = 1e-3   # the smallest-move solve (relative to J Jᵀ's scale)
+MIN_NORM_RIDGE = 1e-2   # the smallest-move solve (relative to J Jᵀ's scale)
 OUTLIER = 8.0           # a pair whose signature change exceeds this many spreads is a detector miss
 METHOD = "ridge-jacobian-v1"
 
