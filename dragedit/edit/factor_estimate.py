@@ -4,8 +4,8 @@ The mean change of w per unit of z_i (`semantics.factor_vectors`) is where the m
 factor, not what the synthesis draws with it: on the adversarially tuned model, moving along the
 yaw one mostly squashes one eye. Here each factor's direction is fitted to what the detector sees:
 
-1. A basis of candidate moves: every factor's mean direction on each layer range (coarse, middle,
-   fine) of W+ separately, so a factor may live on the layers that draw it.
+1. A basis of candidate moves: the mean direction of every factor with a signature on each layer
+   range (coarse, middle, fine) of W+ separately, so a factor may live on the layers that draw it.
 2. Many random moves in that basis, each rendered both ways around a fresh latent (+delta and
    -delta: the difference cancels the base image and the curvature), and the landmark signatures
    of both read with the shipped detector. Ridge regression of the signature change on the move
@@ -58,13 +58,17 @@ def renderer_range() -> np.ndarray:
 
 
 def basis(G, groups=GROUPS) -> tuple:
-    """([n, num_ws, w_dim] candidate moves, [(group, factor index)]): each factor's mean W direction
-    (per unit of its z) on one layer range."""
+    """([n, num_ws, w_dim] candidate moves, [(group, factor index)]): the mean W direction (per unit
+    of its z) of each factor with a signature, on one layer range. Only those: with the colour,
+    hair and lighting factors in the basis as well, the fit (blind to colour) used them freely, and
+    smile or gaze repainted the background."""
     vecs = semantics.factor_vectors(G)
+    names = semantics.factor_names(G)
+    keep = [names.index(n) for n in fsig.SIGNATURES]
     moves, labels = [], []
     for g in groups:
         idx = semantics.layer_indices(G, g)
-        for k in range(G.z_dim):
+        for k in keep:
             m = torch.zeros(G.num_ws, G.w_dim)
             m[idx] = vecs[k]
             moves.append(m)
