@@ -33,7 +33,7 @@ from ..errors import DragEditError
 from . import factor_check, semantics
 from . import factor_signatures as fsig
 
-PAIRS = 1536            # random moves, each rendered both ways
+PAIRS = 3072            # random moves, each rendered both ways
 STEP = 0.5              # standard deviation of each basis coefficient (z units of the factor)
 SEED = 20261202         # latents and moves: not the checked seeds 0..31
 GROUPS = ("coarse", "middle", "fine")
