@@ -156,7 +156,7 @@ def _measure(G, ws, name, amounts, fn):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mouth_open_increases_the_lip_distance_and_yaw_moves_the_nose(G, seed):
     ws = ws_from_seed(G, seed, truncation_psi=0.7)
-    amounts = [-1.5, 0.0, 1.5]
+    amounts = [-3.0, 0.0, 3.0]                 # the sliders' span: each factor's whole range
     lips = _measure(G, ws, "mouth open", amounts, lambda lm: lm[LM["lower_lip"], 1] - lm[LM["upper_lip"], 1])
     assert lips[0] < lips[1] < lips[2] and lips[2] - lips[0] > 1.5, lips
     nose = _measure(G, ws, "yaw", amounts, lambda lm: lm[LM["nose_tip"], 0])

@@ -38,7 +38,10 @@ def cmd_directions(args) -> int:
         return 0
     factors = [r for r in rows if r["kind"] == "factor"]
     if factors:
-        print(f"named factors (--factor NAME:AMOUNT, all layers): {', '.join(r['name'] for r in factors)}")
+        fitted = [r["name"] for r in factors if r["fitted"]]
+        print(f"named factors (--factor NAME:AMOUNT, 1 = a sixth of the factor's range): "
+              f"{', '.join(r['name'] for r in factors)}")
+        print(f"  fitted to the model's images (factor_directions): {', '.join(fitted) if fitted else 'none'}")
     else:
         print("named factors: none (the model file stores no factor_names)")
     print(f"SeFa directions on {args.layers} layers (ws {_span(semantics.layer_indices(G, args.layers))}), "

@@ -15,7 +15,7 @@ def add_edit_args(p):
                         "by AMOUNT standard deviations, on LAYERS coarse|middle|fine|all (default all); repeatable")
     p.add_argument("--factor", action="append", default=[], metavar="NAME:AMOUNT",
                    help="before the drag, change a named factor of the default model (e.g. smile:1.5, "
-                        "yaw:-1) by AMOUNT standard deviations of its prior; repeatable")
+                        "yaw:-1) by AMOUNT sixths of its range (+-3 spans it); repeatable")
     p.add_argument("--suggest", action="store_true",
                    help="print suggested handle points of the (semantically edited) start image as JSON on stdout")
     p.add_argument("--part-mask", dest="part_mask", metavar="X,Y[:THRESHOLD]",

@@ -9,11 +9,15 @@ learning rate) cancel out. The result depends on the weights alone.
 Named factors: the default model's z is Phi^-1 of the renderer's factors, so
 factor i has a direction in W: the mean of mapping(z + delta e_i) - mapping(z)
 over a fixed set of z, per unit of z_i. Being a direction in W (not a change
-of z), it applies to any latent: a dragged or inverted one too.
+of z), it applies to any latent: a dragged or inverted one too. A model file
+may store better ones, fitted to what its images show (`factor_directions`,
+written by `python -m dragedit.edit.factor_estimate`: one W+ vector per factor,
+per unit of amount); those are used where present.
 
-Amounts are in natural units: for a factor, one standard deviation of its z
-(the renderer's prior); for a SeFa direction, one standard deviation of w
-projected on it over the same fixed samples.
+Amounts are in natural units: for a factor, 1/6 of its whole range (amount
++-3 spans it; for a mean direction that is a z step of 1/(6 phi(0)) at the
+prior's centre); for a SeFa direction, one standard deviation of w projected
+on it over the same fixed samples.
 """
 from __future__ import annotations
 
@@ -30,14 +34,15 @@ from .semantic_defaults import LAYER_RANGES
 SAMPLES = 512           # fixed z samples for factor directions and amount scales
 SAMPLE_SEED = 1234
 FACTOR_DELTA = 0.5      # z step used to estimate a factor's direction (mapping is near-linear at this scale)
+FACTOR_UNIT_Z = 1 / (6 * math.sqrt(2 * math.pi) ** -1)  # z step of 1/6 of a factor's range at the prior's centre
 
 
 @dataclass
 class Direction:
-    """One semantic direction: a unit-free vector in W, the ws indices it edits, and its unit."""
+    """One semantic direction: a unit-free vector in W (or one per ws), the ws indices it edits, and its unit."""
     name: str
     kind: str               # 'factor' or 'sefa'
-    vector: torch.Tensor    # [w_dim] float32
+    vector: torch.Tensor    # [w_dim] float32, or [num_ws, w_dim] (a fitted factor direction: one per ws)
     layers: str             # one of LAYER_RANGES
     ws_indices: list = field(default_factory=list)
     scale: float = 1.0      # |w| change of amount 1
@@ -45,6 +50,7 @@ class Direction:
 
     def describe(self) -> dict:
         return dict(name=self.name, kind=self.kind, layers=self.layers, ws_indices=list(self.ws_indices),
+                    fitted=self.vector.ndim == 2,
                     scale=round(float(self.scale), 6),
                     eigenvalue=None if self.eigenvalue is None else round(float(self.eigenvalue), 6))
 
@@ -210,9 +216,14 @@ def directions(G, layers="all", k=8, named=True):
     names = factor_names(G) if named else None
     if names:
         vecs = factor_vectors(G)
+        fitted = stored_factor_directions(G)
         idx = layer_indices(G, "all")
         for name, v in zip(names, vecs):
-            out.append(Direction(name=name, kind="factor", vector=v, layers="all", ws_indices=idx, scale=1.0))
+            if name in fitted:
+                out.append(Direction(name=name, kind="factor", vector=fitted[name], layers="all", ws_indices=idx))
+            else:
+                out.append(Direction(name=name, kind="factor", vector=v, layers="all", ws_indices=idx,
+                                     scale=FACTOR_UNIT_Z))
     if k > 0:
         vecs, vals = sefa(G, layers, k)
         stds = _projection_std(G, vecs)
@@ -222,6 +233,33 @@ def directions(G, layers="all", k=8, named=True):
                                  scale=float(s), eigenvalue=float(val)))
     _CACHE[key] = list(out)
     return out
+
+
+def stored_factor_directions(G) -> dict:
+    """{factor name: [num_ws, w_dim] W+ vector per unit of amount} from the model file's
+    `factor_directions` (see factor_estimate), or {} when it stores none."""
+    info = getattr(G, "source_info", {}) or {}
+    stored = (info.get("extra") or {}).get("factor_directions")
+    if not stored:
+        return {}
+    where = info.get("path", "the model file")
+    dirs = stored.get("directions") if isinstance(stored, dict) else None
+    if not isinstance(dirs, dict):
+        raise DragEditError(f"{where}: 'factor_directions' holds no 'directions' dict; rewrite it with "
+                            f"python -m dragedit.edit.factor_estimate")
+    out = {}
+    for name, v in dirs.items():
+        if not isinstance(v, torch.Tensor) or tuple(v.shape) != (G.num_ws, G.w_dim):
+            found = list(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+            raise DragEditError(f"{where}: factor direction {name!r} is {found}; expected a tensor of shape "
+                                f"[{G.num_ws}, {G.w_dim}] (one W vector per ws)")
+        out[str(name)] = v.detach().to("cpu", torch.float32)
+    return out
+
+
+def clear_cache():
+    """Forget every cached direction (after a model file was rewritten within the same second)."""
+    _CACHE.clear()
 
 
 def find_factor(G, name):
@@ -276,15 +314,12 @@ def apply(G, ws, edits) -> torch.Tensor:
         if not math.isfinite(amount):
             raise DragEditError(f"amount of {d.name} must be a finite number, got {amount!r}")
         idx = layer_indices(G, edit[2]) if len(edit) > 2 and edit[2] else d.ws_indices
-        step = (amount * d.scale) * d.vector.to(out.device, out.dtype)
-        out[:, idx] += step
+        v = d.vector.to(out.device, out.dtype)
+        out[:, idx] += (amount * d.scale) * (v[idx] if v.ndim == 2 else v)
     return out
 
 
 # --------------------------------------------------------------------------- previews
-
-PREVIEW_BUDGET_S = 1 / 15   # a preview slower than this (15 per second) switches to the low-resolution one
-
 
 @torch.no_grad()
 def preview_frame(G, ws, low_res=False) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 A slider emits many values per second; rendering each in turn would lag behind
 the hand. One slot holds the newest request, a render in progress finishes, and
-then only the newest request is rendered: nothing queues. A model whose preview
-takes longer than 1/15 s switches to the low-resolution preview."""
+then only the newest request is rendered: nothing queues. Whether a preview is low resolution
+is decided before each render by a PreviewPolicy from the recent full-render timings (a 128-px
+model stays in full while that takes under about 100 ms)."""
 from __future__ import annotations
 
 import threading
@@ -12,6 +13,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from ..edit import semantics
+from ..edit.preview_policy import PreviewPolicy
 
 
 class PreviewRenderer(QObject):
@@ -25,9 +27,10 @@ class PreviewRenderer(QObject):
         self._quit = False
         self._thread = None
         self._busy = False
-        self.low_res = {}           # id(G) -> bool, decided from the first full previews
+        self.policy = PreviewPolicy()
         self.timings: list = []     # ms of every preview rendered
-        self._times = {}            # id(G) -> ms of its full-resolution previews
+        self.low_flags: list = []   # whether each of them was low resolution
+        self.clock = time.perf_counter  # seconds; what the timings are read from
 
     def request(self, G, ws, token):
         """Render ws with G soon; an older request not yet started is dropped."""
@@ -69,15 +72,13 @@ class PreviewRenderer(QObject):
                 (G, ws, token), self._request = self._request, None
                 self._busy = True
             try:
-                low = self.low_res.get(id(G), False)
-                t = time.perf_counter()
+                low = self.policy.low_res(id(G), G.img_resolution)
+                t = self.clock()
                 frame = semantics.preview_frame(G, ws, low_res=low)
-                ms = (time.perf_counter() - t) * 1000
-                mine = self._times.setdefault(id(G), [])
-                mine.append(ms)
-                if id(G) not in self.low_res and len(mine) >= 3:  # the first render warms up: judge three
-                    self.low_res[id(G)] = min(mine) > semantics.PREVIEW_BUDGET_S * 1000
+                ms = (self.clock() - t) * 1000
+                self.policy.record(id(G), ms, low)
                 self.timings.append(ms)
+                self.low_flags.append(low)
                 with self._cv:
                     self._result = (frame, token, ms, low)
             except Exception as exc:  # noqa: BLE001 - a failed preview must not end the thread

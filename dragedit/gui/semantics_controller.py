@@ -127,7 +127,7 @@ class SemanticsController(QObject):
         except DragEditError as exc:
             self.panel.set_directions([], f"No semantic directions: {exc}")
             return
-        title = ("Named factors of this model (standard deviations of each factor's prior)" if names else
+        title = ("Named factors of this model (±3 spans each factor's range)" if names else
                  "Top SeFa directions of this model's style layers (standard deviations of W)")
         self.panel.set_directions(ds, title)
         self._rebase()
