@@ -193,6 +193,9 @@ class MainWindow(QMainWindow):
           lambda: self.canvas.fit_to_window())
         A("actual_size", "Actual pixels", "One image pixel per screen pixel", ["1", "Ctrl+1"], None,
           lambda: self.canvas.set_zoom(1.0))
+        A("show_pixels", "Show pixels", "Above 100%, show each image pixel as a sharp square instead of "
+          "scaling the picture smoothly", "Ctrl+Shift+P", None, lambda on: self.canvas.set_show_pixels(on),
+          checkable=True)
         A("compare_hold", "Show start image\t\\ (hold)", "Show the image this edit started from while \\ is held",
           None, None, lambda on: self.compare.hold(on, self._ws_initial()), checkable=True)
         A("compare_split", "Split before/after", "Left half: the start image; right half: the image now",
@@ -318,7 +321,7 @@ class MainWindow(QMainWindow):
                      "random_seed", None, "preferences"):
             e.addSeparator() if name is None else e.addAction(a[name])
         v = m.addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit", "actual_size", None, "toggle_mask"):
+        for name in ("zoom_in", "zoom_out", "fit", "actual_size", "show_pixels", None, "toggle_mask"):
             v.addSeparator() if name is None else v.addAction(a[name])
         cmp = v.addMenu("Compare with the start image")
         side = self.compare.dock.toggleViewAction()
@@ -825,6 +828,11 @@ class MainWindow(QMainWindow):
 
     # =============================================================== run
     @property
+    def frame_is_current(self) -> bool:
+        """The frame on screen shows the session's current latent (not a step of a run, not stale)."""
+        return self._frame_ok
+
+    @property
     def running(self) -> bool:
         return self._run is not None
 
@@ -1255,6 +1263,7 @@ class MainWindow(QMainWindow):
         p.show_mask.setChecked(self._value("mask/show", True, bool))
         p.fps.setValue(self._value("export/fps", 15, int))
         p.overlay.setChecked(self._value("export/overlay", False, bool))
+        self.actions_["show_pixels"].setChecked(self._value("view/show_pixels", False, bool))
         p.drag_more.set_expanded(self._value("panel/more_drag", False, bool))
         p.export_more.set_expanded(self._value("panel/files", False, bool))
 
@@ -1272,6 +1281,7 @@ class MainWindow(QMainWindow):
         s.setValue("mask/show", p.show_mask.isChecked())
         s.setValue("export/fps", p.fps.value())
         s.setValue("export/overlay", p.overlay.isChecked())
+        s.setValue("view/show_pixels", self.actions_["show_pixels"].isChecked())
         s.setValue("panel/more_drag", p.drag_more.expanded)
         s.setValue("panel/files", p.export_more.expanded)
         s.sync()

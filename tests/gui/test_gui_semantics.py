@@ -32,7 +32,7 @@ def win(qtbot, tmp_path, monkeypatch):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
     yield w
     w.close()
 
@@ -45,7 +45,7 @@ def wpos(w, x, y):
 def settle(qtbot, w):
     sem = w.semantics
     qtbot.waitUntil(lambda: sem.preview.idle(), timeout=10000)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     QApplication.processEvents()
 
 
@@ -206,7 +206,7 @@ def test_a_model_without_factor_names_gets_sefa_sliders_on_their_layers(qtbot, t
     w = MainWindow(model=str(path), seed=0, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
     qtbot.waitUntil(lambda: len(w.semantics.panel.directions) == 8, timeout=5000)
     p = w.semantics.panel
     assert [d.kind for d in p.directions] == ["sefa"] * 8

@@ -2,16 +2,13 @@
 generated from the actions, before/after, the Controls panel at 1200x800, quitting with unsaved
 work and the one-time recovery offer, and the inversion dialog's captions."""
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from test_gui import (add_pair, gen_path, make_window, messages, photo_of,  # noqa: F401
-                      settings, small_generator, wait_run_end, win)
+from gui_helpers import add_pair, make_window, photo_of, small_generator, wait_run_end
 
-pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def wheel(widget, dy=120):
@@ -116,7 +113,7 @@ def test_holding_backslash_shows_the_start_image(qtbot, win):
     assert w.compare.view.pixmap() is not None and not w.compare.view.pixmap().isNull()
     # after a new seed the start image is that seed's image
     w.panel.seed.setValue(5)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     w.actions_["compare_hold"].setChecked(True)
     assert np.array_equal(qimage_array(w.canvas.before_image), w.frame)
     w.actions_["compare_hold"].setChecked(False)

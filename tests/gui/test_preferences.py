@@ -9,9 +9,9 @@ from dragedit.gui.invert_dialog import InvertDialog
 from dragedit.gui.preferences import PreferencesDialog
 from dragedit.gui.settings import AppSettings
 
-from test_gui import gen_path, make_window, messages, settings  # noqa: F401  (fixtures)
+from gui_helpers import make_window
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "weights" / "alexnet-features.pt"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "alexnet-features.pt"
 
 
 def test_preferences_action_is_in_the_edit_menu_with_ctrl_comma(qtbot, settings, messages, gen_path):
@@ -51,7 +51,7 @@ def test_chosen_weights_and_device_are_saved_and_reach_the_inversion(qtbot, sett
     assert again.lpips_weights == str(SHARED)
     assert again.device == "cpu"
     G = dragedit.load_generator(gen_path)
-    inv = InvertDialog(G, Path(__file__).parent / "data" / "face.png", settings=settings)
+    inv = InvertDialog(G, Path(__file__).parents[1] / "data" / "face.png", settings=settings)
     qtbot.addWidget(inv)
     assert inv.options().lpips_weights == str(SHARED)
 

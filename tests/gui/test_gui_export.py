@@ -9,10 +9,8 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from dragedit.io import export as E
-from test_gui import (add_pair, gen_path, messages, settings,  # noqa: F401
-                      wait_run_end, win)
+from gui_helpers import add_pair, wait_run_end
 
-pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def run(qtbot, w, steps=8):

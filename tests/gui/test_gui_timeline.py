@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from test_gui import (add_pair, gen_path, make_window, messages, photo_of,  # noqa: F401
-                      settings, small_generator, wait_run_end, win)
+from gui_helpers import add_pair, photo_of, wait_run_end
 
-pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def run(qtbot, w, steps=4, pair=((20, 20), (44, 40))):
@@ -80,7 +78,7 @@ def test_a_new_image_ends_the_timeline_and_undo_restores_it(qtbot, win, tmp_path
         ws = w.session.ws.clone() * 0.5
         res = type("R", (), dict(ws=ws, psnr=20.0, pti_psnr=None))()
         assert w.apply_inversion(res, photo_of(tmp_path))
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert shows(w, None), how
     assert not w.actions_["export_gif"].isEnabled()
     # scrubbing is impossible now, and export says there are no frames
@@ -128,7 +126,7 @@ def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
     w._on_stroke(mask)
     assert w.session.mask is not None
     w.panel.seed.setValue(11)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.session.seed == 11 and not w.session.pairs and w.session.mask is None
     assert w.canvas.pairs == [] and w.canvas.mask is None and w.panel.points.topLevelItemCount() == 0
     msg = w.statusBar().currentMessage()
@@ -144,7 +142,7 @@ def test_labels_name_where_the_image_came_from(qtbot, win, tmp_path):
     assert w.panel.seed.text() == "1"
     w.save_latent(tmp_path / "mine.npz")
     w.panel.seed.setValue(4)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert "seed 4" in w.windowTitle()
     assert w.load_latent(tmp_path / "mine.npz")
     # the seed box no longer claims seed 4: the image is the latent file's
@@ -156,7 +154,7 @@ def test_labels_name_where_the_image_came_from(qtbot, win, tmp_path):
     # Enter on a seed (even the old one) goes back to a seed's image
     w.panel.seed.lineEdit().setText("4")
     w.panel.seed.editingFinished.emit()
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.source == ("seed", 4) and "seed 4" in w.windowTitle()
     # photos
     res = type("R", (), dict(ws=w.session.ws.clone() * 0.9, psnr=20.0, pti_psnr=None))()
