@@ -7,5 +7,5 @@ this package only shows the session's state and forwards the user's edits to it.
 - `worker.py`  the thread that owns the DragSession while it runs and publishes only the newest frame.
 - `panels.py`  the side panel (model facts, latent, drag settings, mask, points list, export).
 - `undo.py`    a small undo stack of session snapshots.
-- `sessionfile.py`  save/open a whole editing session (JSON + npz).
+- `session_io.py`  save/open a whole editing session (JSON + npz) and latents, each open in one step.
 """

@@ -34,6 +34,7 @@ from .canvas import Canvas
 from .compare import Compare
 from .device_choice import app_device, device_text
 from .export_controller import ExportController
+from .model_open import OpenedModel, load_model
 from .panels import SidePanel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
@@ -458,48 +459,41 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path, seed=None) -> bool:
         """Load a generator; on any failure show a message and keep the current model and edits."""
-        from ..edit.latent_source import embedded_latent
-        from ..io.checkpoint import load_generator
-        path = Path(path).expanduser()
         self.stop_run(wait=True)
+        opened = self.load_model_file(path, seed, "Cannot open model")
+        return opened is not None and self.install_model(opened, seed, "Cannot open model")
+
+    def load_model_file(self, path, seed=None, title="Cannot open model") -> OpenedModel | None:
+        """Read and check a model into a new object (nothing on screen changes); None after a message."""
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            G = load_generator(path)
-            params = self._params_from_ui()
-            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params,
-                                  device=self.device, precision=self.precision)
-            embedded = embedded_latent(G)
-            if embedded is not None:  # a generator tuned to a photo opens on that photo's latent
-                session.set_latent(embedded, as_start=True)
+            return load_model(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
+                              self.device, self.precision)
         except DragEditError as exc:
-            self.show_message("warning", "Cannot open model", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - e.g. out of memory: a message, never a traceback
-            log.exception("loading %s failed", path)
-            self.show_message("error", "Cannot open model",
-                              f"{path}: could not be loaded ({type(exc).__name__}: {exc})")
-            return False
+            self.show_message("warning", title, str(exc))
+            return None
         finally:
             QGuiApplication.restoreOverrideCursor()
+
+    def install_model(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
+        """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
+        undo history ends with it."""
         if not self.worker.wait_idle(120):
-            self.show_message("warning", "Cannot open model", "the previous model is still busy: try again")
+            self.show_message("warning", title, "the previous model is still busy: try again")
             return False
+        session = opened.session
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
         self.worker.set_session(session)
         self.session = session
         self.status_device.setText(device_text(session.device, session.precision))
-        self.model_path = path.resolve()
-        self.model_info = dict(resolution=G.img_resolution, w_dim=G.w_dim, num_ws=G.num_ws, z_dim=G.z_dim,
-                               params=sum(p.numel() for p in G.parameters()))
+        self.model_path = opened.path
+        self.model_info = dict(opened.info)
         self.panel.show_model(self.model_path, self.model_info)
         if seed is not None:
-            self.panel.seed.blockSignals(True)
-            self.panel.seed.setValue(int(seed))
-            self.panel.seed.blockSignals(False)
+            self._set_quietly(self.panel.seed, int(seed))
         self.undo_stack.clear()
         self.run_frames = None
-        photo = (getattr(G, "source_info", {}).get("extra", {}) or {}).get("source_image") or path
-        self.source = ("photo", Path(str(photo)).name) if embedded is not None else ("seed", session.seed)
+        self.source = opened.source
         self.compare.forget()
         self._show_timeline()
         self.pending = None
@@ -515,7 +509,8 @@ class MainWindow(QMainWindow):
         self._show_source()
         self._sync_points()
         self._update_actions()
-        self.status(f"Opened {self.model_path.name}: {G.img_resolution} px. Click a handle, then its target.")
+        self.status(f"Opened {self.model_path.name}: {opened.info['resolution']} px. "
+                    "Click a handle, then its target.")
         return True
 
     # =============================================================== frames
@@ -753,19 +748,29 @@ class MainWindow(QMainWindow):
         if s is None or (int(seed) == s.seed and self._frame_ok and self.source == ("seed", s.seed) and not force):
             return
         psi = self.panel.truncation.value()
+        self.replace_image(f"Seed {seed}", lambda: s.set_seed(int(seed), psi), ("seed", int(seed)), f"Seed {seed}")
+
+    def replace_image(self, text, set_image, source, note, title=None) -> bool:
+        """A new image (seed, latent file, photo): set_image() changes the latent, and the old image's
+        points and mask are cleared with it, as one undoable edit; the status bar says what went."""
+        s = self.session
+        if s is None:
+            return False
         dropped = [f"{len(s.pairs)} pair{'s' if len(s.pairs) != 1 else ''}"] if s.pairs else []
         dropped += ["the mask"] if s.mask is not None else []
 
         def apply():
-            s.set_seed(int(seed), psi)
+            set_image()
             s.clear_pairs()
             s.set_mask(None, mode=s.mask_mode)
 
-        if self._edit(f"Seed {seed}", apply, changes_latent=True, source=("seed", int(seed))):
-            self._clear_marks()
-            if dropped:
-                self.status(f"Seed {seed}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings "
-                            "them back).", 15000)
+        if not self._edit(text, apply, changes_latent=True, title=title, source=source):
+            return False
+        self._clear_marks()
+        if dropped:
+            self.status(f"{note}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings them back).",
+                        15000)
+        return True
 
     def random_seed(self):
         self.panel.seed.setValue(random.randrange(0, 100000))
@@ -793,6 +798,15 @@ class MainWindow(QMainWindow):
         text = f"{kind} {name}"
         self.panel.show_source(text, None if kind == "seed" else text)
         self._update_actions()
+
+    def source_stem(self) -> str:
+        """A file name (no extension) for what is on screen, after where it came from: seed5,
+        sample_face (a photo), the latent's or the session's own name."""
+        kind, name = self.source
+        if kind == "seed":
+            return f"seed{name}"
+        stem = Path(str(name)).stem
+        return stem or kind
 
     def _ws_initial(self):
         return None if self.session is None else self.session.ws_initial
@@ -1018,7 +1032,8 @@ class MainWindow(QMainWindow):
     def save_image_dialog(self):
         if not self._need_session():
             return
-        path = self.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export", "edit.png")
+        path = self.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
+                                  f"{self.source_stem()}.png")
         if path:
             if not Path(path).suffix:
                 path += ".png"
@@ -1113,15 +1128,9 @@ class MainWindow(QMainWindow):
             self.status(f"Opened {name} ({quality}); the tuned model is saved as {out}.", 0)
             return True
 
-        def apply():
-            self.session.set_latent(res.ws, as_start=True)
-            self.session.clear_pairs()
-            self.session.set_mask(None, mode=self.session.mask_mode)
-
-        ok = self._edit(f"Open image {name}", apply, changes_latent=True, title="Cannot open image",
-                        source=("photo", name))
+        ok = self.replace_image(f"Open image {name}", lambda: self.session.set_latent(res.ws, as_start=True),
+                                ("photo", name), f"Opened {name}", title="Cannot open image")
         if ok:
-            self._clear_marks()
             self.status(f"Opened {name} ({quality}). Click a handle, then its target.", 0)
         return ok
 
@@ -1132,8 +1141,8 @@ class MainWindow(QMainWindow):
     def open_session(self, path) -> bool:
         return self.sessions.open(path)
 
-    def recover_session(self):
-        self.sessions.recover()
+    def recover_session(self) -> bool:
+        return self.sessions.recover()
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
