@@ -8,3 +8,8 @@ SMALL_MODEL_LR = 3e-3  # the landmark benchmark on the 128-px default model: clo
 
 def default_lr(resolution: int) -> float:
     return SMALL_MODEL_LR if resolution <= SMALL_MODEL_SIZE else PAPER_LR
+
+# Shared by the command line and the window (one copy of each default):
+EDIT_STEPS = 200        # iteration budget of one drag (`dragedit edit --steps`, the panel's Steps)
+EXPORT_FPS = 15         # frames per second of an exported animation (`--fps`, the export dialog)
+TRUNCATION_PSI = 0.7    # truncation of a seed's latent (DragParams.truncation_psi, the panel's Truncation)

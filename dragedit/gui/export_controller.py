@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
+from ..edit.drag_defaults import EXPORT_FPS
 from ..errors import DragEditError
 from .wheelguard import guard_wheel
 
@@ -30,7 +31,7 @@ class ExportOptions:
     scale: int = 0             # 0: auto (legible markers when drawn, else 1x), or 1, 2, 4
     smooth: bool = False       # Lanczos instead of nearest when enlarging
     overlay: bool = False      # draw handles, targets and arrows
-    fps: int = 15
+    fps: int = EXPORT_FPS
 
     def factor(self, size: int) -> int:
         from ..io.export import overlay_scale
@@ -126,8 +127,8 @@ class ExportController(QObject):
     # ----- the flow the window's actions start ------------------------------------------
     def options(self, kind) -> ExportOptions:
         h = self.host
-        return ExportOptions(kind=kind, scale=h._value("export/scale", 0, int),
-                             smooth=h._value("export/smooth", False, bool), overlay=h.panel.overlay.isChecked(),
+        return ExportOptions(kind=kind, scale=h.setting("export/scale"),
+                             smooth=h.setting("export/smooth"), overlay=h.panel.overlay.isChecked(),
                              fps=h.panel.fps.value())
 
     def open_dialog(self, kind="gif"):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+from ..edit.drag_defaults import EDIT_STEPS, EXPORT_FPS, PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE, TRUNCATION_PSI
 
 MARGINS = (10, 4, 10, 6)
 SPACING = 5
@@ -174,7 +174,7 @@ class SidePanel(QScrollArea):
         self.truncation.setRange(0.0, 1.5)
         self.truncation.setSingleStep(0.05)
         self.truncation.setDecimals(2)
-        self.truncation.setValue(0.7)
+        self.truncation.setValue(TRUNCATION_PSI)
         self.truncation.setKeyboardTracking(False)
         self.truncation.setToolTip("Truncation psi: lower is more typical, higher more varied")
         form.addRow("Truncation", self.truncation)
@@ -197,7 +197,7 @@ class SidePanel(QScrollArea):
                            f"of {SMALL_MODEL_SIZE} px or less, {PAPER_LR:g} as in the paper for larger ones)")
         self.steps = QSpinBox()
         self.steps.setRange(1, 10000)
-        self.steps.setValue(200)
+        self.steps.setValue(EDIT_STEPS)
         self.steps.setToolTip("Most iterations one Start may take")
         form.addRow("Step budget", self.steps)
         self.tracker = QComboBox()
@@ -285,7 +285,7 @@ class SidePanel(QScrollArea):
         form = self.export_more.form
         self.fps = QSpinBox()
         self.fps.setRange(1, 120)
-        self.fps.setValue(15)
+        self.fps.setValue(EXPORT_FPS)
         self.fps.setSuffix(" fps")
         self.fps.setToolTip("Frames per second of exported GIF and MP4 files")
         form.addRow("Speed", self.fps)

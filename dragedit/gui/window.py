@@ -41,7 +41,7 @@ from .recent import RecentModels
 from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
 from .session_io import SessionIO
-from .settings import AppSettings
+from .settings import AppSettings, read_setting
 from .timeline import RunFrames, TimelineBar
 from .undo import State, UndoStack
 from .wheelguard import guard_wheel
@@ -1241,14 +1241,9 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(title)
 
     # =============================================================== settings
-    def _value(self, key, default, kind):
-        v = self.settings.value(key, default)
-        try:
-            if kind is bool:
-                return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
-            return kind(v)
-        except (TypeError, ValueError):
-            return default
+    def setting(self, key):
+        """A remembered value (gui/settings.py's WINDOW_SETTINGS names each key, type and default)."""
+        return read_setting(self.settings, key)
 
     def _restore_settings(self):
         s, p = self.settings, self.panel
@@ -1260,21 +1255,21 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        p.lr.setValue(self._value("drag/lr", 0.0, float))
-        p.steps.setValue(self._value("drag/steps", 200, int))
-        self._set_combo(p.tracker, self._value("drag/tracker", DragParams.tracker, str))
-        self._set_combo(p.space, self._value("latent/space", "w+", str))
+        p.lr.setValue(self.setting("drag/lr"))
+        p.steps.setValue(self.setting("drag/steps"))
+        self._set_combo(p.tracker, self.setting("drag/tracker"))
+        self._set_combo(p.space, self.setting("latent/space"))
         p.truncation.blockSignals(True)
-        p.truncation.setValue(self._value("latent/truncation", 0.7, float))
+        p.truncation.setValue(self.setting("latent/truncation"))
         p.truncation.blockSignals(False)
-        p.stop_distance.setValue(self._value("drag/stop_distance", 0.0, float))
-        p.brush.setValue(self._value("mask/radius", 6, int))
-        p.show_mask.setChecked(self._value("mask/show", True, bool))
-        p.fps.setValue(self._value("export/fps", 15, int))
-        p.overlay.setChecked(self._value("export/overlay", False, bool))
-        self.actions_["show_pixels"].setChecked(self._value("view/show_pixels", False, bool))
-        p.drag_more.set_expanded(self._value("panel/more_drag", False, bool))
-        p.export_more.set_expanded(self._value("panel/files", False, bool))
+        p.stop_distance.setValue(self.setting("drag/stop_distance"))
+        p.brush.setValue(self.setting("mask/radius"))
+        p.show_mask.setChecked(self.setting("mask/show"))
+        p.fps.setValue(self.setting("export/fps"))
+        p.overlay.setChecked(self.setting("export/overlay"))
+        self.actions_["show_pixels"].setChecked(self.setting("view/show_pixels"))
+        p.drag_more.set_expanded(self.setting("panel/more_drag"))
+        p.export_more.set_expanded(self.setting("panel/files"))
 
     def save_settings(self):
         s, p = self.settings, self.panel
@@ -1303,7 +1298,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         if not self._closing and self.confirm_quit and self._unsaved() \
-                and self._value("quit/ask", True, bool) and not self.ask_quit():
+                and self.setting("quit/ask") and not self.ask_quit():
             event.ignore()
             return
         if not self._closing:
