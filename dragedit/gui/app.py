@@ -76,5 +76,5 @@ def run_app(model="default", seed=0, argv=None, device="auto", precision="auto")
     app.aboutToQuit.connect(quitting)
     window.show()
     code = int(app.exec())
-    window.worker.shutdown()
+    window.doc.shutdown()
     return code

@@ -38,7 +38,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
     try:
         if w.session is None:
             raise RuntimeError(f"no model could be opened: {w.messages[-1][2] if w.messages else model}")
-        pump(lambda: w._frame_ok)
+        pump(lambda: w.frame_is_current)
         c, vp = w.canvas, w.canvas.viewport()
         s = w.session.size[0] / 128.0  # positions below are for a 128-px face
 

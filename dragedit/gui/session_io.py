@@ -86,7 +86,7 @@ class SessionIO:
             h.session.restore(snap)
             h._apply_params()
 
-        ok = h._edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
+        ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
                      source=("session", Path(path).name))
         if ok:
             h._set_quietly(h.panel.seed, h.session.seed)

@@ -11,14 +11,12 @@ Rules this file keeps:
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
@@ -27,12 +25,13 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QWidget)
 
 from .. import __version__
-from ..edit.drag import DragParams, DragSession
+from ..edit.drag import DragParams
 from ..errors import DragEditError
 from . import icons
 from .canvas import Canvas
 from .compare import Compare
 from .device_choice import app_device, device_text
+from .document import EditDocument
 from .export_controller import ExportController
 from .model_open import OpenedModel, load_model
 from .panels import SidePanel
@@ -42,10 +41,8 @@ from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
-from .timeline import RunFrames, TimelineBar
-from .undo import State, UndoStack
+from .timeline import TimelineBar
 from .wheelguard import guard_wheel
-from .worker import SessionWorker
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +66,8 @@ class MainWindow(QMainWindow):
         self._precision_asked = precision  # --device other than auto wins over Preferences
         self.device, self.precision, device_note = app_device(
             AppSettings(self.settings).device if device == "auto" else device, precision)
-        self.session: DragSession | None = None
-        self.model_path: Path | None = None
-        self.model_info: dict = {}
-        self.frame: np.ndarray | None = None
-        self._frame_ok = False        # self.frame shows the session's current latent
-        self._gen = 0                 # bumped whenever the latent changes outside a run
-        self._run = None              # dict(id, before, t0) while a drag run goes on
-        self._run_counter = 0
-        self.run_frames: RunFrames | None = None   # the run that made the image on screen (timeline)
-        self.source: tuple = ("seed", 0 if seed is None else int(seed))  # where the image came from
+        self.doc = EditDocument(self)   # the edit state; this window shows it and forwards edits
+        self.doc.source = ("seed", 0 if seed is None else int(seed))
         self.pending = None           # a handle waiting for its target
         self.selected = -1
         self._point_before = None
@@ -93,15 +82,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("dragedit")
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
-        self.undo_stack = UndoStack(limit=100, parent=self)
-        self.undo_stack.changed.connect(self._update_actions)
-        self.worker = SessionWorker(self)
-        self.worker.frameReady.connect(self._on_frame_ready)
-        self.worker.runFinished.connect(self._collect_finished)
 
         self._build_actions()
         self._build_ui()
         self._build_menus()
+        self._bind_document()
         self._restore_settings()
         QApplication.instance().installEventFilter(self)
         self._update_actions()
@@ -112,6 +97,56 @@ class MainWindow(QMainWindow):
             self.status(device_note, 0)
         if self.recovery.offer_once():
             self.banner.show()
+
+    # =============================================================== the document's state (read-only here)
+    session = property(lambda self: self.doc.session)
+    model_path = property(lambda self: self.doc.model_path)
+    model_info = property(lambda self: self.doc.model_info)
+    source = property(lambda self: self.doc.source)
+    frame = property(lambda self: self.doc.frame)
+    run_frames = property(lambda self: self.doc.run_frames)
+    undo_stack = property(lambda self: self.doc.undo_stack)
+    worker = property(lambda self: self.doc.worker)
+    timeline = property(lambda self: self.doc.timeline)
+    running = property(lambda self: self.doc.running)
+    frame_is_current = property(lambda self: self.doc.frame_ok,
+                                doc="The frame on screen shows the session's current latent (not a run's step).")
+
+    def _bind_document(self):
+        """The views follow the document's signals; nothing here changes the edit state itself."""
+        d = self.doc
+        d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
+        d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
+        d.pairsChanged.connect(self._sync_points)
+        d.maskChanged.connect(self._show_mask)
+        d.latentChanged.connect(self._show_latent)
+        d.timelineChanged.connect(self._show_timeline)
+        d.sourceChanged.connect(self._show_source)
+        d.runStateChanged.connect(self._on_run_state)
+        d.progress.connect(self._show_progress)
+        d.historyChanged.connect(self._update_actions)
+        d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
+        d.status.connect(lambda text, ms: self.status(text, ms))
+
+    def _show_mask(self):
+        s = self.session
+        if s is None:
+            return
+        self.canvas.set_mask(s.mask)
+        self._set_combo(self.panel.mask_mode, s.mask_mode)
+        self.canvas.set_mask_mode(s.mask_mode)
+
+    def _show_latent(self):
+        s = self.session
+        if s is not None:
+            self._set_quietly(self.panel.seed, s.seed)
+            self._set_quietly(self.panel.truncation, s.params.truncation_psi)
+
+    def _on_run_state(self, running):
+        self.timeline_bar.set_busy(running)
+        if running:
+            self.status("Running… (Space stops)", 0)
+        self._update_actions()
 
     # =============================================================== construction
     def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
@@ -478,70 +513,35 @@ class MainWindow(QMainWindow):
     def install_model(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
         """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
         undo history ends with it."""
-        if not self.worker.wait_idle(120):
+        if not self.doc.worker.wait_idle(120):
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
-        session = opened.session
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
-        self.worker.set_session(session)
-        self.session = session
-        self.status_device.setText(device_text(session.device, session.precision))
-        self.model_path = opened.path
-        self.model_info = dict(opened.info)
-        self.panel.show_model(self.model_path, self.model_info)
-        if seed is not None:
-            self._set_quietly(self.panel.seed, int(seed))
-        self.undo_stack.clear()
-        self.run_frames = None
-        self.source = opened.source
-        self.compare.forget()
-        self._show_timeline()
         self.pending = None
         self.selected = -1
         self.canvas.cancel_interaction()
         self.canvas.set_pending(None)
         self.canvas.set_mask(None)
-        self.frame, self._frame_ok = None, False
-        self._gen += 1
+        self.compare.forget()
         self.canvas.placeholder = "Rendering…"
-        self.worker.request_render(self._gen)
+        if seed is not None:
+            self._set_quietly(self.panel.seed, int(seed))
+        if not self.doc.install(opened):
+            self.show_message("warning", title, "the previous model is still busy: try again")
+            return False
+        session = opened.session
+        self.status_device.setText(device_text(session.device, session.precision))
+        self.panel.show_model(self.model_path, self.model_info)
         self.recent.add(self.model_path)
-        self._show_source()
-        self._sync_points()
         self._update_actions()
         self.status(f"Opened {self.model_path.name}: {opened.info['resolution']} px. "
                     "Click a handle, then its target.")
         return True
 
     # =============================================================== frames
-    def _show_frame(self, frame, valid):
-        self.frame = frame
-        self._frame_ok = valid
-        self.canvas.set_frame(frame)
-
-    def _on_frame_ready(self):
-        item = self.worker.take_latest()
-        if item is None or self.session is None:
-            return
-        if item.kind == "render":
-            if item.gen == self._gen and self._run is None:
-                self._show_frame(item.frame, True)
-                self.compare.note(item.frame, self.session.ws, self.session.ws_initial)
-                top = self.undo_stack.top()
-                if top is not None and top.after.frame is None and torch.equal(top.after.snap["ws"], self.session.ws):
-                    top.after.frame = item.frame
-        elif item.kind == "step":
-            if self._run is not None and item.run_id == self._run["id"]:
-                self._show_frame(item.frame, False)
-                self._show_progress(item.result, item.its_per_s)
-        elif item.kind == "error":
-            self.status(item.message or "error", 15000)
-
-    def _show_progress(self, res, rate, iteration=None):
+    def _show_progress(self, res, rate, iteration):
         """iteration: of this run (the count the timeline and the final message use)."""
         self.last_progress = (res, rate)
-        if iteration is None:
-            iteration = res.iteration - (self._run["it0"] if self._run is not None else 0)
         self.status_iter.setText(f"iteration {iteration}")
         self.status_rate.setText(f"{rate:.1f} it/s")
         if res.reached:
@@ -550,11 +550,10 @@ class MainWindow(QMainWindow):
             self.status_loss.setText("handles stalled")
         else:
             self.status_loss.setText(f"loss {res.loss:.4f}")
-        self._sync_points()
 
     # =============================================================== points
     def _pairs(self):
-        return [] if self.session is None else [(p.handle, p.target) for p in list(self.session.pairs)]
+        return self.doc.pairs()
 
     def _sync_points(self):
         pairs = self._pairs()
@@ -572,6 +571,10 @@ class MainWindow(QMainWindow):
         self.selected = i
         self.canvas.set_selected(i)
         self.panel.update_points(self._pairs(), i)
+
+    def start_handle(self, x, y):
+        """A click on the image: a handle, or the target of the handle waiting for one."""
+        self._on_canvas_click(x, y)
 
     def _on_canvas_click(self, x, y):
         if self.session is None:
@@ -599,7 +602,7 @@ class MainWindow(QMainWindow):
             self._update_actions()
 
     def _on_point_pressed(self, i, which):
-        self._point_before = None if (self._run is not None or self.session is None) else self._state()
+        self._point_before = None if (self.running or self.session is None) else self.doc.state()
 
     def _on_point_moved(self, i, which, x, y):
         if self.session is None:
@@ -612,10 +615,7 @@ class MainWindow(QMainWindow):
 
     def _on_point_released(self, i, which):
         before, self._point_before = self._point_before, None
-        if before is not None and self._run is None and self.session is not None:
-            after = self._state()
-            if after.snap["pairs"] != before.snap["pairs"]:
-                self.undo_stack.push(f"Move {which} {i + 1}", before, after)
+        self.doc.push_point_move(f"Move {which} {i + 1}", before)
         self._sync_points()
 
     def remove_pair(self, i):
@@ -644,88 +644,23 @@ class MainWindow(QMainWindow):
             self._sync_points()
 
     # =============================================================== undoable edits
-    def _state(self) -> State:
-        return State(self.session.snapshot(), self.frame if self._frame_ok else None, self.run_frames, self.source)
-
-    def _edit(self, text, fn, merge_key=None, changes_latent=False, title=None, source=None) -> bool:
-        """Run fn on the session as one undoable edit. Latent changes stop a run first and end the
-        timeline (no run made the new image); `source` says where a new image came from.
-        A DragEditError goes to the status bar (or a message box titled `title`) and changes nothing."""
-        if self.session is None:
-            return False
-        if changes_latent:
-            self.stop_run(wait=True)
-        running = self._run is not None
-        before = None if running else self._state()
-        try:
-            fn()
-        except DragEditError as exc:
-            if title:
-                self.show_message("warning", title, str(exc))
-            else:
-                self.status(str(exc))
-            return False
-        if changes_latent:
-            self.run_frames = None
-            if source is not None:
-                self.source = source
-            self._latent_changed()
-            self._show_timeline()
-            self._show_source()
-        if before is not None:
-            self.undo_stack.push(text, before, self._state(), merge_key)
-        self._sync_points()
-        return True
-
-    def _latent_changed(self, frame=None):
-        self._gen += 1
-        if frame is not None:
-            self._show_frame(frame, True)
-        else:
-            self._frame_ok = False
-            self.worker.request_render(self._gen)
-
-    def _apply_state(self, state: State):
-        s = self.session
-        old_ws = s.ws
-        params = copy.deepcopy(s.params)
-        params.truncation_psi = state.snap["params"].truncation_psi
-        s.restore(state.snap)
-        s.params = params
-        if state.frame is not None:
-            self._latent_changed(state.frame)
-        elif not torch.equal(old_ws, s.ws) or not self._frame_ok:
-            self._latent_changed()
-        self.pending = None
-        self.canvas.set_pending(None)
-        self.canvas.set_mask(s.mask)
-        self._set_quietly(self.panel.seed, s.seed)
-        self._set_quietly(self.panel.truncation, s.params.truncation_psi)
-        self._set_combo(self.panel.mask_mode, s.mask_mode)
-        self.canvas.set_mask_mode(s.mask_mode)
-        self.selected = -1
-        self.run_frames, self.source = state.timeline, state.source or self.source
-        self._show_timeline()
-        self._show_source()
-        self._sync_points()
+    def _edit(self, text, fn, **kw) -> bool:
+        """One undoable edit of the document (see EditDocument.edit)."""
+        return self.doc.edit(text, fn, **kw)
 
     def undo(self):
-        if self.session is None:
-            return
-        self.stop_run(wait=True)
-        entry = self.undo_stack.undo()
-        if entry is not None:
-            self._apply_state(entry.before)
-            self.status(f"Undid: {entry.text}")
+        text = self.doc.undo()
+        if text is not None:
+            self._clear_marks()
+            self.canvas.set_mask(self.session.mask)
+            self.status(f"Undid: {text}")
 
     def redo(self):
-        if self.session is None:
-            return
-        self.stop_run(wait=True)
-        entry = self.undo_stack.redo()
-        if entry is not None:
-            self._apply_state(entry.after)
-            self.status(f"Redid: {entry.text}")
+        text = self.doc.redo()
+        if text is not None:
+            self._clear_marks()
+            self.canvas.set_mask(self.session.mask)
+            self.status(f"Redid: {text}")
 
     # =============================================================== latent
     @staticmethod
@@ -745,7 +680,7 @@ class MainWindow(QMainWindow):
     def set_seed(self, seed, force=False):
         """A new seed is a new image: its points and mask are cleared in the same undoable edit."""
         s = self.session
-        if s is None or (int(seed) == s.seed and self._frame_ok and self.source == ("seed", s.seed) and not force):
+        if s is None or (int(seed) == s.seed and self.doc.frame_ok and self.source == ("seed", s.seed) and not force):
             return
         psi = self.panel.truncation.value()
         self.replace_image(f"Seed {seed}", lambda: s.set_seed(int(seed), psi), ("seed", int(seed)), f"Seed {seed}")
@@ -813,7 +748,7 @@ class MainWindow(QMainWindow):
 
     def _render_start(self):
         """The start image, rendered here when no frame of it was kept (never during a run)."""
-        if self.session is None or self._run is not None or not self.worker.wait_idle(5):
+        if self.session is None or self.running or not self.doc.worker.wait_idle(5):
             return None
         with torch.no_grad():
             return self.session._frame(self.session.G.synthesis(self.session.ws_initial))
@@ -836,22 +771,13 @@ class MainWindow(QMainWindow):
             return False
         s = self.session.params
         s.lr, s.tracker, s.stop_distance = new.lr, new.tracker, new.stop_distance
-        if self._run is None:
+        if not self.running:
             s.space = new.space  # the run's optimiser was built for one space: a change waits for Start
         return True
 
     # =============================================================== run
-    @property
-    def frame_is_current(self) -> bool:
-        """The frame on screen shows the session's current latent (not a step of a run, not stale)."""
-        return self._frame_ok
-
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     def toggle_run(self):
-        if self._run is None:
+        if not self.running:
             self.start_run()
         else:
             self.stop_run()
@@ -862,7 +788,7 @@ class MainWindow(QMainWindow):
         self.panel.flash_points()
 
     def start_run(self) -> bool:
-        if self._run is not None:
+        if self.running:
             return False
         if self.session is None:
             self._refuse("Open a model first (File › Open model, Ctrl+O).")
@@ -875,80 +801,17 @@ class MainWindow(QMainWindow):
         if not self._apply_params():
             return False
         self.session.params.space = self.panel.space.currentData()
-        self._run_counter += 1
-        self._run = dict(id=self._run_counter, before=self._state(), t0=time.perf_counter(),
-                         it0=self.session.iteration)
-        self.undo_stack.break_merge()
-        if not self.worker.start_run(self._run_counter, self.panel.steps.value(),
-                                     frame0=self.frame if self._frame_ok else None):
-            self._run = None
-            self.status("The worker is busy: try again.")
-            return False
-        self.status("Running… (Space stops)", 0)
-        self.timeline_bar.set_busy(True)
-        self._update_actions()
-        return True
+        return self.doc.start_run(self.panel.steps.value())
 
     def stop_run(self, wait=False):
-        if self._run is None:
-            return
-        self.worker.stop_run()
-        if wait:
-            self.worker.wait_idle(120)
-            self._collect_finished()
-
-    def _collect_finished(self):
-        summary = self.worker.take_finished()
-        if summary is None or self._run is None or summary.run_id != self._run["id"]:
-            return
-        run, self._run = self._run, None
-        stale = self.worker.take_latest()  # drop step frames of this run still in the slot
-        if stale is not None and stale.kind == "render" and stale.gen == self._gen:
-            pass  # nothing rendered during a run; kept for clarity
-        before = run["before"]
-        if before.frame is None and summary.timeline:
-            before.frame = summary.timeline[0]["frame"]
-        self._gen += 1
-        if summary.frame is not None:
-            self._show_frame(summary.frame, True)
-        if before.frame is not None:
-            self.compare.note(before.frame, before.snap["ws"], self.session.ws_initial)
-        if len(summary.timeline) > 1:
-            for e in summary.timeline:
-                e["step"] = e["iteration"] - summary.timeline[0]["iteration"]
-            self.run_frames = RunFrames(tuple(summary.timeline), len(summary.timeline) - 1)
-        self._show_timeline()
-        after = self._state()
-        changed = (not torch.equal(before.snap["ws"], after.snap["ws"]) or before.snap["pairs"] != after.snap["pairs"]
-                   or not _same_mask(before.snap["mask"], after.snap["mask"]))
-        if changed:
-            self.undo_stack.push(f"Drag ({summary.iterations} iterations)", before, after)
-        if summary.last is not None:
-            self._show_progress(summary.last, summary.iterations / max(summary.elapsed, 1e-6), summary.iterations)
-        n, secs = summary.iterations, summary.elapsed
-        if summary.reason == "reached":
-            self.status(f"Reached the target{'s' if len(after.snap['pairs']) > 1 else ''} after {n} iterations "
-                        f"({secs:.1f} s).", 0)
-        elif summary.reason == "budget":
-            self.status(f"Step budget used: {n} iterations ({secs:.1f} s). Press Space to go on.", 0)
-        elif summary.reason == "stopped":
-            self.status(f"Stopped after {n} iterations.", 0)
-        else:
-            self.show_message("warning", "The drag stopped", summary.message or "the drag failed")
-        self._sync_points()
-        self._update_actions()
+        self.doc.stop_run(wait)
 
     # =============================================================== timeline
-    @property
-    def timeline(self) -> list:
-        """The frames of the run that made the image on screen ([] when no run did)."""
-        return [] if self.run_frames is None else list(self.run_frames.frames)
-
     def _show_timeline(self):
         """The bar, and the status bar's count, follow the run that made the image on screen."""
         run = self.run_frames
-        self.timeline_bar.show_run(run, busy=self._run is not None)
-        if self._run is None:
+        self.timeline_bar.show_run(run, busy=self.running)
+        if not self.running:
             self.status_iter.setText("" if run is None else f"iteration {run.step()}")
             if run is None or run.index != len(run.frames) - 1:
                 self.status_rate.setText("")
@@ -956,29 +819,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_timeline(self, i):
-        run = self.run_frames
-        if self.session is None or self._run is not None or run is None or not 0 <= i < len(run.frames):
-            return
-        entry = run.frames[i]
-
-        def pick():
-            self.session.set_latent(entry["ws"])
-            handles = entry["handles"]
-            if len(handles) == len(self.session.pairs):
-                for j, h in enumerate(handles):
-                    self.session.move_handle(j, h)
-
-        before = self._state()
-        try:
-            pick()
-        except DragEditError as exc:
-            self.status(str(exc))
-            return
-        self.run_frames = run.at(i)
-        self._show_timeline()
-        self._latent_changed(None if entry.get("low_res") else entry["frame"])
-        self.undo_stack.push(f"Pick {run.label(i).split(' /')[0]}", before, self._state(), merge_key="timeline")
-        self._sync_points()
+        self.doc.pick_frame(i)
 
     # =============================================================== mask
     def set_tool(self, tool):
@@ -1089,7 +930,7 @@ class MainWindow(QMainWindow):
         if not self._need_session():
             return None
         self.stop_run(wait=True)
-        if not self.worker.wait_idle(60):
+        if not self.doc.worker.wait_idle(60):
             self.show_message("warning", "Cannot open image", "the model is still busy: try again")
             return None
         dlg = InvertDialog(self.session.G, path, settings=self.settings, parent=self)
@@ -1208,7 +1049,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self):
         a = self.actions_
         has = self.session is not None
-        running = self._run is not None
+        running = self.running
         for name in ("save_image", "open_image", "save_latent", "load_latent", "save_session", "reset_image", "random_seed",
                      "reset_points", "remove_pair", "clear_mask", "zoom_in", "zoom_out", "fit", "actual_size"):
             a[name].setEnabled(has)
@@ -1310,14 +1151,9 @@ class MainWindow(QMainWindow):
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
                 self.save_settings()
             finally:
-                self.worker.shutdown()
+                self.doc.shutdown()
                 app = QApplication.instance()
                 if app is not None:
                     app.removeEventFilter(self)
         super().closeEvent(event)
 
-
-def _same_mask(a, b):
-    if a is None or b is None:
-        return a is None and b is None
-    return a.shape == b.shape and bool(np.array_equal(a, b))

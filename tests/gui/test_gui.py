@@ -595,7 +595,7 @@ def test_random_ui_actions_never_raise(qtbot, win):
     assert w.start_run()
     wait_run_end(qtbot, w)
     assert w.session.iteration >= 1
-    print(f"\nrandom actions: {counts}; runs started {w._run_counter}, undo entries {len(w.undo_stack)}, "
+    print(f"\nrandom actions: {counts}; runs started {w.doc.runs_started}, undo entries {len(w.undo_stack)}, "
           f"pairs {len(w.session.pairs)}")
 
 
