@@ -194,13 +194,15 @@ def test_dragging_points_during_a_run_is_honoured(qtbot, win):
     assert w.session.pairs[0].target == pytest.approx((44, 40), abs=0.5)
 
 
-def test_a_run_that_reaches_its_target_says_so(qtbot, win):
+def test_start_with_every_handle_already_at_its_target_says_so_and_changes_nothing(qtbot, win):
     add_pair(win, (20, 20), (24, 23))
-    win.panel.stop_distance.setValue(10.0)  # generous: a random generator does not move content
-    win.start_run()
-    wait_run_end(qtbot, win)
-    assert "Reached" in win.statusBar().currentMessage()
-    assert win.session.iteration == 1
+    win.panel.stop_distance.setValue(10.0)
+    ws, entries = win.session.ws.clone(), len(win.undo_stack)
+    assert not win.start_run()
+    assert not win.running and "already within 10 px" in win.statusBar().currentMessage()
+    assert torch.equal(win.session.ws, ws) and len(win.undo_stack) == entries and win.timeline == []
+    QTest.keyClick(win.canvas, Qt.Key.Key_Space)        # Space again: still nothing to do
+    assert not win.running and win.session.iteration == 0 and win.status_iter.text() == ""
 
 
 def test_errors_in_the_worker_become_messages(qtbot, win, monkeypatch):

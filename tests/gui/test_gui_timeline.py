@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from gui_helpers import add_pair, photo_of, wait_run_end
+from gui_helpers import add_pair, make_window, photo_of, wait_run_end
 
 
 
@@ -107,14 +107,24 @@ def test_one_iteration_count_everywhere(qtbot, win):
     assert w.status_iter.text() == f"iteration {n}" and w.timeline_label.text() == f"iteration {n} / {n}"
 
 
-def test_a_reached_run_does_not_show_a_zero_loss(qtbot, win):
-    w = win
-    add_pair(w, (20, 20), (23, 22))
-    w.panel.stop_distance.setValue(10.0)
-    w.start_run()
-    wait_run_end(qtbot, w)
-    assert "Reached" in w.statusBar().currentMessage()
+def test_a_run_that_needs_steps_reaches_its_target_and_says_so_once(qtbot, settings, messages):
+    """On the shipped face model a short drag needs a few iterations; the status bar, the timeline
+    and the message agree on the count, the loss line says reached, and Space again does nothing."""
+    from dragedit.models import DEFAULT_GENERATOR
+    w = make_window(qtbot, settings, DEFAULT_GENERATOR, seed=0)
+    add_pair(w, (64, 70), (64, 76))
+    w.panel.stop_distance.setValue(2.0)
+    assert w.start_run()
+    wait_run_end(qtbot, w, timeout=120000)
+    text = w.statusBar().currentMessage()
+    n = w.run_frames.last_step
+    assert text.startswith("Reached the target after") and n > 1 and f"after {n} iterations" in text
+    assert w.status_iter.text() == f"iteration {n}" and w.timeline_label.text() == f"iteration {n} / {n}"
     assert "0.0000" not in w.status_loss.text() and "reached" in w.status_loss.text()
+    entries = len(w.undo_stack)
+    assert not w.start_run() and "already within 2 px" in w.statusBar().currentMessage()
+    assert len(w.undo_stack) == entries and w.run_frames.last_step == n
+    w.close()
 
 
 def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
