@@ -294,13 +294,14 @@ class MainWindow(QMainWindow):
         dock.setObjectName("controls")
         dock.setWidget(p)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)   # View > Controls brings it back
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.dock = dock
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.compare.dock)
         guard_wheel(p)
 
-        tb = QToolBar("Main")
+        tb = QToolBar("Toolbar")
         tb.setObjectName("main_toolbar")
         tb.setIconSize(QSize(20, 20))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -365,8 +366,8 @@ class MainWindow(QMainWindow):
         for act in (a["compare_hold"], a["compare_split"], side):
             cmp.addAction(act)
         v.addSeparator()
-        v.addAction(self.dock.toggleViewAction())
-        v.addAction(self.toolbar.toggleViewAction())
+        for name in self.panel_actions():   # every panel can be shown again, however it was closed
+            v.addAction(name)
         d = m.addMenu("&Drag")
         for name in ("start_stop", None, "points_tool", "mask_tool", "brush_smaller", "brush_larger", "clear_mask"):
             d.addSeparator() if name is None else d.addAction(a[name])
@@ -374,6 +375,14 @@ class MainWindow(QMainWindow):
         h = m.addMenu("&Help")
         for name in ("howto", "shortcuts", None, "about"):
             h.addSeparator() if name is None else h.addAction(a[name])
+
+    def panel_actions(self) -> list:
+        """View's show/hide action of each dock and of the toolbar, named after it."""
+        docks = [d for d in self.findChildren(QDockWidget) if d is not self.compare.dock]
+        acts = [d.toggleViewAction() for d in docks] + [self.toolbar.toggleViewAction()]
+        for act in acts:
+            act.setStatusTip(f"Show or hide the {act.text()} panel")
+        return acts
 
     # =============================================================== messages and dialogs
     def open_preferences(self):

@@ -198,3 +198,26 @@ def test_inversion_captions_stay_below_the_previews_with_the_lpips_note(qtbot, t
     note = dlg.note.geometry()
     assert note.height() >= dlg.note.heightForWidth(note.width())
     dlg.close()
+
+
+def test_every_panel_closed_by_its_x_comes_back_from_view_also_after_a_restart(qtbot, win, settings, gen_path):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QDockWidget
+    w = win
+    view = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
+    names = {a.text() for a in view.actions() if a.text()}
+    assert {"Controls", "Semantics", "Toolbar"} <= names, names
+    w.semantics.dock.close()                       # the dock's x
+    qtbot.waitUntil(lambda: not w.semantics.dock.isVisible())
+    w.close()
+    again = make_window(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat), gen_path)
+    dock = again.findChild(QDockWidget, "semantics")
+    assert not dock.isVisible()                    # remembered closed ...
+    view = next(a.menu() for a in again.menuBar().actions() if a.text() == "&View")
+    show = next(a for a in view.actions() if a.text() == "Semantics")
+    assert show.isEnabled() and not show.isChecked()
+    show.trigger()                                 # ... and back from View
+    assert dock.isVisible() or dock.isVisibleTo(again)
+    controls = next(a for a in view.actions() if a.text() == "Controls")
+    assert controls.isEnabled()
+    again.close()
