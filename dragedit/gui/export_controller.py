@@ -148,6 +148,7 @@ class ExportController(QObject):
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.destroyed.connect(lambda *_: self._forget(dlg))
         self.dialog = dlg
+        h.give_focus_back_after(dlg)
         dlg.show()
         return dlg
 

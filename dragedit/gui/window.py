@@ -389,8 +389,17 @@ class MainWindow(QMainWindow):
         """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
         self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
         self.preferences_dialog.accepted.connect(lambda: self.set_device(AppSettings(self.settings).device))
+        self.give_focus_back_after(self.preferences_dialog)
         self.preferences_dialog.open()
         return self.preferences_dialog
+
+    def give_focus_back_after(self, dialog):
+        """When a dialog closes the canvas has the keyboard again, so shortcuts work at once."""
+        dialog.finished.connect(lambda _result: self._focus_canvas())
+
+    def _focus_canvas(self):
+        self.activateWindow()
+        self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_message(self, kind, title, text):
         """Every message box goes through here (non-modal; tests replace this method)."""
@@ -445,6 +454,7 @@ class MainWindow(QMainWindow):
         from .help import HelpDialog
         dlg = HelpDialog(self.actions_.values(), self, page=page)
         dlg.setWindowModality(Qt.WindowModality.NonModal)
+        self.give_focus_back_after(dlg)
         dlg.show()
         self.help_dialog = dlg
         return dlg
@@ -957,6 +967,7 @@ class MainWindow(QMainWindow):
         self._remember_dir("image", path)
         dlg.accepted.connect(lambda: self.apply_inversion(dlg.result, path))
         dlg.finished.connect(dlg.deleteLater)
+        self.give_focus_back_after(dlg)
         self.invert_dialog = dlg
         dlg.open()
         return dlg

@@ -221,3 +221,21 @@ def test_every_panel_closed_by_its_x_comes_back_from_view_also_after_a_restart(q
     controls = next(a for a in view.actions() if a.text() == "Controls")
     assert controls.isEnabled()
     again.close()
+
+
+def test_shortcuts_work_right_after_a_dialog_closes(qtbot, win, tmp_path):
+    """Ctrl+B after Export, Ctrl+I after Preferences: the canvas has the keyboard again."""
+    from gui_helpers import run_a_few
+    w = win
+    w.activateWindow()
+    run_a_few(qtbot, w, steps=3)
+    for open_dialog in (w.open_preferences, lambda: w.export_frames_dialog("gif"), lambda: w.show_help(0)):
+        w.panel.seed.setFocus()      # wherever the keyboard was before (here: a seed just typed)
+        dlg = open_dialog()
+        qtbot.waitExposed(dlg)
+        dlg.setFocus()
+        dlg.reject() if hasattr(dlg, "reject") else dlg.close()
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is w.canvas, timeout=3000)
+    before = w.actions_["compare_split"].isChecked()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert w.actions_["compare_split"].isChecked() != before
