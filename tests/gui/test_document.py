@@ -157,3 +157,32 @@ def test_a_failed_recover_changes_nothing(worked, messages, tmp_path):
     doc["data"] = "autosave.npz"
     recovery.write_text(json.dumps(doc))
     fails_cleanly(worked, messages, worked.recover_session, "(50, 50)")
+
+
+def test_load_latent_clears_the_old_images_points_and_mask_in_one_undoable_step(worked, tmp_path):
+    w = worked
+    other = DragSession(w.session.G, seed=9)
+    path = tmp_path / "nine.npz"
+    save_latent(path, other.ws, seed=9)
+    pairs, mask, entries = list(w.canvas.pairs), w.session.mask.copy(), len(w.undo_stack)
+    assert w.load_latent(path)
+    assert not w.session.pairs and w.session.mask is None and w.canvas.pairs == [] and w.canvas.mask is None
+    assert len(w.undo_stack) == entries + 1 and w.source == ("latent", "nine.npz")
+    assert "cleared 2 pairs and the mask" in w.statusBar().currentMessage()
+    w.undo()
+    assert list(w.canvas.pairs) == pairs and np.array_equal(w.session.mask, mask)
+
+
+def test_default_file_names_follow_where_the_image_came_from(worked, tmp_path):
+    w = worked
+    asked = []
+    w.ask_save_path = lambda title, filters, key, name="": asked.append(name) or ""
+    w.actions_["save_latent"].trigger()
+    assert asked[-1] == "seed1.npz"
+    other = DragSession(w.session.G, seed=9)
+    save_latent(tmp_path / "sample_face.npz", other.ws, seed=9)
+    assert w.load_latent(tmp_path / "sample_face.npz")
+    for action, name in (("save_latent", "sample_face.npz"), ("save_image", "sample_face.png"),
+                         ("save_session", "sample_face.json")):
+        w.actions_[action].trigger()
+        assert asked[-1] == name, action
