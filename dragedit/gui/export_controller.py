@@ -48,6 +48,12 @@ def target_path(path, kind) -> Path:
     return p
 
 
+def kind_of_path(path) -> str | None:
+    """'gif' or 'mp4' when the path's extension names one, else None (a folder of PNGs, or no say)."""
+    ext = Path(str(path)).suffix.lower().lstrip(".")
+    return ext if ext in ("gif", "mp4") else None
+
+
 def render_frame(entry, options: ExportOptions):
     """One output frame of a timeline entry: scaled, with points when asked."""
     from ..io.export import draw_points, scale_frame
@@ -172,6 +178,9 @@ class ExportController(QObject):
             options = self.options(kind or Path(path).suffix.lower().lstrip(".") or "png")
         elif kind is not None:
             options = replace(options, kind=kind)
+        typed = kind_of_path(path)
+        if typed is not None and typed != options.kind:   # x.gif typed while the format says MP4: a GIF
+            options = replace(options, kind=typed)
         try:
             if self.busy:
                 raise DragEditError("an export is already running: wait for it or cancel it")
@@ -193,7 +202,7 @@ class ExportController(QObject):
     def _show_progress(self, done, total):
         if self.dialog is not None:
             self.dialog.set_progress(done, total)
-        self.host.status(f"Exporting: frame {done} of {total}…", 0)
+        self.host.status(f"Exporting: {done} / {total} frames written…", 0)
 
     def _show_result(self, status, text):
         if self.dialog is not None:
@@ -312,6 +321,8 @@ class ExportDialog(QDialog):
 
     def _refresh(self, *_):
         o = self.options()
+        if not self.running:
+            self.progress.setValue(0)     # a changed option is a new export: no old count
         side = self._size * o.factor(self._size)
         secs = self._n / max(o.fps, 1)
         self.summary.setText(f"{self._n} frames of {side} x {side} px"
@@ -337,6 +348,9 @@ class ExportDialog(QDialog):
         if not path:
             self.summary.setText("Choose where to save the frames.")
             return False
+        typed = kind_of_path(path)
+        if typed is not None and typed != self.kind.currentData():
+            self.kind.setCurrentIndex(self.kind.findData(typed))   # the typed extension wins
         self.startRequested.emit(path, self.options())
         return self.running
 
@@ -356,6 +370,8 @@ class ExportDialog(QDialog):
     def finish(self, status, text):
         self.set_running(False)
         self.summary.setText(text)
+        if status != "ok":
+            self.progress.setValue(0)     # cancelled or failed: nothing was written
         if status == "ok":
             self.cancel_button.setText("Close")
             self.export_button.setText("Export again")

@@ -104,6 +104,7 @@ def test_the_event_loop_runs_during_an_export(qtbot, win, tmp_path, monkeypatch,
         print(f"\nevent-loop probe during export: {len(ticks)} ticks over {n} frames, worst gap "
               f"{max(gaps) * 1000:.0f} ms, median {np.median(gaps) * 1000:.0f} ms")
     assert len(ticks) >= 5, "the window kept handling events while the frames were written"
+    assert max(gaps) < 0.4, f"the window froze for {max(gaps) * 1000:.0f} ms"  # all frames in this thread: >= 0.6 s
     assert progress and progress[-1] == (n, n)
     assert (tmp_path / "edit.gif").is_file()
 
@@ -122,6 +123,7 @@ def test_cancel_leaves_no_half_written_file(qtbot, win, tmp_path, monkeypatch, k
     dlg.cancel_button.click()
     qtbot.waitUntil(lambda: not w.exporting, timeout=20000)
     assert "cancelled" in dlg.summary.text().lower()
+    assert dlg.progress.value() == 0          # nothing was written: no old count left on the bar
     left = [p for p in out.rglob("*") if p.is_file()]
     assert left == [], f"left behind: {left}"
     assert not dlg.running and dlg.export_button.isEnabled()
@@ -191,3 +193,22 @@ def test_the_export_dialog_remembers_its_options(qtbot, win, tmp_path):
     o = again.options()
     assert (o.scale, o.smooth, o.overlay, o.fps) == (2, True, True, 24)
     again.close()
+
+
+def test_a_typed_extension_wins_over_the_format_and_the_bar_and_status_agree(qtbot, win, tmp_path):
+    w = win
+    n = run(qtbot, w, steps=6)
+    dlg = w.export_frames_dialog("mp4")
+    dlg.path.setText(str(tmp_path / "x.gif"))          # typed while the format says MP4
+    seen = []
+    w.exporter.progress.connect(lambda d, t: seen.append((dlg.progress.value(), d, t,
+                                                          w.statusBar().currentMessage())))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not w.exporting, timeout=60000)
+    assert (tmp_path / "x.gif").is_file() and not (tmp_path / "x.gif.mp4").exists()
+    assert dlg.kind.currentData() == "gif"
+    with Image.open(tmp_path / "x.gif") as gif:
+        assert gif.n_frames == n
+    assert seen and all(bar == d and f"{d} / {t} frames" in text for bar, d, t, text in seen), seen
+    dlg.fps.setValue(dlg.fps.value() + 1)              # a changed option: a new export, no old count
+    assert dlg.progress.value() == 0
