@@ -212,3 +212,22 @@ def test_a_typed_extension_wins_over_the_format_and_the_bar_and_status_agree(qtb
     assert seen and all(bar == d and f"{d} / {t} frames" in text for bar, d, t, text in seen), seen
     dlg.fps.setValue(dlg.fps.value() + 1)              # a changed option: a new export, no old count
     assert dlg.progress.value() == 0
+
+
+def test_gif_markers_keep_their_colour_on_a_picture_that_fills_the_palette(tmp_path):
+    """Thousands of reds and blues near the marker colours compete for the palette: without marker
+    entries of their own, quantisation gives the markers the average of their neighbours."""
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(3):
+        near = np.where(rng.random((128, 128, 1)) < 0.5, E.HANDLE_COLOUR, E.TARGET_COLOUR)  # reds and blues
+        f = np.clip(near + rng.integers(-24, 25, (128, 128, 3)), 0, 255).astype(np.uint8)
+        frames.append(E.draw_points(f, [(30 + i, 40)], [(90, 80)]))
+    with Image.open(E.save_gif(frames, tmp_path / "m.gif", fps=10)) as gif:
+        for i, p in enumerate(frames):
+            gif.seek(i)
+            g = np.asarray(gif.convert("RGB")).astype(int)
+            for colour in (E.HANDLE_COLOUR, E.TARGET_COLOUR):
+                at = np.all(p == colour, axis=-1)
+                assert at.sum() > 20
+                assert np.abs(g[at] - np.asarray(colour)).max() <= 3, f"marker {colour} shifted in frame {i}"
