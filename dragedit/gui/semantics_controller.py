@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QDockWidget
 
 from ..edit import semantics
 from ..errors import DragEditError
-from . import icons
 from .canvas_overlay import CanvasOverlay
 from .semantic_preview import PreviewRenderer
 from .semantics_panel import SemanticsPanel, pretty
@@ -53,10 +52,7 @@ class SemanticsController(QObject):
         p.released.connect(lambda i: self.commit(i))
         p.layersChanged.connect(self._on_layers)
         p.resetRequested.connect(self.reset)
-        self.action = window._action(
-            "suggest_points", "Suggest points",
-            "Show suggested handle points (landmarks on the face model, distinctive features on any): "
-            "click one to make it a handle", "G", icons.points_icon(), self.show_ghosts, checkable=True)
+        self.action = window.actions_["suggest_points"]   # Drag > Suggest points (G), toggles show_ghosts
         window.actions_["cancel"].triggered.connect(self.clear_part)
         window.actions_["mask_tool"].toggled.connect(lambda on: on or self.clear_part())
         window.doc.modelChanged.connect(self._sync)
@@ -86,11 +82,6 @@ class SemanticsController(QObject):
         self.w.start_handle(x, y)
 
     # ----- window hooks --------------------------------------------------------------------
-    def install(self, menu, toolbar):
-        menu.addSeparator()
-        menu.addAction(self.action)
-        toolbar.addAction(self.action)
-
     def update_enabled(self, has, running):
         self.panel.setEnabled(has and not running)
         self.action.setEnabled(has and not running)

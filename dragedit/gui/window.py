@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QPlainTextEdit, QTextEdit, QToolBar, QVBoxLayout,
                                QWidget)
@@ -28,6 +28,7 @@ from .. import __version__
 from ..edit.drag import DragParams
 from ..errors import DragEditError
 from . import icons
+from .actions import COMMAND, COMMANDS, ICON_ONLY, MENUS, TOOLBAR, key_text, make_action
 from .canvas import Canvas
 from .compare import Compare
 from .device_choice import app_device, device_text
@@ -49,13 +50,6 @@ log = logging.getLogger(__name__)
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
-
-
-def _tip(text, shortcut=None):
-    if not shortcut:
-        return text
-    seq = shortcut if isinstance(shortcut, str) else shortcut.toString(QKeySequence.SequenceFormat.NativeText)
-    return f"{text} ({seq})"
 
 
 class MainWindow(QMainWindow):
@@ -149,100 +143,40 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # =============================================================== construction
-    def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
-        a = QAction(text, self)
-        a.setObjectName(name)
-        if icon is not None:
-            a.setIcon(icon)
-        if shortcut is not None:
-            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
-            a.setShortcuts([QKeySequence(s) for s in seqs])
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        a.setToolTip(_tip(tip, a.shortcut() if shortcut is not None else None))
-        a.setStatusTip(tip)
-        a.setCheckable(checkable)
-        if slot is not None:
-            (a.toggled if checkable else a.triggered).connect(slot)
-        self.addAction(a)
-        self.actions_[name] = a
-        return a
+    def _handlers(self) -> dict:
+        """What each command of gui/actions.py does in this window."""
+        c = lambda: self.canvas  # noqa: E731 - the canvas is made after the actions
+        return dict(
+            open_model=self.open_model_dialog, open_image=self.open_image_dialog,
+            open_session=lambda: self.sessions.open_dialog(), save_session=lambda: self.sessions.save_dialog(),
+            recover_session=self.recover_session, save_image=self.save_image_dialog,
+            save_latent=lambda: self.sessions.save_latent_dialog(), load_latent=lambda: self.sessions.load_latent_dialog(),
+            export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
+            export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
+            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=self.reset_points,
+            remove_pair=self.remove_selected_pair, cancel=self.cancel_pending, reset_image=self.reset_image,
+            random_seed=self.random_seed, points_tool=lambda on: on and self.set_tool("points"),
+            mask_tool=lambda on: on and self.set_tool("mask"), brush_smaller=lambda: self.resize_brush(-1),
+            brush_larger=lambda: self.resize_brush(+1), toggle_mask=lambda on: self.panel.show_mask.setChecked(on),
+            clear_mask=self.clear_mask, zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
+            fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
+            show_pixels=lambda on: c().set_show_pixels(on),
+            compare_hold=lambda on: self.compare.hold(on, self._ws_initial()),
+            compare_split=lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
+            suggest_points=lambda on: self.semantics.show_ghosts(on),
+            shortcuts=lambda: self.show_help(0), howto=lambda: self.show_help(1), about=self.show_about)
 
     def _build_actions(self):
+        handlers = self._handlers()
         self.actions_: dict[str, QAction] = {}
-        A, S = self._action, icons.standard
-        K = QKeySequence.StandardKey
-        A("open_model", "Open model…",
-          "Open a StyleGAN2/3 .pkl (PyTorch or TensorFlow era), a rosinality .pt or a dragedit .pt model", K.Open,
-          S("SP_DialogOpenButton"), self.open_model_dialog)
-        A("open_image", "Open image…", "Open a photo: invert it into the model, then drag it", "Ctrl+I",
-          S("SP_FileDialogContentsView"), self.open_image_dialog)
-        A("open_session", "Open session…", "Open a saved editing session (.json)", "Ctrl+Shift+O",
-          S("SP_DirOpenIcon"), self.sessions.open_dialog)
-        A("save_session", "Save session…", "Save points, mask, latent, model and settings (.json + .npz)",
-          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.sessions.save_dialog)
-        A("recover_session", "Recover last session", "Reopen the session saved automatically when the app closed",
-          None, S("SP_BrowserReload"), self.recover_session)
-        A("save_image", "Save image…", "Save the current image as PNG or JPEG", K.Save,
-          S("SP_DialogSaveButton"), self.save_image_dialog)
-        A("save_latent", "Save latent…", "Save the current latent (.npz)", "Ctrl+Alt+S",
-          S("SP_DriveFDIcon"), self.sessions.save_latent_dialog)
-        A("load_latent", "Load latent…", "Load a latent saved from dragedit (.npz)", "Ctrl+L",
-          S("SP_DirOpenIcon"), self.sessions.load_latent_dialog)
-        A("export_gif", "Export frames…", "Export the frames of the run on the timeline (GIF, MP4 or PNG; size, "
-          "points, speed)", "Ctrl+E", S("SP_MediaPlay"), lambda: self.export_frames_dialog("gif"))
-        A("export_png", "Frames as PNG…", "Export the frames of the run as a PNG sequence", "Ctrl+Shift+E",
-          S("SP_FileDialogListView"), lambda: self.export_frames_dialog("png"))
-        A("export_mp4", "Frames as MP4…", "Export the frames of the run as an MP4 video", "Ctrl+Alt+E",
-          S("SP_MediaPlay"), lambda: self.export_frames_dialog("mp4"))
-        A("quit", "Quit", "Quit dragedit", K.Quit, S("SP_DialogCloseButton"), self.close)
-        A("preferences", "Preferences…", "LPIPS weights file and compute device", "Ctrl+,",
-          S("SP_FileDialogDetailedView"), self.open_preferences)
-        A("undo", "Undo", "Undo the last point edit, mask stroke, seed change or run", K.Undo,
-          icons.undo_icon(), self.undo)
-        A("redo", "Redo", "Redo what was undone", ["Ctrl+Shift+Z", "Ctrl+Y"], icons.undo_icon(True), self.redo)
-        A("start_stop", "Start\tSpace", "Start or stop the drag", None, S("SP_MediaPlay"), self.toggle_run)
-        self.actions_["start_stop"].setIconText("Start")
-        self.actions_["start_stop"].setToolTip("Start the drag (Space)")
-        A("reset_points", "Reset points", "Remove every point pair", "Ctrl+Backspace",
-          S("SP_DialogResetButton"), self.reset_points)
-        A("remove_pair", "Remove pair", "Remove the selected pair (right-click a point also removes it)",
-          K.Delete, S("SP_TrashIcon"), self.remove_selected_pair)
-        A("cancel", "Cancel", "Drop a handle that waits for its target", "Esc", None, self.cancel_pending)
-        A("reset_image", "Reset image", "Back to the seed's image (points and mask stay)", "Ctrl+R",
-          S("SP_BrowserReload"), self.reset_image)
-        A("random_seed", "Random seed", "Pick a random seed", "Ctrl+Shift+R", icons.dice_icon(), self.random_seed)
-        A("points_tool", "Points", "Click handles and targets", "P", icons.points_icon(),
-          lambda on: on and self.set_tool("points"), checkable=True)
-        A("mask_tool", "Paint mask", "Paint the mask (right button erases)", "M", icons.brush_icon(),
-          lambda on: on and self.set_tool("mask"), checkable=True)
+        for command in COMMANDS:
+            a = make_action(command, self, handlers[command.name])
+            self.addAction(a)
+            self.actions_[command.name] = a
         group = QActionGroup(self)
         group.addAction(self.actions_["points_tool"])
         group.addAction(self.actions_["mask_tool"])
-        A("brush_smaller", "Smaller brush", "Make the brush smaller", "[", None, lambda: self.resize_brush(-1))
-        A("brush_larger", "Larger brush", "Make the brush larger", "]", None, lambda: self.resize_brush(+1))
-        A("toggle_mask", "Show mask", "Show the mask overlay", "H", None, self._toggle_mask_overlay)
-        A("clear_mask", "Clear mask", "Remove the painted mask", "Shift+M", S("SP_DialogDiscardButton"),
-          self.clear_mask)
-        A("zoom_in", "Zoom in", "Zoom in", [K.ZoomIn, "+", "="], None, lambda: self.canvas.zoom_by(1.25))
-        A("zoom_out", "Zoom out", "Zoom out", [K.ZoomOut, "-"], None, lambda: self.canvas.zoom_by(0.8))
-        A("fit", "Fit to window", "Fit the image to the window", ["F", "Ctrl+0"], icons.fit_icon(),
-          lambda: self.canvas.fit_to_window())
-        A("actual_size", "Actual pixels", "One image pixel per screen pixel", ["1", "Ctrl+1"], None,
-          lambda: self.canvas.set_zoom(1.0))
-        A("show_pixels", "Show pixels", "Above 100%, show each image pixel as a sharp square instead of "
-          "scaling the picture smoothly", "Ctrl+Shift+P", None, lambda on: self.canvas.set_show_pixels(on),
-          checkable=True)
-        A("compare_hold", "Show start image\t\\ (hold)", "Show the image this edit started from while \\ is held",
-          None, None, lambda on: self.compare.hold(on, self._ws_initial()), checkable=True)
-        A("compare_split", "Split before/after", "Left half: the start image; right half: the image now",
-          "Ctrl+B", None, lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
-          checkable=True)
-        A("shortcuts", "Keyboard shortcuts", "Every command's keys, read from the commands themselves", "Ctrl+/",
-          S("SP_DialogHelpButton"), lambda: self.show_help(0))
-        A("howto", "How to drag-edit", "A short guide to the editing loop", "Shift+F1", None,
-          lambda: self.show_help(1))
-        A("about", "About dragedit", "Version and credits", K.HelpContents, S("SP_MessageBoxInformation"),
-          self.show_about)
+        self.actions_["start_stop"].setIconText("Start")
 
     def _build_ui(self):
         self.canvas = Canvas()
@@ -287,8 +221,7 @@ class MainWindow(QMainWindow):
         p.brush.valueChanged.connect(self.canvas.set_brush_radius)
         p.show_mask.toggled.connect(self.canvas.set_show_mask)
         p.show_mask.toggled.connect(self.actions_["toggle_mask"].setChecked)
-        self.actions_["toggle_mask"].setCheckable(True)
-        self.actions_["toggle_mask"].setChecked(True)
+        self.actions_["toggle_mask"].setChecked(p.show_mask.isChecked())
         self.canvas.set_brush_radius(p.brush.value())
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
@@ -305,13 +238,9 @@ class MainWindow(QMainWindow):
         tb.setObjectName("main_toolbar")
         tb.setIconSize(QSize(20, 20))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("open_model", "open_image", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool", None,
-                     "fit", None, "start_stop", "reset_points"):
-            if name is None:
-                tb.addSeparator()
-            else:
-                tb.addAction(self.actions_[name])
-        for name in ("open_model", "open_image", "save_image", "undo", "redo", "fit"):
+        for name in TOOLBAR:
+            tb.addSeparator() if name is None else tb.addAction(self.actions_[name])
+        for name in ICON_ONLY:
             w = tb.widgetForAction(self.actions_[name])
             if w is not None:
                 w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
@@ -337,44 +266,28 @@ class MainWindow(QMainWindow):
         self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
 
     def _build_menus(self):
-        m = self.menuBar()
-        a = self.actions_
-        f = m.addMenu("&File")
-        f.addAction(a["open_model"])
-        f.addAction(a["open_image"])
-        self.recent_menu = f.addMenu("Open recent model")
-        self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
-        f.addSeparator()
-        for name in ("open_session", "save_session", "recover_session"):
-            f.addAction(a[name])
-        f.addSeparator()
-        for name in ("save_image", "save_latent", "load_latent"):
-            f.addAction(a[name])
-        f.addAction(a["export_gif"])
-        f.addSeparator()
-        f.addAction(a["quit"])
-        e = m.addMenu("&Edit")
-        for name in ("undo", "redo", None, "remove_pair", "reset_points", "cancel", None, "reset_image",
-                     "random_seed", None, "preferences"):
-            e.addSeparator() if name is None else e.addAction(a[name])
-        v = m.addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit", "actual_size", "show_pixels", None, "toggle_mask"):
-            v.addSeparator() if name is None else v.addAction(a[name])
-        cmp = v.addMenu("Compare with the start image")
-        side = self.compare.dock.toggleViewAction()
-        side.setText("Side by side")
-        for act in (a["compare_hold"], a["compare_split"], side):
-            cmp.addAction(act)
-        v.addSeparator()
-        for name in self.panel_actions():   # every panel can be shown again, however it was closed
-            v.addAction(name)
-        d = m.addMenu("&Drag")
-        for name in ("start_stop", None, "points_tool", "mask_tool", "brush_smaller", "brush_larger", "clear_mask"):
-            d.addSeparator() if name is None else d.addAction(a[name])
-        self.semantics.install(d, self.toolbar)
-        h = m.addMenu("&Help")
-        for name in ("howto", "shortcuts", None, "about"):
-            h.addSeparator() if name is None else h.addAction(a[name])
+        """Menus from gui/actions.py's MENUS; '@' entries are filled here."""
+        for title, names in MENUS:
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                elif name == "@recent":
+                    self.recent_menu = menu.addMenu("Open recent model")
+                    self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
+                elif name == "@history":
+                    pass   # Edit > History (the undo panel) comes with Qt's undo stack
+                elif name == "@compare":
+                    cmp = menu.addMenu("Compare with the start image")
+                    side = self.compare.dock.toggleViewAction()
+                    side.setText("Side by side")
+                    for act in (self.actions_["compare_hold"], self.actions_["compare_split"], side):
+                        cmp.addAction(act)
+                elif name == "@panels":
+                    for act in self.panel_actions():   # every panel can be shown again, however it was closed
+                        menu.addAction(act)
+                else:
+                    menu.addAction(self.actions_[name])
 
     def panel_actions(self) -> list:
         """View's show/hide action of each dock and of the toolbar, named after it."""
@@ -452,7 +365,7 @@ class MainWindow(QMainWindow):
     def show_help(self, page=0):
         """Help › Keyboard shortcuts (page 0) or How to drag-edit (page 1); non-modal."""
         from .help import HelpDialog
-        dlg = HelpDialog(self.actions_.values(), self, page=page)
+        dlg = HelpDialog(self, page=page)
         dlg.setWindowModality(Qt.WindowModality.NonModal)
         self.give_focus_back_after(dlg)
         dlg.show()
@@ -859,9 +772,6 @@ class MainWindow(QMainWindow):
         step = max(1, round(v * 0.2))
         self.panel.brush.setValue(v + direction * step)
 
-    def _toggle_mask_overlay(self):
-        self.panel.show_mask.setChecked(not self.panel.show_mask.isChecked())
-
     def _on_stroke(self, mask):
         if self.session is None:
             return
@@ -1077,12 +987,10 @@ class MainWindow(QMainWindow):
         a = self.actions_
         has = self.session is not None
         running = self.running
-        for name in ("save_image", "open_image", "save_latent", "load_latent", "save_session", "reset_image", "random_seed",
-                     "reset_points", "remove_pair", "clear_mask", "zoom_in", "zoom_out", "fit", "actual_size"):
-            a[name].setEnabled(has)
-        for name in ("export_png", "export_gif", "export_mp4"):
-            a[name].setEnabled(has and self.run_frames is not None and len(self.run_frames.frames) > 1)
-        a["start_stop"].setEnabled(has)
+        frames = has and self.run_frames is not None and len(self.run_frames.frames) > 1
+        for command in COMMANDS:   # 'needs' of gui/actions.py: when each command can be used
+            if command.needs:
+                a[command.name].setEnabled(frames if command.needs == "frames" else has)
         word = "Stop" if running else "Start"
         if a["start_stop"].iconText() != word:
             a["start_stop"].setText(f"{word}\tSpace")
@@ -1094,16 +1002,16 @@ class MainWindow(QMainWindow):
         a["redo"].setEnabled(has and r)
         a["undo"].setText(f"Undo {self.undo_stack.undo_text()}" if u else "Undo")
         a["redo"].setText(f"Redo {self.undo_stack.redo_text()}" if r else "Redo")
-        a["undo"].setToolTip(_tip(a["undo"].text(), a["undo"].shortcut()))
-        a["redo"].setToolTip(_tip(a["redo"].text(), a["redo"].shortcut()))
+        for name in ("undo", "redo"):   # the menu names the edit; Help keeps the command's own name
+            keys = key_text(COMMAND[name])
+            a[name].setToolTip(f"{a[name].text()} ({keys})")
         self.panel.space.setEnabled(has and not running)
         self.panel.seed.setEnabled(has)
         self.panel.truncation.setEnabled(has)
         self.timeline_bar.set_busy(running)
         self.semantics.update_enabled(has, running)
-        title = "dragedit"
-        if self.model_path:
-            title += f" — {self.model_path.name} — {self.source[0]} {self.source[1]}"
+        # Qt adds " — dragedit" (the application's display name) itself where the platform shows titles
+        title = f"{self.model_path.name} — {self.source[0]} {self.source[1]}" if self.model_path else "dragedit"
         title += " (running)" if running else ""
         if self.windowTitle() != title:
             self.setWindowTitle(title)

@@ -63,23 +63,44 @@ def test_markers_scale_with_the_zoom_with_a_minimum(qtbot, win):
 
 
 def test_help_lists_every_shortcut_from_the_actions(qtbot, win):
+    from dragedit.gui.actions import COMMANDS
     w = win
+    add_pair(w, (20, 20), (30, 30))              # the Undo menu item now reads "Undo Add pair"
+    assert w.actions_["undo"].text().startswith("Undo Add pair")
     dlg = w.show_help(0)
     qtbot.addWidget(dlg)
-    rows = {dlg.table.item(r, 0).text(): dlg.table.item(r, 1).text() for r in range(dlg.table.rowCount())}
-    for a in w.actions_.values():
+    rows = {dlg.table.item(r, 0).text(): (dlg.table.item(r, 1).text(), dlg.table.item(r, 2).text())
+            for r in range(dlg.table.rowCount())}
+    assert not any(name.startswith("Undo ") for name in rows), "live undo texts are not command names"
+    for c in COMMANDS:
+        a = w.actions_[c.name]
         if not a.shortcut().isEmpty():
-            name = a.text().split("\t")[0].replace("&", "")
-            assert name in rows, name
-            assert a.shortcut().toString(a.shortcut().SequenceFormat.NativeText) in rows[name]
-    assert rows["Start"] == "Space"
-    assert "\\" in rows["Show start image"]
+            keys, what = rows[c.text.rstrip("…")]
+            assert a.shortcut().toString(a.shortcut().SequenceFormat.NativeText) in keys
+            assert what == c.tip                  # the whole description, as the command says it
+    assert rows["Start"][0] == "Space"
+    assert "\\" in rows["Show start image"][0]
+    for gesture in ("Shift+click", "Click / Alt+click", "Wheel", "Right-click a point", "Space+drag, middle drag"):
+        assert rows[gesture][0] == "mouse", gesture
+    # a long description is shown whole: its row is taller than one line
+    long_row = next(r for r in range(dlg.table.rowCount()) if dlg.table.item(r, 0).text() == "Open model")
+    dlg.resize(700, 500)
+    dlg.table.resizeRowsToContents()
+    assert dlg.table.rowHeight(long_row) > dlg.table.fontMetrics().height() * 1.5
     # the Drag menu shows Space beside Start
     drag = next(m for m in w.menuBar().actions() if m.text() == "&Drag").menu()
     start = next(a for a in drag.actions() if a.objectName() == "start_stop")
     assert start.text().endswith("\tSpace")
     dlg.tabs.setCurrentIndex(1)
-    assert "handle" in dlg.howto.toPlainText() and "Space" in dlg.howto.toPlainText()
+    guide = dlg.howto.toPlainText()
+    for words in ("handle", "Space", "Semantics", "Suggest points", "part", "File › Export frames"):
+        assert words in guide, words
+    menus = {m.text().replace("&", ""): m.menu() for m in w.menuBar().actions()}
+    for path in ("File › Open model", "File › Open image", "File › Export frames", "File › Save session",
+                 "File › Recover last session", "Drag › Suggest points", "View › Compare with the start image"):
+        menu, item = path.split(" › ")
+        texts = [a.text().split("\t")[0].rstrip("…") for a in menus[menu].actions()]
+        assert item in texts and path in guide, path
     dlg.close()
     assert w.show_help(1).tabs.currentIndex() == 1
 
@@ -239,3 +260,13 @@ def test_shortcuts_work_right_after_a_dialog_closes(qtbot, win, tmp_path):
     before = w.actions_["compare_split"].isChecked()
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     assert w.actions_["compare_split"].isChecked() != before
+
+
+def test_the_title_names_the_app_once_and_the_toolbar_is_called_toolbar(win):
+    """Qt adds ' — <display name>' to a title that does not end with it (QPlatformWindow::formatWindowTitle)."""
+    w = win
+    QApplication.setApplicationDisplayName("dragedit")
+    title = w.windowTitle()
+    shown = title if title.endswith("dragedit") else f"{title} — dragedit"
+    assert shown.count("dragedit") == 1 and "g.pt" in shown and "seed 1" in shown, shown
+    assert w.toolbar.windowTitle() == "Toolbar" and w.toolbar.toggleViewAction().text() == "Toolbar"
