@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from ..errors import DragEditError
 from .model_open import OpenedModel
 from .timeline import RunFrames
-from .undo import State, UndoStack
+from .history import EditHistory, State
 from .worker import SessionWorker
 
 
@@ -41,6 +41,7 @@ class EditDocument(QObject):
     timelineChanged = Signal()       # `run_frames` changed
     sourceChanged = Signal()         # `source` changed
     historyChanged = Signal()        # the undo stack changed
+    restored = Signal()              # undo, redo or a click in History put an earlier state back
     message = Signal(str, str, str)  # (kind, title, text): something the user must read
     status = Signal(str, int)        # (text, milliseconds; 0 = until replaced)
 
@@ -56,11 +57,15 @@ class EditDocument(QObject):
         self.run: dict | None = None       # id, before, t0, it0 while a drag run goes on
         self._run_counter = 0
         self.run_frames: RunFrames | None = None
-        self.undo_stack = UndoStack(limit=100, parent=self)
-        self.undo_stack.changed.connect(self.historyChanged)
+        self.undo_stack = EditHistory(self._restore, limit=100, parent=self)
+        self.undo_stack.indexChanged.connect(self._history_changed)
+        self.undo_stack.cleanChanged.connect(self._history_changed)
         self.worker = SessionWorker(self)
         self.worker.frameReady.connect(self._on_frame_ready)
         self.worker.runFinished.connect(self._collect_finished)
+
+    def _history_changed(self, *_):
+        self.historyChanged.emit()
 
     # ----- reading ----------------------------------------------------------------------------
     @property
@@ -135,7 +140,7 @@ class EditDocument(QObject):
                 self.source = source
             self._latent_changed()
         if before is not None:
-            self.undo_stack.push(text, before, self.state(), merge_key)
+            self.undo_stack.push_edit(text, before, self.state(), merge_key)
         if changes_latent:
             self.timelineChanged.emit()
             self.sourceChanged.emit()
@@ -151,7 +156,7 @@ class EditDocument(QObject):
         after = self.state()
         if after.snap["pairs"] == before.snap["pairs"]:
             return False
-        self.undo_stack.push(text, before, after)
+        self.undo_stack.push_edit(text, before, after)
         return True
 
     def _latent_changed(self, frame=None):
@@ -163,8 +168,10 @@ class EditDocument(QObject):
             self.worker.request_render(self.gen)
         self.latentChanged.emit()
 
-    def _apply_state(self, state: State):
+    def _restore(self, state: State):
+        """Put a recorded state back (the history's commands call this on undo and redo)."""
         import copy
+        self.stop_run(wait=True)
         s = self.session
         old_ws = s.ws
         params = copy.deepcopy(s.params)
@@ -182,27 +189,24 @@ class EditDocument(QObject):
         self.sourceChanged.emit()
         self.maskChanged.emit()
         self.pairsChanged.emit()
+        self.restored.emit()
 
     def undo(self) -> str | None:
         """Step back one edit; its text, or None when there was nothing to undo."""
-        if self.session is None:
+        if self.session is None or not self.undo_stack.canUndo():
             return None
         self.stop_run(wait=True)
-        entry = self.undo_stack.undo()
-        if entry is None:
-            return None
-        self._apply_state(entry.before)
-        return entry.text
+        text = self.undo_stack.undoText()
+        self.undo_stack.undo()
+        return text
 
     def redo(self) -> str | None:
-        if self.session is None:
+        if self.session is None or not self.undo_stack.canRedo():
             return None
         self.stop_run(wait=True)
-        entry = self.undo_stack.redo()
-        if entry is None:
-            return None
-        self._apply_state(entry.after)
-        return entry.text
+        text = self.undo_stack.redoText()
+        self.undo_stack.redo()
+        return text
 
     def pick_frame(self, i) -> bool:
         """Continue from frame i of the run on the timeline (one undoable edit, merged while picking)."""
@@ -222,7 +226,7 @@ class EditDocument(QObject):
             return False
         self.run_frames = run.at(i)
         self._latent_changed(None if entry.get("low_res") else entry["frame"])
-        self.undo_stack.push(f"Pick {run.label(i).split(' /')[0]}", before, self.state(), merge_key="timeline")
+        self.undo_stack.push_edit(f"Pick {run.label(i).split(' /')[0]}", before, self.state(), merge_key="timeline")
         self.timelineChanged.emit()
         self.pairsChanged.emit()
         return True
@@ -299,7 +303,7 @@ class EditDocument(QObject):
                    or not _same_mask(before.snap["mask"], after.snap["mask"]))
         n, secs = summary.iterations, summary.elapsed
         if changed:
-            self.undo_stack.push(f"Drag ({_iterations(n)})", before, after)
+            self.undo_stack.push_edit(f"Drag ({_iterations(n)})", before, after)
         self.runStateChanged.emit(False)
         self.latentChanged.emit()
         self.timelineChanged.emit()

@@ -44,7 +44,7 @@ class SessionIO:
         except DragEditError as exc:
             h.show_message("warning", "Cannot save session", str(exc))
             return False
-        h.undo_stack.set_clean()
+        h.undo_stack.setClean()
         h.status(f"Saved session {out}.")
         return True
 

@@ -1,6 +1,6 @@
 """The timeline under the canvas: the frames of the run that made the image on screen.
 
-A `RunFrames` is immutable and is stored in every undo `State` (see undo.py), so undo, redo, a new
+A `RunFrames` is immutable and is stored in every undo `State` (see history.py), so undo, redo, a new
 seed or an opened file bring the timeline with the image: it can never show frames of a run that
 is not the one on the canvas. The bar only shows a RunFrames and reports which frame was picked.
 

@@ -22,7 +22,7 @@ from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QPlainTextEdit, QTextEdit, QToolBar, QVBoxLayout,
-                               QWidget)
+                               QUndoView, QWidget)
 
 from .. import __version__
 from ..edit.drag import DragParams
@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         d.runStateChanged.connect(self._on_run_state)
         d.progress.connect(self._show_progress)
         d.historyChanged.connect(self._update_actions)
+        d.restored.connect(self._clear_marks)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
 
@@ -264,6 +265,13 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
         self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
+        self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
+        self.history_view.setEmptyLabel("Start")
+        self.history_dock = QDockWidget("History", self)
+        self.history_dock.setObjectName("history")
+        self.history_dock.setWidget(self.history_view)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
+        self.history_dock.hide()
 
     def _build_menus(self):
         """Menus from gui/actions.py's MENUS; '@' entries are filled here."""
@@ -276,7 +284,7 @@ class MainWindow(QMainWindow):
                     self.recent_menu = menu.addMenu("Open recent model")
                     self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
                 elif name == "@history":
-                    pass   # Edit > History (the undo panel) comes with Qt's undo stack
+                    menu.addAction(self.history_dock.toggleViewAction())
                 elif name == "@compare":
                     cmp = menu.addMenu("Compare with the start image")
                     side = self.compare.dock.toggleViewAction()
@@ -583,15 +591,11 @@ class MainWindow(QMainWindow):
     def undo(self):
         text = self.doc.undo()
         if text is not None:
-            self._clear_marks()
-            self.canvas.set_mask(self.session.mask)
             self.status(f"Undid: {text}")
 
     def redo(self):
         text = self.doc.redo()
         if text is not None:
-            self._clear_marks()
-            self.canvas.set_mask(self.session.mask)
             self.status(f"Redid: {text}")
 
     # =============================================================== latent
@@ -654,10 +658,10 @@ class MainWindow(QMainWindow):
             self._edit("Reset image", self.session.reset, changes_latent=True)
 
     def _clear_marks(self):
+        """A handle waiting for its target and the selection belong to the image that was there."""
         self.pending = None
         self.selected = -1
         self.canvas.set_pending(None)
-        self.canvas.set_mask(None)
 
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
@@ -997,11 +1001,11 @@ class MainWindow(QMainWindow):
             a["start_stop"].setIconText(word)
             a["start_stop"].setIcon(icons.standard("SP_MediaStop" if running else "SP_MediaPlay"))
             a["start_stop"].setToolTip(f"{word} the drag (Space)")
-        u, r = self.undo_stack.can_undo(), self.undo_stack.can_redo()
+        u, r = self.undo_stack.canUndo(), self.undo_stack.canRedo()
         a["undo"].setEnabled(has and u)
         a["redo"].setEnabled(has and r)
-        a["undo"].setText(f"Undo {self.undo_stack.undo_text()}" if u else "Undo")
-        a["redo"].setText(f"Redo {self.undo_stack.redo_text()}" if r else "Redo")
+        a["undo"].setText(f"Undo {self.undo_stack.undoText()}" if u else "Undo")
+        a["redo"].setText(f"Redo {self.undo_stack.redoText()}" if r else "Redo")
         for name in ("undo", "redo"):   # the menu names the edit; Help keeps the command's own name
             keys = key_text(COMMAND[name])
             a[name].setToolTip(f"{a[name].text()} ({keys})")
@@ -1067,7 +1071,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def _unsaved(self) -> bool:
-        return not self.undo_stack.is_clean() and self.recovery.worth_saving(self.session)
+        return not self.undo_stack.isClean() and self.recovery.worth_saving(self.session)
 
     def ask_quit(self) -> bool:
         return ask_quit(self, self.settings)
@@ -1082,7 +1086,7 @@ class MainWindow(QMainWindow):
             try:
                 self.stop_run(wait=True)
                 self.exporter.shutdown()
-                if self.sessions.autosave() and self.undo_stack.is_clean():
+                if self.sessions.autosave() and self.undo_stack.isClean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
                 self.save_settings()
             finally:

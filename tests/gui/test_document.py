@@ -33,7 +33,7 @@ def state(w):
         pairs=[(p.handle, p.target) for p in s.pairs], canvas_pairs=list(w.canvas.pairs),
         mask=None if s.mask is None else s.mask.copy(), mask_mode=s.mask_mode,
         params=dataclasses.asdict(s.params), timeline=len(w.timeline), run=id(w.run_frames),
-        undo=(len(w.undo_stack), w.undo_stack.can_undo(), w.undo_stack.undo_text(), w.undo_stack.is_clean()),
+        undo=(len(w.undo_stack), w.undo_stack.canUndo(), w.undo_stack.undoText(), w.undo_stack.isClean()),
         panel=(w.panel.seed.value(), w.panel.truncation.value(), w.panel.steps.value(), w.panel.fps.value(),
                w.panel.lr.value(), w.panel.space.currentData(), w.panel.mask_mode.currentData()),
         frame=w.frame.copy())
@@ -186,3 +186,27 @@ def test_default_file_names_follow_where_the_image_came_from(worked, tmp_path):
                          ("save_session", "sample_face.json")):
         w.actions_[action].trigger()
         assert asked[-1] == name, action
+
+
+def test_history_panel_goes_back_to_any_entry_and_edits_in_a_row_merge(qtbot, win, tmp_path):
+    from PySide6.QtGui import QUndoStack
+    w = win
+    assert isinstance(w.undo_stack, QUndoStack)
+    start_ws = w.session.ws.clone()
+    add_pair(w, (20, 20), (30, 30))
+    for psi in (0.5, 0.55, 0.6):                  # a slider dragged: one entry
+        w.panel.truncation.setValue(psi)
+    assert len(w.undo_stack) == 2 and w.undo_stack.undoText().startswith("Truncation 0.60")
+    assert not w.undo_stack.isClean()
+    assert w.save_session(tmp_path / "s.json") and w.undo_stack.isClean()
+    edit = next(a for a in w.menuBar().actions() if a.text() == "&Edit").menu()
+    history = next(a for a in edit.actions() if a.text() == "History")
+    history.trigger()
+    assert w.history_dock.isVisible()
+    view = w.history_view
+    view.setCurrentIndex(view.model().index(0, 0))  # "Start": before the first edit
+    assert w.undo_stack.index() == 0 and not w.session.pairs and torch.equal(w.session.ws, start_ws)
+    assert w.panel.truncation.value() == pytest.approx(0.7) and w.canvas.pairs == []
+    view.setCurrentIndex(view.model().index(2, 0))  # and forward again, to the saved state
+    assert len(w.session.pairs) == 1 and w.panel.truncation.value() == pytest.approx(0.6)
+    assert w.undo_stack.isClean()

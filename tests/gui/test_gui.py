@@ -346,7 +346,7 @@ def test_undo_after_a_run_restores_the_first_image_exactly(qtbot, win):
     wait_run_end(qtbot, w)
     final = w.frame.copy()
     assert not np.array_equal(final, first)
-    assert "Drag" in w.undo_stack.undo_text()
+    assert "Drag" in w.undo_stack.undoText()
     QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(w.frame, first)
     assert torch.equal(w.session.ws, ws0)

@@ -80,7 +80,7 @@ def test_slider_previews_live_then_commits_one_undoable_edit_restored_exactly(qt
     i = factor_row(w, "mouth_openness")
     drag_slider(qtbot, w, i, [0.5, 1.0, 1.5, 2.0])
     assert len(w.undo_stack) == n_undo + 1                      # one edit for the whole slider move
-    assert "Mouth openness +2.0" in w.undo_stack.undo_text()
+    assert "Mouth openness +2.0" in w.undo_stack.undoText()
     d = S.find_factor(w.session.G, "mouth_openness")
     assert torch.allclose(w.session.ws, S.apply(w.session.G, before_ws, [(d, 2.0)]), atol=1e-6)
     assert len(w.semantics.preview.timings) >= 4                # it previewed while moving
@@ -178,7 +178,7 @@ def test_shift_click_selects_a_part_the_wheel_grows_it_and_click_adds_it(qtbot, 
     assert grown.sum() > small and w.semantics.overlay.part_paths
     n = len(w.undo_stack)
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
-    assert len(w.undo_stack) == n + 1 and "Add part" in w.undo_stack.undo_text()
+    assert len(w.undo_stack) == n + 1 and "Add part" in w.undo_stack.undoText()
     assert np.array_equal(w.session.mask, grown) and np.array_equal(w.canvas.mask, grown)
     assert w.semantics.selection is None
     # Alt+click subtracts a smaller part of the same place, as one more stroke
