@@ -74,6 +74,17 @@ class TimelineBar(QWidget):
         self.set_busy(busy)
         self.label.setText("No run yet" if run is None or n < 2 else run.label())
 
+    def show_running(self, iteration: int):
+        """A run in progress: the bar grows with it (picking waits for the run to end)."""
+        s = self.slider
+        s.blockSignals(True)
+        s.setRange(0, max(int(iteration), 0))
+        s.setValue(max(int(iteration), 0))
+        s.blockSignals(False)
+        self._busy = True
+        s.setEnabled(False)
+        self.label.setText(f"iteration {int(iteration)} (running)")
+
     def set_busy(self, busy):
         self._busy = busy
         self.slider.setEnabled(self.run is not None and len(self.run.frames) > 1 and not busy)

@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
     def _on_run_state(self, running):
         self.timeline_bar.set_busy(running)
         if running:
+            self.timeline_bar.show_running(0)
             self.status("Running… (Space stops)", 0)
         self._update_actions()
 
@@ -483,6 +484,8 @@ class MainWindow(QMainWindow):
         """iteration: of this run (the count the timeline and the final message use)."""
         self.last_progress = (res, rate)
         self.status_iter.setText(f"iteration {iteration}")
+        if self.running:
+            self.timeline_bar.show_running(iteration)
         self.status_rate.setText(f"{rate:.1f} it/s")
         if res.reached:
             self.status_loss.setText("targets reached")

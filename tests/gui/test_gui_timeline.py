@@ -179,3 +179,21 @@ def test_the_model_panel_names_the_drag_space(win):
     p.space.setCurrentIndex(p.space.findData("w"))
     text = p.model_latent.text()
     assert "(W)" in text and "W+" not in text and text.startswith("latent 1 x 32")
+
+
+def test_the_timeline_grows_with_a_run_also_after_a_seed_change(qtbot, win):
+    w = win
+    w.panel.seed.setValue(3)                        # a new image: no run made it yet
+    assert w.timeline_label.text() == "No run yet"
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(400)
+    w.panel.stop_distance.setValue(0.1)
+    assert w.start_run()
+    qtbot.waitUntil(lambda: w.status_iter.text() not in ("", "iteration 0", "iteration 1"), timeout=20000)
+    label, status = w.timeline_label.text(), w.status_iter.text()
+    assert label != "No run yet" and "running" in label
+    assert label.split(" (")[0] == status or int(label.split()[1]) <= int(status.split()[1])
+    assert w.timeline_slider.maximum() >= 2 and not w.timeline_slider.isEnabled()
+    w.stop_run(wait=True)
+    n = w.run_frames.last_step
+    assert w.timeline_label.text() == f"iteration {n} / {n}" and w.timeline_slider.isEnabled()
