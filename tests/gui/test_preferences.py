@@ -34,7 +34,19 @@ def test_a_file_that_is_not_alexnet_is_refused_with_the_reason(qtbot, settings, 
     dlg.lpips_path.setText(str(bad))
     dlg.accept()
     assert dlg.result() == 0 and "notes.pt" in dlg.error.text()
+    assert "pop from empty list" not in dlg.error.text() and "AlexNet" in dlg.error.text()
     assert AppSettings(settings).lpips_weights is None, "nothing is saved from a refused dialog"
+
+
+def test_the_hint_under_the_weights_path_says_what_is_there(qtbot, settings, tmp_path):
+    dlg = PreferencesDialog(AppSettings(settings))
+    qtbot.addWidget(dlg)
+    dlg.lpips_path.setText(str(tmp_path / "missing.pth"))
+    assert "no file" in dlg.lpips_note.text() and "used for" not in dlg.lpips_note.text()
+    dlg.lpips_path.setText(str(tmp_path))
+    assert "folder" in dlg.lpips_note.text()
+    dlg.accept()
+    assert dlg.result() == 0 and "is a folder" in dlg.error.text()
 
 
 @pytest.mark.skipif(not SHARED.is_file(), reason=f"{SHARED} absent")
