@@ -89,6 +89,8 @@ COMMANDS = (
             shown_keys="\\ (hold)", checkable=True),
     Command("compare_split", "Split before/after", "Left half: the start image; right half: the image now",
             ("Ctrl+B",), checkable=True),
+    Command("compare_side", "Side by side", "The start image beside the image now: two equal panes, zoomed and "
+            "panned together", checkable=True),
     Command("suggest_points", "Suggest points", "Show suggested handle points (landmarks on the face model, "
             "distinctive features on any): click one to make it a handle", ("G",), icon="points", checkable=True,
             needs="model"),

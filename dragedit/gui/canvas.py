@@ -207,6 +207,11 @@ class Canvas(QAbstractScrollArea):
     def zoom(self) -> float:
         return self._zoom
 
+    @property
+    def fitting(self) -> bool:
+        """The zoom follows the window (Fit to window) rather than a chosen factor."""
+        return self._fit
+
     def _offset(self):
         if self._size is None:
             return 0.0, 0.0

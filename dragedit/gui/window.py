@@ -31,6 +31,7 @@ from . import icons
 from .actions import COMMAND, COMMANDS, ICON_ONLY, MENUS, TOOLBAR, key_text, make_action
 from .canvas import Canvas
 from .compare import Compare
+from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
@@ -162,11 +163,16 @@ class MainWindow(QMainWindow):
             brush_larger=lambda: self.resize_brush(+1), toggle_mask=lambda on: self.panel.show_mask.setChecked(on),
             clear_mask=self.clear_mask, zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
             fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
-            show_pixels=lambda on: c().set_show_pixels(on),
+            show_pixels=self._show_pixels,
+            compare_side=lambda on: self.compare.set_side_by_side(on, self._ws_initial()),
             compare_hold=lambda on: self.compare.hold(on, self._ws_initial()),
             compare_split=lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
             suggest_points=lambda on: self.semantics.show_ghosts(on),
             shortcuts=lambda: self.show_help(0), howto=lambda: self.show_help(1), about=self.show_about)
+
+    def _show_pixels(self, on):
+        self.canvas.set_show_pixels(on)
+        self.side_by_side.pane.set_show_pixels(on)
 
     def _build_actions(self):
         handlers = self._handlers()
@@ -194,7 +200,10 @@ class MainWindow(QMainWindow):
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
         self.actions_["points_tool"].setChecked(True)
 
-        self.compare = Compare(self.canvas, self._render_start)
+        self.view_split = make_splitter()            # the canvas, and the start image beside it when asked
+        self.view_split.addWidget(self.canvas)
+        self.side_by_side = SideBySide(self.canvas, self.view_split)
+        self.compare = Compare(self.canvas, self._render_start, self.side_by_side)
         self.timeline_bar = TimelineBar()
         self.timeline_bar.picked.connect(self._on_timeline)
         self.timeline_slider, self.timeline_label = self.timeline_bar.slider, self.timeline_bar.label
@@ -205,7 +214,7 @@ class MainWindow(QMainWindow):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.banner)
-        col.addWidget(self.canvas, 1)
+        col.addWidget(self.view_split, 1)
         col.addWidget(self.timeline_bar)
         self.setCentralWidget(central)
 
@@ -233,7 +242,6 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)   # View > Controls brings it back
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.dock = dock
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.compare.dock)
         guard_wheel(p)
 
         tb = QToolBar("Toolbar")
@@ -288,10 +296,8 @@ class MainWindow(QMainWindow):
                     menu.addAction(self.history_dock.toggleViewAction())
                 elif name == "@compare":
                     cmp = menu.addMenu("Compare with the start image")
-                    side = self.compare.dock.toggleViewAction()
-                    side.setText("Side by side")
-                    for act in (self.actions_["compare_hold"], self.actions_["compare_split"], side):
-                        cmp.addAction(act)
+                    for name in ("compare_hold", "compare_split", "compare_side"):
+                        cmp.addAction(self.actions_[name])
                 elif name == "@panels":
                     for act in self.panel_actions():   # every panel can be shown again, however it was closed
                         menu.addAction(act)
@@ -300,7 +306,7 @@ class MainWindow(QMainWindow):
 
     def panel_actions(self) -> list:
         """View's show/hide action of each dock and of the toolbar, named after it."""
-        docks = [d for d in self.findChildren(QDockWidget) if d is not self.compare.dock]
+        docks = self.findChildren(QDockWidget)
         acts = [d.toggleViewAction() for d in docks] + [self.toolbar.toggleViewAction()]
         for act in acts:
             act.setStatusTip(f"Show or hide the {act.text()} panel")

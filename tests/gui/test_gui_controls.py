@@ -129,9 +129,20 @@ def test_holding_backslash_shows_the_start_image(qtbot, win):
     assert w.canvas.compare == "split"
     w.actions_["compare_split"].trigger()
     assert w.canvas.compare == "off"
-    # side by side: a dock with the start image
-    w.compare.dock.show()
-    assert w.compare.view.pixmap() is not None and not w.compare.view.pixmap().isNull()
+    # side by side: two equal panes, the start image beside the image now, zoomed and panned together
+    w.actions_["compare_side"].trigger()
+    pane = w.side_by_side.pane
+    qtbot.waitUntil(lambda: pane.isVisible())
+    assert pane.has_image() and abs(pane.width() - w.canvas.width()) <= 2 and pane.width() > 200
+    assert np.array_equal(qimage_array(pane.before_image), start)
+    w.canvas.set_zoom(8.0)                              # 512 px: both panes scroll
+    w.canvas.horizontalScrollBar().setValue(40)
+    assert pane.zoom == 8.0 and pane.horizontalScrollBar().value() == 40
+    pane.zoom_by(1.25)                                  # the wheel in the start pane moves both
+    assert w.canvas.zoom == pane.zoom == 10.0
+    assert w.canvas.horizontalScrollBar().value() == pane.horizontalScrollBar().value() > 0
+    w.actions_["compare_side"].trigger()
+    assert not pane.isVisible()
     # after a new seed the start image is that seed's image
     w.panel.seed.setValue(5)
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
