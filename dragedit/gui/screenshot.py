@@ -72,7 +72,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
 
 
 def _extras(w, app, pump, folder):
-    """The help page, before/after and the export dialog with its progress bar, from the same window."""
+    """The help page, before/after (split and side by side) and the export dialog with its progress bar, from the same window."""
     help_dialog = w.show_help(0)
     help_dialog.resize(760, 600)
     pump(lambda: False, 0.2)
@@ -82,6 +82,10 @@ def _extras(w, app, pump, folder):
     pump(lambda: False, 0.2)
     w.grab().save(os.path.join(folder, "before_after.png"))
     w.actions_["compare_split"].setChecked(False)
+    w.actions_["compare_side"].setChecked(True)
+    pump(lambda: False, 0.3)
+    w.grab().save(os.path.join(folder, "side_by_side.png"))
+    w.actions_["compare_side"].setChecked(False)
     dlg = w.export_frames_dialog("gif")
     dlg.overlay.setChecked(True)
     dlg.scale.setCurrentIndex(dlg.scale.findData(4))
@@ -99,7 +103,8 @@ def main(argv=None):
     ap.add_argument("--model", default="default")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--all", action="store_true", help="also shortcuts.png, before_after.png, export_dialog.png")
+    ap.add_argument("--all", action="store_true", help="also shortcuts.png, before_after.png, side_by_side.png, "
+                    "export_dialog.png")
     args = ap.parse_args(argv)
     print(take_screenshot(args.out, args.model, args.seed, args.steps, extras=args.all))
     return 0
