@@ -6,12 +6,12 @@ edit are always shown; the rest sit in collapsible sections so the panel fits a 
 """
 from __future__ import annotations
 
-import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
-                               QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QSizePolicy, QSpinBox, QToolButton, QTreeView,
                                QVBoxLayout, QWidget)
 
 from ..edit.drag_defaults import EDIT_STEPS, EXPORT_FPS, PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE, TRUNCATION_PSI
@@ -119,6 +119,7 @@ class SidePanel(QScrollArea):
 
     def __init__(self, actions: dict, parent=None):
         super().__init__(parent)
+        self.flashing = False         # the Points list is lit up (Start with no pairs)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -260,21 +261,15 @@ class SidePanel(QScrollArea):
         v = QVBoxLayout(box)
         v.setContentsMargins(*MARGINS)
         v.setSpacing(SPACING)
-        self.points = QTreeWidget()
-        self.points.setColumnCount(4)
-        self.points.setHeaderLabels(["#", "Handle", "Target", "Distance"])
+        self.points = QTreeView()        # its model (points_model.PairsModel) is the document's pairs
         self.points.setRootIsDecorated(False)
         self.points.setUniformRowHeights(True)
         self.points.setAlternatingRowColors(True)
         self.points.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.points.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.points.setMinimumHeight(64)
         self.points_box = box
         self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
-        hdr = self.points.header()
-        hdr.setStretchLastSection(True)
-        for c in range(3):
-            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        self.points.itemSelectionChanged.connect(self._selection_changed)
         v.addWidget(self.points)
         v.addWidget(_buttons(action_button(a["remove_pair"]), columns=1))
         col.addWidget(box)
@@ -352,44 +347,54 @@ class SidePanel(QScrollArea):
         self.seed.set_other_source(seed_text)
 
     def flash_points(self, ms=900):
-        """Draw the eye to the Points list (Start with no pairs): a highlight that fades out."""
-        box = self.points_box
-        box.setStyleSheet("QGroupBox { border: 2px solid #e6a800; border-radius: 4px; }")
-        self.ensureWidgetVisible(box)
-        timer = QTimer(box)   # dies with the box
+        """Draw the eye to the Points list (Start with no pairs): its background lights up, then fades
+        back. Only colours change (a palette, not a style sheet), so nothing on the panel moves."""
+        view = self.points.viewport()
+        self.ensureWidgetVisible(self.points_box)
+        normal = view.palette()
+        lit = view.palette()
+        lit.setColor(QPalette.ColorRole.Base, QColor(255, 236, 160))
+        lit.setColor(QPalette.ColorRole.AlternateBase, QColor(255, 228, 140))
+        self.points.setPalette(lit)
+        self.flashing = True
+        timer = QTimer(self.points)   # dies with the list
         timer.setSingleShot(True)
-        timer.timeout.connect(lambda: box.setStyleSheet(""))
+        timer.timeout.connect(lambda: (self.points.setPalette(normal), setattr(self, "flashing", False)))
         timer.timeout.connect(timer.deleteLater)
         timer.start(ms)
 
     # ----- points list ------------------------------------------------------------------------
-    def update_points(self, pairs, selected=-1):
-        """pairs: [(handle, target)]. Updates rows in place so a selection survives live updates."""
+    def set_points_model(self, model):
+        """Show `model` (the document's pairs) in the Points list."""
         t = self.points
+        t.setModel(model)
+        hdr = t.header()
+        hdr.setStretchLastSection(True)
+        for c in range(3):
+            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        t.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+
+    def select_pair(self, selected=-1):
+        """Select row `selected` (-1: none) without reporting it back as the user's choice."""
+        t = self.points
+        model = t.model()
+        if model is None:
+            return
         t.blockSignals(True)
-        while t.topLevelItemCount() > len(pairs):
-            t.takeTopLevelItem(t.topLevelItemCount() - 1)
-        while t.topLevelItemCount() < len(pairs):
-            item = QTreeWidgetItem()
-            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.addTopLevelItem(item)
-        for i, (hd, tg) in enumerate(pairs):
-            item = t.topLevelItem(i)
-            d = math.dist(hd, tg)
-            texts = (str(i + 1), f"{hd[0]:.1f}, {hd[1]:.1f}", f"{tg[0]:.1f}, {tg[1]:.1f}", f"{d:.1f} px")
-            for c, text in enumerate(texts):
-                if item.text(c) != text:
-                    item.setText(c, text)
-        if 0 <= selected < len(pairs):
-            if t.currentItem() is not t.topLevelItem(selected) or not t.topLevelItem(selected).isSelected():
-                t.setCurrentItem(t.topLevelItem(selected))
+        t.selectionModel().blockSignals(True)
+        if 0 <= selected < model.rowCount():
+            index = model.index(selected, 0)
+            flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            t.selectionModel().setCurrentIndex(index, flags)
         else:
-            t.clearSelection()
+            t.selectionModel().clearSelection()
+        t.selectionModel().blockSignals(False)
         t.blockSignals(False)
+        t.viewport().update()
 
     def selected_pair(self) -> int:
-        items = self.points.selectedItems()
-        return self.points.indexOfTopLevelItem(items[0]) if items else -1
+        rows = self.points.selectionModel().selectedRows() if self.points.selectionModel() else []
+        return rows[0].row() if rows else -1
 
     def _selection_changed(self):
         self.pairActivated.emit(self.selected_pair())

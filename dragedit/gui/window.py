@@ -37,6 +37,7 @@ from .document import EditDocument
 from .export_controller import ExportController
 from .model_open import OpenedModel, load_model
 from .panels import SidePanel
+from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
 from .recovery import Recovery, RecoveryBanner, ask_quit
@@ -219,6 +220,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.panel = SidePanel(self.actions_)
+        self.points_model = PairsModel(self.doc, self)   # the Points list reads the document's pairs
+        self.panel.set_points_model(self.points_model)
         self.panel.pairActivated.connect(self._select_pair)
         p = self.panel
         p.seed.valueChanged.connect(self.set_seed)
@@ -509,7 +512,8 @@ class MainWindow(QMainWindow):
         if self.selected >= len(pairs):
             self.selected = -1
         self.canvas.set_pairs(pairs)
-        self.panel.update_points(pairs, self.selected)
+        self.points_model.refresh()
+        self.panel.select_pair(self.selected)
         if pairs:
             self.status_dist.setText("distance " + " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs) + " px")
         else:
@@ -519,7 +523,7 @@ class MainWindow(QMainWindow):
     def _select_pair(self, i):
         self.selected = i
         self.canvas.set_selected(i)
-        self.panel.update_points(self._pairs(), i)
+        self.panel.select_pair(i)
 
     def start_handle(self, x, y):
         """A click on the image: a handle, or the target of the handle waiting for one."""

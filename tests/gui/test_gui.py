@@ -60,8 +60,8 @@ def test_click_creates_pair_at_image_coordinates(win):
         q = c.image_to_widget(*pair.handle)
         assert c.widget_to_image(q) == pytest.approx(pair.handle, abs=1e-9)
     # the list shows the pair with its distance
-    assert w.panel.points.topLevelItemCount() == 1
-    assert w.panel.points.topLevelItem(0).text(3).endswith("px")
+    assert w.panel.points.model().rowCount() == 1
+    assert w.panel.points.model().index(0, 3).data().endswith("px")
 
 
 def test_wheel_zoom_keeps_the_point_under_the_cursor_and_pans(win):
@@ -152,7 +152,7 @@ def test_start_updates_canvas_and_stop_answers_within_one_iteration(qtbot, win):
     # the canvas and the list show the session's tracked handles
     assert w.session.pairs[0].handle != start_handle
     assert w.canvas.pairs[0][0] == pytest.approx(w.session.pairs[0].handle, abs=1e-9)
-    assert w.panel.points.topLevelItem(0).text(1) == "{:.1f}, {:.1f}".format(*w.session.pairs[0].handle)
+    assert w.panel.points.model().index(0, 1).data() == "{:.1f}, {:.1f}".format(*w.session.pairs[0].handle)
     print(f"\nstop latency {latency * 1000:.0f} ms ({w.session.iteration - at_stop} iteration(s) after Stop)")
 
 

@@ -281,3 +281,32 @@ def test_the_title_names_the_app_once_and_the_toolbar_is_called_toolbar(win):
     shown = title if title.endswith("dragedit") else f"{title} — dragedit"
     assert shown.count("dragedit") == 1 and "g.pt" in shown and "seed 1" in shown, shown
     assert w.toolbar.windowTitle() == "Toolbar" and w.toolbar.toggleViewAction().text() == "Toolbar"
+
+
+def test_the_points_flash_lights_the_list_without_moving_anything(qtbot, win):
+    w = win
+    box, view = w.panel.points_box, w.panel.points
+    before = (box.geometry(), view.geometry(), box.contentsRect())
+    base = view.palette().color(view.palette().ColorRole.Base)
+    assert not w.start_run()                          # no pairs: Start says why and lights up the list
+    assert w.panel.flashing and view.palette().color(view.palette().ColorRole.Base) != base
+    QApplication.processEvents()
+    assert (box.geometry(), view.geometry(), box.contentsRect()) == before
+    qtbot.waitUntil(lambda: not w.panel.flashing, timeout=3000)
+    assert view.palette().color(view.palette().ColorRole.Base) == base
+
+
+def test_the_points_list_and_the_canvas_share_one_selection_and_follow_live_moves(qtbot, win):
+    w = win
+    add_pair(w, (20, 20), (30, 30))
+    add_pair(w, (40, 40), (50, 44))
+    model, sel = w.panel.points.model(), w.panel.points.selectionModel()
+    assert model.rowCount() == 2 and model.index(1, 2).data() == "50.0, 44.0"
+    sel.select(model.index(0, 0), sel.SelectionFlag.ClearAndSelect | sel.SelectionFlag.Rows)
+    assert w.selected == 0 and w.canvas.selected == 0
+    w._select_pair(1)                                 # a click on a point on the canvas
+    assert [i.row() for i in sel.selectedRows()] == [1]
+    w._on_point_moved(1, "target", 52.0, 46.0)        # dragging the target: the row follows at once
+    assert model.index(1, 2).data() == "52.0, 46.0" and [i.row() for i in sel.selectedRows()] == [1]
+    w.remove_pair(0)
+    assert model.rowCount() == 1 and model.index(0, 1).data() == "40.0, 40.0"

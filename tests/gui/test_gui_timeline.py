@@ -138,7 +138,7 @@ def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
     w.panel.seed.setValue(11)
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.session.seed == 11 and not w.session.pairs and w.session.mask is None
-    assert w.canvas.pairs == [] and w.canvas.mask is None and w.panel.points.topLevelItemCount() == 0
+    assert w.canvas.pairs == [] and w.canvas.mask is None and w.panel.points.model().rowCount() == 0
     msg = w.statusBar().currentMessage()
     assert "cleared 2 pairs and the mask" in msg
     w.undo()  # one step brings back seed, pairs and mask
