@@ -115,9 +115,10 @@ class EditDocument(QObject):
         return True
 
     # ----- undoable edits -----------------------------------------------------------------------
-    def edit(self, text, fn, merge_key=None, changes_latent=False, title=None, source=None) -> bool:
+    def edit(self, text, fn, merge_key=None, changes_latent=False, title=None, source=None, timeline=None) -> bool:
         """Run fn on the session as one undoable edit. Latent changes stop a run first and end the
-        timeline (no run made the new image); `source` says where a new image came from.
+        timeline (no run made the new image, unless `timeline` is the run that did: a recovered
+        session's); `source` says where a new image came from.
         A DragEditError goes to the status bar (or a message titled `title`) and changes nothing."""
         s = self.session
         if s is None:
@@ -135,7 +136,7 @@ class EditDocument(QObject):
                 self.status.emit(str(exc), 8000)
             return False
         if changes_latent:
-            self.run_frames = None
+            self.run_frames = timeline
             if source is not None:
                 self.source = source
             self._latent_changed()

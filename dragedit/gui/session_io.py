@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DragEditError
+from .timeline_file import load_timeline, save_timeline
 
 SESSION_FILTER = "dragedit sessions (*.json)"
 LATENT_FILTER = "Latents (*.npz *.npy)"
@@ -54,7 +55,8 @@ class SessionIO:
         if path:
             self.open(path)
 
-    def open(self, path) -> bool:
+    def open(self, path, timeline_path=None) -> bool:
+        """timeline_path: the run saved with a recovered session (shown when it made that image)."""
         from ..edit.session_file import read_session
         h = self.host
         title = "Cannot open session"
@@ -80,6 +82,7 @@ class SessionIO:
         if opened is not None and not h.install_model(opened, file.seed, title):
             return False
         snap = file.snapshot_for(h.session)
+        timeline = None if timeline_path is None else load_timeline(timeline_path, snap["ws"], h.session.size)
         self._show_settings(file)
 
         def apply():
@@ -87,7 +90,7 @@ class SessionIO:
             h._apply_params()
 
         ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
-                     source=("session", Path(path).name))
+                        source=("session", Path(path).name), timeline=timeline)
         if ok:
             h._set_quietly(h.panel.seed, h.session.seed)
             h._set_quietly(h.panel.truncation, h.session.params.truncation_psi)
@@ -131,11 +134,17 @@ class SessionIO:
             h.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
             return False
         h.recovery.mark_offered()
-        return self.open(p)
+        return self.open(p, timeline_path=self.timeline_path())
+
+    def timeline_path(self) -> Path:
+        return self.host.recovery.path.with_name("autosave.timeline.npz")
 
     def autosave(self) -> bool:
         h = self.host
-        return h.recovery.save(h.session, h.model_path, self.settings_dict())
+        saved = h.recovery.save(h.session, h.model_path, self.settings_dict())
+        if saved:   # and the run that made the image, so Recover brings the timeline back too
+            save_timeline(self.timeline_path(), h.run_frames)
+        return saved
 
     def save_latent_dialog(self):
         h = self.host

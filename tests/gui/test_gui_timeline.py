@@ -197,3 +197,20 @@ def test_the_timeline_grows_with_a_run_also_after_a_seed_change(qtbot, win):
     w.stop_run(wait=True)
     n = w.run_frames.last_step
     assert w.timeline_label.text() == f"iteration {n} / {n}" and w.timeline_slider.isEnabled()
+
+
+def test_recover_last_session_brings_the_timeline_back(qtbot, settings, messages, gen_path):
+    from PySide6.QtCore import QSettings
+    w = make_window(qtbot, settings, gen_path)
+    run(qtbot, w, steps=5)
+    n, frames = w.run_frames.last_step, [e["frame"].copy() for e in w.timeline]
+    w.close()                                        # the autosave (and its timeline) is written here
+    again = make_window(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat), gen_path)
+    assert again.timeline == []
+    assert again.recover_session()
+    assert len(again.timeline) == len(frames) and again.run_frames.last_step == n
+    assert all(np.array_equal(a["frame"], b) for a, b in zip(again.timeline, frames))
+    assert again.timeline_label.text() == f"iteration {n} / {n}" and again.timeline_slider.isEnabled()
+    again.timeline_slider.setValue(0)                # and it can be picked from like any run
+    assert np.array_equal(again.frame, frames[0])
+    again.close()
