@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from ..edit import semantics
 from ..errors import DragEditError
-from .canvas_overlay import CanvasOverlay
+from .canvas_overlay import CanvasOverlay, ghost_label
 from .semantic_preview import PreviewRenderer
 from .semantics_panel import SemanticsPanel, pretty
 
@@ -230,7 +230,7 @@ class SemanticsController(QObject):
         g = self.overlay.ghosts[i]
         self._start_handle(g["x"], g["y"])
         self.overlay.set_ghosts([p for k, p in enumerate(self.overlay.ghosts) if k != i])
-        self.w.status(f"Handle at {g['name']} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
+        self.w.status(f"Handle at {ghost_label(g)} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
 
     # ----- part masks ------------------------------------------------------------------------
     def select_part(self, x, y):

@@ -144,7 +144,11 @@ def test_suggest_points_shows_named_ghosts_and_a_ghost_becomes_a_handle(qtbot, w
     vp = w.canvas.viewport()
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, nose["x"], nose["y"]))
     assert w.pending == pytest.approx((nose["x"], nose["y"]))
+    assert "Handle at Nose tip" in w.statusBar().currentMessage()     # names read as words
     assert "nose_tip" not in [g["name"] for g in w.semantics.overlay.ghosts]
+    from PySide6.QtWidgets import QToolTip
+    QTest.mouseMove(vp, wpos(w, ghosts[0]["x"], ghosts[0]["y"]))
+    assert w.semantics.overlay.hover == 0 and not QToolTip.isVisible()   # no tooltip over the next ghost
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      wpos(w, nose["x"] + 8, nose["y"]))
     assert len(w.session.pairs) == 1
