@@ -753,8 +753,7 @@ class MainWindow(QMainWindow):
         if all(math.dist(h, t) <= stop for h, t in self._pairs()):
             n = len(self.session.pairs)
             self.status(f"{'Every handle is' if n > 1 else 'The handle is'} already within {stop:g} px of "
-                        f"{'its target' if n > 1 else 'the target'}: nothing to drag. Move a target, or lower "
-                        "the stop distance (More drag settings).", 15000)
+                        f"{'its target' if n > 1 else 'the target'}: nothing to drag.", 15000)
             return False
         self.session.params.space = self.panel.space.currentData()
         return self.doc.start_run(self.panel.steps.value())
