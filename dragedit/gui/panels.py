@@ -7,7 +7,7 @@ edit are always shown; the rest sit in collapsible sections so the panel fits a 
 from __future__ import annotations
 
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
@@ -79,6 +79,13 @@ class Section(QWidget):
         return self.toggle.isChecked()
 
 
+class _PointsView(QTreeView):
+    """The Points list asks for little height (a few rows) and grows into whatever the panel has left."""
+
+    def sizeHint(self):
+        return QSize(super().sizeHint().width(), 64)
+
+
 class SeedBox(QSpinBox):
     """The seed; when the image comes from elsewhere (a photo, a latent file) it shows that instead
     of a stale number, and Enter on any number (even the old one) goes back to that seed."""
@@ -126,7 +133,7 @@ class SidePanel(QScrollArea):
         body = QWidget()
         col = QVBoxLayout(body)
         col.setContentsMargins(6, 4, 6, 4)
-        col.setSpacing(6)
+        col.setSpacing(5)
         a = actions
 
         # Model
@@ -261,7 +268,7 @@ class SidePanel(QScrollArea):
         v = QVBoxLayout(box)
         v.setContentsMargins(*MARGINS)
         v.setSpacing(SPACING)
-        self.points = QTreeView()        # its model (points_model.PairsModel) is the document's pairs
+        self.points = _PointsView()      # its model (points_model.PairsModel) is the document's pairs
         self.points.setRootIsDecorated(False)
         self.points.setUniformRowHeights(True)
         self.points.setAlternatingRowColors(True)
@@ -270,9 +277,9 @@ class SidePanel(QScrollArea):
         self.points.setMinimumHeight(64)
         self.points_box = box
         self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
-        v.addWidget(self.points)
+        v.addWidget(self.points, 1)
         v.addWidget(_buttons(action_button(a["remove_pair"]), columns=1))
-        col.addWidget(box)
+        col.addWidget(box, 1)            # the list takes the height the folded sections leave
 
         # Export (the Export dialog has every option; these are its defaults and the image overlay)
         self.export_more = Section("Files and export")
@@ -291,7 +298,9 @@ class SidePanel(QScrollArea):
                              action_button(a["save_latent"]), action_button(a["load_latent"]),
                              action_button(a["save_session"]), action_button(a["open_session"]), columns=2))
         col.addWidget(box)
-        col.addStretch(1)
+        # One folded section open at a time, so the panel fits at 1200x800 without scrolling.
+        self.drag_more.toggle.toggled.connect(lambda on: on and self.export_more.set_expanded(False))
+        self.export_more.toggle.toggled.connect(lambda on: on and self.drag_more.set_expanded(False))
         self._align_labels(body)
         self.setWidget(body)
         body.setMinimumWidth(300)

@@ -162,7 +162,25 @@ def test_the_controls_panel_fits_at_1200x800(qtbot, settings, messages, gen_path
     assert not w.panel.drag_more.expanded and not w.panel.lr.isVisible()
     w.panel.drag_more.set_expanded(True)
     assert w.panel.lr.isVisible() and w.panel.tracker.isVisible()
+    for opened, folded in ((w.panel.drag_more, w.panel.export_more), (w.panel.export_more, w.panel.drag_more)):
+        if not opened.expanded:
+            opened.toggle.click()
+        QApplication.processEvents()
+        assert opened.expanded and not folded.expanded          # one folded section open at a time
+        assert bar.maximum() == 0, f"the panel scrolls by {bar.maximum()} px with {opened.toggle.text()} open"
+    w.settings.setValue("panel/more_drag", True)                # as saved by a version that allowed both
+    w.settings.setValue("panel/files", True)
     w.close()
+    from PySide6.QtCore import QSettings
+    again = make_window(qtbot, QSettings(w.settings.fileName(), QSettings.Format.IniFormat), gen_path)
+    again.resize(1200, 800)
+    qtbot.wait(50)
+    QApplication.processEvents()
+    assert again.panel.verticalScrollBar().maximum() == 0       # "Files and export" is not clipped
+    files = again.panel.export_more
+    bottom = files.mapTo(again.panel.widget(), files.rect().bottomLeft()).y()
+    assert bottom <= again.panel.viewport().height()
+    again.close()
 
 
 def test_quitting_with_unsaved_work_says_it_is_recoverable_then_offers_it_once(qtbot, settings, messages,
