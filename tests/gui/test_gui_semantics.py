@@ -220,3 +220,30 @@ def test_a_model_without_factor_names_gets_sefa_sliders_on_their_layers(qtbot, t
     changed = [i for i in range(w.session.G.num_ws) if not torch.equal(w.session.ws[0, i], before[0, i])]
     assert changed == S.layer_indices(w.session.G, "coarse")
     w.close()
+
+
+def test_a_slider_at_zero_shows_no_fill_and_fills_from_zero_either_way(qtbot, win):
+    s = win.semantics.panel.sliders[0]
+    win.semantics.dock.raise_()
+    qtbot.waitUntil(lambda: s.isVisible())
+    highlight = s.palette().color(s.palette().ColorRole.Highlight)
+
+    def filled():
+        img = s.grab().toImage()
+        return sum(1 for x in range(img.width()) for y in range(img.height())
+                   if abs(img.pixelColor(x, y).red() - highlight.red()) < 12
+                   and abs(img.pixelColor(x, y).green() - highlight.green()) < 12
+                   and abs(img.pixelColor(x, y).blue() - highlight.blue()) < 12)
+
+    assert filled() == 0                              # at 0 nothing is filled (not the left half)
+    x0, _ = s.zero_and_handle_x()
+    s.blockSignals(True)
+    s.setValue(s.maximum() // 2)
+    right = filled()
+    _, xh = s.zero_and_handle_x()
+    s.setValue(s.minimum() // 2)
+    left = filled()
+    _, xl = s.zero_and_handle_x()
+    s.setValue(0)
+    s.blockSignals(False)
+    assert right > 20 and left > 20 and xl < x0 < xh
