@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QThread, Signal
+
 from ..edit.drag import DragParams, DragSession
 from ..edit.latent_source import embedded_latent
 from ..errors import DragEditError
@@ -50,3 +52,29 @@ def load_model(path, seed: int, params: DragParams, device="cpu", precision="aut
     else:
         source = ("seed", session.seed)
     return OpenedModel(path.resolve(), session, info, source)
+
+
+LARGE_MODEL_BYTES = 64 << 20   # above this a model is read in the background, with a note in the status bar
+
+
+def is_large(path) -> bool:
+    try:
+        return Path(path).expanduser().stat().st_size > LARGE_MODEL_BYTES
+    except OSError:
+        return False
+
+
+class ModelLoader(QThread):
+    """`load_model` in a thread of its own, so the window keeps drawing and answering while a big
+    file is read; `loaded` carries the OpenedModel, or None and the reason."""
+    loaded = Signal(object, str)
+
+    def __init__(self, path, seed, params, device, precision, parent=None):
+        super().__init__(parent)
+        self.args = (path, seed, params, device, precision)
+
+    def run(self):  # noqa: D401 - QThread entry point
+        try:
+            self.loaded.emit(load_model(*self.args), "")
+        except DragEditError as exc:
+            self.loaded.emit(None, str(exc))

@@ -21,7 +21,7 @@ import torch
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QTextEdit, QToolBar, QVBoxLayout,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QTextEdit, QToolBar, QVBoxLayout,
                                QUndoView, QWidget)
 
 from .. import __version__
@@ -35,7 +35,7 @@ from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
-from .model_open import OpenedModel, load_model
+from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
         self.last_progress = None
+        self.model_loader = None      # a ModelLoader while a large model file is read
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.sessions = SessionIO(self)
@@ -154,7 +155,8 @@ class MainWindow(QMainWindow):
             open_model=self.open_model_dialog, open_image=self.open_image_dialog,
             open_session=lambda: self.sessions.open_dialog(), save_session=lambda: self.sessions.save_dialog(),
             recover_session=self.recover_session, save_image=self.save_image_dialog,
-            save_latent=lambda: self.sessions.save_latent_dialog(), load_latent=lambda: self.sessions.load_latent_dialog(),
+            save_latent=lambda: self.sessions.save_latent_dialog(),
+            load_latent=lambda: self.sessions.load_latent_dialog(),
             export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
             export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
             undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=self.reset_points,
@@ -268,6 +270,12 @@ class MainWindow(QMainWindow):
         self.status_pos = QLabel("")
         self.status_zoom = QLabel("")
         self.status_device = QLabel(device_text(self.device, self.precision))
+        self.status_busy = QProgressBar()       # a busy bar while a large model is read
+        self.status_busy.setRange(0, 0)
+        self.status_busy.setMaximumWidth(120)
+        self.status_busy.setToolTip("Reading the model file")
+        self.status_busy.hide()
+        sb.addPermanentWidget(self.status_busy)
         for w, tip in ((self.status_iter, "Iteration of the current edit"),
                        (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
                        (self.status_dist, "Distance of each handle to its target"),
@@ -442,11 +450,44 @@ class MainWindow(QMainWindow):
         if path:
             self.open_model(path)
 
-    def open_model(self, path, seed=None) -> bool:
-        """Load a generator; on any failure show a message and keep the current model and edits."""
+    def open_model(self, path, seed=None, background=None) -> bool:
+        """Load a generator; on any failure show a message and keep the current model and edits.
+        A large file (background None) is read in a thread with a note in the status bar: True then
+        means the load started, and the model is swapped in when it is read and checked."""
+        if background is None:
+            background = is_large(path)
+        if background:
+            return self._open_model_in_background(path, seed)
         self.stop_run(wait=True)
         opened = self.load_model_file(path, seed, "Cannot open model")
         return opened is not None and self.install_model(opened, seed, "Cannot open model")
+
+    def _open_model_in_background(self, path, seed) -> bool:
+        if self.model_loader is not None:
+            self.show_message("info", "Opening a model", "Another model is still being read: wait for it.")
+            return False
+        path = Path(path).expanduser()
+        size = path.stat().st_size / 2 ** 20 if path.exists() else 0
+        loader = ModelLoader(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
+                             self.device, self.precision, self)
+        self.model_loader = loader
+
+        def done(opened, error):
+            self.model_loader = None
+            loader.wait()
+            loader.deleteLater()
+            self.status_busy.hide()
+            if opened is None:
+                self.show_message("warning", "Cannot open model", error)
+                return
+            self.stop_run(wait=True)
+            self.install_model(opened, seed, "Cannot open model")
+
+        loader.loaded.connect(done)
+        self.status_busy.show()
+        self.status(f"Reading {path.name} ({size:.0f} MB)… the current image stays editable until it is ready.", 0)
+        loader.start()
+        return True
 
     def load_model_file(self, path, seed=None, title="Cannot open model") -> OpenedModel | None:
         """Read and check a model into a new object (nothing on screen changes); None after a message."""
@@ -1097,6 +1138,8 @@ class MainWindow(QMainWindow):
             self._closing = True
             try:
                 self.stop_run(wait=True)
+                if self.model_loader is not None:   # a large model still being read: let it finish
+                    self.model_loader.wait()
                 self.exporter.shutdown()
                 if self.sessions.autosave() and self.undo_stack.isClean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer

@@ -210,3 +210,25 @@ def test_history_panel_goes_back_to_any_entry_and_edits_in_a_row_merge(qtbot, wi
     view.setCurrentIndex(view.model().index(2, 0))  # and forward again, to the saved state
     assert len(w.session.pairs) == 1 and w.panel.truncation.value() == pytest.approx(0.6)
     assert w.undo_stack.isClean()
+
+
+def test_a_large_model_is_read_in_the_background_and_swapped_in_whole(qtbot, worked, messages, tmp_path,
+                                                                        monkeypatch):
+    import dragedit.gui.model_open as mo
+    monkeypatch.setattr(mo, "LARGE_MODEL_BYTES", 0)      # every file counts as large here
+    w = worked
+    before = state(w)
+    other = save_generator(other_generator(), tmp_path / "big.pt")
+    assert w.open_model(other)                            # started: the window is unchanged meanwhile
+    assert w.status_busy.isVisible() and "Reading big.pt" in w.statusBar().currentMessage()
+    assert_same(before, state(w))
+    qtbot.waitUntil(lambda: w.model_loader is None, timeout=30000)
+    assert w.model_path.name == "big.pt" and w.session.G.img_resolution == 32 and not w.status_busy.isVisible()
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x80\x04 not a model")
+    before, n = state(w), len(messages)
+    assert w.open_model(bad)
+    qtbot.waitUntil(lambda: w.model_loader is None, timeout=30000)
+    assert len(messages) == n + 1 and "bad.pt" in messages[-1][2]
+    assert_same(before, state(w))
