@@ -270,12 +270,10 @@ class MainWindow(QMainWindow):
         self.status_pos = QLabel("")
         self.status_zoom = QLabel("")
         self.status_device = QLabel(device_text(self.device, self.precision))
-        self.status_busy = QProgressBar()       # a busy bar while a large model is read
+        self.status_busy = QProgressBar()       # a busy bar while a large model is read (in the bar only then)
         self.status_busy.setRange(0, 0)
-        self.status_busy.setMaximumWidth(120)
+        self.status_busy.setMaximumSize(120, self.status_iter.sizeHint().height())
         self.status_busy.setToolTip("Reading the model file")
-        self.status_busy.hide()
-        sb.addPermanentWidget(self.status_busy)
         for w, tip in ((self.status_iter, "Iteration of the current edit"),
                        (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
                        (self.status_dist, "Distance of each handle to its target"),
@@ -476,7 +474,7 @@ class MainWindow(QMainWindow):
             self.model_loader = None
             loader.wait()
             loader.deleteLater()
-            self.status_busy.hide()
+            self.statusBar().removeWidget(self.status_busy)
             if opened is None:
                 self.show_message("warning", "Cannot open model", error)
                 return
@@ -484,6 +482,7 @@ class MainWindow(QMainWindow):
             self.install_model(opened, seed, "Cannot open model")
 
         loader.loaded.connect(done)
+        self.statusBar().addPermanentWidget(self.status_busy)
         self.status_busy.show()
         self.status(f"Reading {path.name} ({size:.0f} MB)… the current image stays editable until it is ready.", 0)
         loader.start()
