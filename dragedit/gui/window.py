@@ -37,6 +37,7 @@ from .document import EditDocument
 from .export_controller import ExportController
 from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
+from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
@@ -64,9 +65,6 @@ class MainWindow(QMainWindow):
             AppSettings(self.settings).device if device == "auto" else device, precision)
         self.doc = EditDocument(self)   # the edit state; this window shows it and forwards edits
         self.doc.source = ("seed", 0 if seed is None else int(seed))
-        self.pending = None           # a handle waiting for its target
-        self.selected = -1
-        self._point_before = None
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
         self.last_progress = None
@@ -114,7 +112,6 @@ class MainWindow(QMainWindow):
         d = self.doc
         d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
         d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
-        d.pairsChanged.connect(self._sync_points)
         d.maskChanged.connect(self._show_mask)
         d.latentChanged.connect(self._show_latent)
         d.timelineChanged.connect(self._show_timeline)
@@ -122,7 +119,6 @@ class MainWindow(QMainWindow):
         d.runStateChanged.connect(self._on_run_state)
         d.progress.connect(self._show_progress)
         d.historyChanged.connect(self._update_actions)
-        d.restored.connect(self._clear_marks)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
 
@@ -191,14 +187,7 @@ class MainWindow(QMainWindow):
 
     def _build_ui(self):
         self.canvas = Canvas()
-        self.canvas.clicked.connect(self._on_canvas_click)
-        self.canvas.pointPressed.connect(self._on_point_pressed)
-        self.canvas.pointMoved.connect(self._on_point_moved)
-        self.canvas.pointReleased.connect(self._on_point_released)
-        self.canvas.removeRequested.connect(self.remove_pair)
-        self.canvas.cancelPending.connect(self.cancel_pending)
         self.canvas.strokeFinished.connect(self._on_stroke)
-        self.canvas.pairSelected.connect(self._select_pair)
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
         self.actions_["points_tool"].setChecked(True)
@@ -224,7 +213,9 @@ class MainWindow(QMainWindow):
         self.panel = SidePanel(self.actions_)
         self.points_model = PairsModel(self.doc, self)   # the Points list reads the document's pairs
         self.panel.set_points_model(self.points_model)
-        self.panel.pairActivated.connect(self._select_pair)
+        self.points = PointsController(self.doc, self.canvas, self.panel, self.points_model, self)
+        self.points.changed.connect(self._show_points_state)
+        self.points.status.connect(lambda text: self.status(text))
         p = self.panel
         p.seed.valueChanged.connect(self.set_seed)
         p.seed.seedEntered.connect(lambda v: self.set_seed(v, force=True))
@@ -507,10 +498,8 @@ class MainWindow(QMainWindow):
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
-        self.pending = None
-        self.selected = -1
+        self.points.clear_marks()
         self.canvas.cancel_interaction()
-        self.canvas.set_pending(None)
         self.canvas.set_mask(None)
         self.compare.forget()
         self.canvas.placeholder = "Rendering…"
@@ -543,17 +532,18 @@ class MainWindow(QMainWindow):
         else:
             self.status_loss.setText(f"loss {res.loss:.4f}")
 
-    # =============================================================== points
+    # =============================================================== points (see points_controller.py)
+    pending = property(lambda self: self.points.pending, doc="A handle waiting for its target, or None.")
+    selected = property(lambda self: self.points.selected, doc="The selected pair's index, or -1.")
+
     def _pairs(self):
         return self.doc.pairs()
 
     def _sync_points(self):
+        self.points.sync()
+
+    def _show_points_state(self):
         pairs = self._pairs()
-        if self.selected >= len(pairs):
-            self.selected = -1
-        self.canvas.set_pairs(pairs)
-        self.points_model.refresh()
-        self.panel.select_pair(self.selected)
         if pairs:
             self.status_dist.setText("distance " + " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs) + " px")
         else:
@@ -561,80 +551,26 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _select_pair(self, i):
-        self.selected = i
-        self.canvas.set_selected(i)
-        self.panel.select_pair(i)
+        self.points.select(i)
 
     def start_handle(self, x, y):
         """A click on the image: a handle, or the target of the handle waiting for one."""
-        self._on_canvas_click(x, y)
-
-    def _on_canvas_click(self, x, y):
-        if self.session is None:
-            return
-        if self.pending is None:
-            self.pending = (x, y)
-            self.canvas.set_pending(self.pending)
-            self.status(f"Handle at ({x:.1f}, {y:.1f}): now click its target.")
-            self._update_actions()
-            return
-        handle, self.pending = self.pending, None
-        self.canvas.set_pending(None)
-        if self._edit("Add pair", lambda: self.session.add_pair(handle, (x, y))):
-            self.selected = len(self.session.pairs) - 1
-            self._select_pair(self.selected)
-            self.status(f"Pair {self.selected + 1}: ({handle[0]:.1f}, {handle[1]:.1f}) → ({x:.1f}, {y:.1f}). "
-                        "Press Space to start.")
-        self._update_actions()
+        self.points.click(x, y)
 
     def cancel_pending(self):
-        if self.pending is not None:
-            self.pending = None
-            self.canvas.set_pending(None)
-            self.status("Handle dropped.")
-            self._update_actions()
-
-    def _on_point_pressed(self, i, which):
-        self._point_before = None if (self.running or self.session is None) else self.doc.state()
+        self.points.cancel_pending()
 
     def _on_point_moved(self, i, which, x, y):
-        if self.session is None:
-            return
-        try:
-            (self.session.move_handle if which == "handle" else self.session.move_target)(i, (x, y))
-        except DragEditError as exc:
-            self.status(str(exc))
-        self._sync_points()
-
-    def _on_point_released(self, i, which):
-        before, self._point_before = self._point_before, None
-        self.doc.push_point_move(f"Move {which} {i + 1}", before)
-        self._sync_points()
+        self.points.move_point(i, which, x, y)
 
     def remove_pair(self, i):
-        if self.session is None or not 0 <= i < len(self.session.pairs):
-            return
-        if self._edit(f"Remove pair {i + 1}", lambda: self.session.remove_pair(i)):
-            self.selected = -1
-            self.canvas.set_selected(-1)
-            self._sync_points()
-            self.status(f"Removed pair {i + 1}.")
+        self.points.remove_pair(i)
 
     def remove_selected_pair(self):
-        i = self.selected if self.selected >= 0 else self.panel.selected_pair()
-        if i < 0 and self.session is not None and self.session.pairs:
-            i = len(self.session.pairs) - 1
-        if i >= 0:
-            self.remove_pair(i)
-        elif self.pending is not None:
-            self.cancel_pending()
+        self.points.remove_selected()
 
     def reset_points(self):
-        self.cancel_pending()
-        if self.session is not None and self.session.pairs:
-            self._edit("Reset points", self.session.clear_pairs)
-            self.selected = -1
-            self._sync_points()
+        self.points.reset()
 
     # =============================================================== undoable edits
     def _edit(self, text, fn, **kw) -> bool:
@@ -711,11 +647,7 @@ class MainWindow(QMainWindow):
             self._edit("Reset image", self.session.reset, changes_latent=True)
 
     def _clear_marks(self):
-        """A handle waiting for its target and the selection belong to the image that was there."""
-        self.pending = None
-        self.selected = -1
-        self.canvas.set_pending(None)
-
+        self.points.clear_marks()
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
         kind, name = self.source
