@@ -72,7 +72,8 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
 
 
 def _extras(w, app, pump, folder):
-    """The help page, before/after (split and side by side) and the export dialog with its progress bar, from the same window."""
+    """The help page, before/after (split and side by side) and the export dialog with its progress bar,
+    from the same window."""
     help_dialog = w.show_help(0)
     help_dialog.resize(760, 600)
     pump(lambda: False, 0.2)

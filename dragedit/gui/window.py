@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QTextEdit, QToolBar, QVBoxLayout,
-                               QUndoView, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QToolBar,
+                               QUndoView, QVBoxLayout, QWidget)
 
 from .. import __version__
 from ..edit.drag import DragParams
@@ -35,6 +34,7 @@ from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
+from .keys import HeldKeys
 from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
 from .points_controller import PointsController
@@ -83,7 +83,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._bind_document()
         self._restore_settings()
-        QApplication.instance().installEventFilter(self)
+        self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
+        self.keys.install()
         self._update_actions()
         self._show_no_model("")
         if model is not None:
@@ -889,7 +890,7 @@ class MainWindow(QMainWindow):
             except (OSError, DragEditError) as exc:
                 self.show_message("warning", "Cannot save the tuned model", str(exc))
                 return False
-            if not self.open_model(out):
+            if not self.open_model(out, background=False):   # the status below needs it opened
                 return False
             self.status(f"Opened {name} ({quality}); the tuned model is saved as {out}.", 0)
             return True
@@ -935,37 +936,6 @@ class MainWindow(QMainWindow):
                 return False
             return self.load_latent(path)
         return self.open_model(path)
-
-    # =============================================================== keys: Space starts/stops, or pans when dragged
-    def eventFilter(self, obj, event):
-        t = event.type()
-        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Backslash \
-                and not event.modifiers() and isinstance(obj, QWidget) and obj.window() is self \
-                and not isinstance(QApplication.focusWidget(), (QLineEdit, QTextEdit, QPlainTextEdit)):
-            if not event.isAutoRepeat():   # hold \ to see the start image
-                self.actions_["compare_hold"].setChecked(t == QEvent.Type.KeyPress)
-            return True
-        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space \
-                and not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier) \
-                and isinstance(obj, QWidget) and obj.window() is self:
-            fw = QApplication.focusWidget()
-            if isinstance(fw, (QLineEdit, QTextEdit, QPlainTextEdit)):
-                return False
-            if event.isAutoRepeat():
-                return True
-            if t == QEvent.Type.KeyPress:
-                self.canvas.space_held = True
-                self.canvas.space_used = False
-                self.canvas.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            else:
-                used = self.canvas.space_used
-                self.canvas.space_held = False
-                self.canvas.space_used = False
-                self.canvas.set_tool(self.canvas.tool)
-                if not used:
-                    self.toggle_run()
-            return True
-        return False
 
     # =============================================================== misc
     def _on_hover(self, x, y):
@@ -1077,8 +1047,6 @@ class MainWindow(QMainWindow):
                 self.save_settings()
             finally:
                 self.doc.shutdown()
-                app = QApplication.instance()
-                if app is not None:
-                    app.removeEventFilter(self)
+                self.keys.remove()
         super().closeEvent(event)
 
