@@ -7,7 +7,8 @@ from gui_helpers import add_pair, make_window
 
 
 def canvas_pixels(w):
-    img = w.canvas.viewport().grab().toImage().convertToFormat(w.canvas.viewport().grab().toImage().Format.Format_RGB888)
+    from PySide6.QtGui import QImage
+    img = w.canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
     return arr[:, :img.width() * 3].reshape(img.height(), img.width(), 3).astype(int)
 
