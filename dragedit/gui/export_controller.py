@@ -144,7 +144,7 @@ class ExportController(QObject):
             return None
         if self.dialog is not None:
             self.dialog.close()
-        folder = Path(h._dir("export") or Path.home())
+        folder = Path(h.last_dir("export") or Path.home())
         start = str(folder / ("edit" if kind == "png" else f"edit.{kind}"))
         size = max(h.timeline[0]["frame"].shape[:2])
         dlg = ExportDialog(self.options(kind), start, self._ask_path, len(h.timeline), size, h)
@@ -193,7 +193,7 @@ class ExportController(QObject):
         h.settings.setValue("export/scale", options.scale)
         h.settings.setValue("export/smooth", options.smooth)
         out = target_path(path, options.kind)
-        h._remember_dir("export", str(out))
+        h.remember_dir("export", str(out))
         if self.dialog is not None:
             self.dialog.set_running(True)
         h.status(f"Exporting {len(h.timeline)} frames to {out}…", 0)

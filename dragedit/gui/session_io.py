@@ -28,7 +28,7 @@ class SessionIO:
 
     def save_dialog(self):
         h = self.host
-        if not h._need_session():
+        if not h.need_session():
             return
         path = h.ask_save_path("Save session", SESSION_FILTER, "session", f"{h.source_stem()}.json")
         if path:
@@ -39,7 +39,7 @@ class SessionIO:
         h = self.host
         if h.session is None:
             return False
-        h._apply_params()
+        h.apply_params()
         try:
             out = save_session(path, h.session, h.model_path, self.settings_dict())
         except DragEditError as exc:
@@ -87,14 +87,14 @@ class SessionIO:
 
         def apply():
             h.session.restore(snap)
-            h._apply_params()
+            h.apply_params()
 
         ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
                         source=("session", Path(path).name), timeline=timeline)
         if ok:
-            h._set_quietly(h.panel.seed, h.session.seed)
-            h._set_quietly(h.panel.truncation, h.session.params.truncation_psi)
-            h._set_combo(h.panel.mask_mode, h.session.mask_mode)
+            h.set_quietly(h.panel.seed, h.session.seed)
+            h.set_quietly(h.panel.truncation, h.session.params.truncation_psi)
+            h.set_combo(h.panel.mask_mode, h.session.mask_mode)
             h.canvas.set_mask_mode(h.session.mask_mode)
             h.canvas.set_mask(h.session.mask)
             h.status(f"Opened session {path}.")
@@ -116,10 +116,10 @@ class SessionIO:
         """The panel shows the session's drag parameters and window settings (all validated)."""
         h, p = self.host, self.host.panel
         pr, st = file.params, file.settings
-        h._set_quietly(p.lr, pr.lr or 0.0)
-        h._set_combo(p.tracker, pr.tracker)
-        h._set_combo(p.space, pr.space)
-        h._set_quietly(p.stop_distance, pr.stop_distance or 0.0)
+        h.set_quietly(p.lr, pr.lr or 0.0)
+        h.set_combo(p.tracker, pr.tracker)
+        h.set_combo(p.space, pr.space)
+        h.set_quietly(p.stop_distance, pr.stop_distance or 0.0)
         for key, w in (("steps", p.steps), ("fps", p.fps), ("brush", p.brush)):
             if key in st:
                 w.setValue(int(st[key]))
@@ -148,7 +148,7 @@ class SessionIO:
 
     def save_latent_dialog(self):
         h = self.host
-        if not h._need_session():
+        if not h.need_session():
             return
         path = h.ask_save_path("Save latent", LATENT_FILTER, "latent", f"{h.source_stem()}.npz")
         if path:
@@ -171,7 +171,7 @@ class SessionIO:
 
     def load_latent_dialog(self):
         h = self.host
-        if not h._need_session():
+        if not h.need_session():
             return
         path = h.ask_open_path("Load latent", LATENT_FILTER, "latent")
         if path:

@@ -128,14 +128,14 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         self.canvas.set_mask(s.mask)
-        self._set_combo(self.panel.mask_mode, s.mask_mode)
+        self.set_combo(self.panel.mask_mode, s.mask_mode)
         self.canvas.set_mask_mode(s.mask_mode)
 
     def _show_latent(self):
         s = self.session
         if s is not None:
-            self._set_quietly(self.panel.seed, s.seed)
-            self._set_quietly(self.panel.truncation, s.params.truncation_psi)
+            self.set_quietly(self.panel.seed, s.seed)
+            self.set_quietly(self.panel.truncation, s.params.truncation_psi)
 
     def _on_run_state(self, running):
         self.timeline_bar.set_busy(running)
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
 
     def _build_ui(self):
         self.canvas = Canvas()
-        self.canvas.strokeFinished.connect(self._on_stroke)
+        self.canvas.strokeFinished.connect(self.paint_stroke)
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
         self.actions_["points_tool"].setChecked(True)
@@ -221,10 +221,10 @@ class MainWindow(QMainWindow):
         p.seed.valueChanged.connect(self.set_seed)
         p.seed.seedEntered.connect(lambda v: self.set_seed(v, force=True))
         p.truncation.valueChanged.connect(self.set_truncation)
-        p.space.currentIndexChanged.connect(lambda _i: self._apply_params())
-        p.lr.valueChanged.connect(lambda _v: self._apply_params())
-        p.tracker.currentIndexChanged.connect(lambda _i: self._apply_params())
-        p.stop_distance.valueChanged.connect(lambda _v: self._apply_params())
+        p.space.currentIndexChanged.connect(lambda _i: self.apply_params())
+        p.lr.valueChanged.connect(lambda _v: self.apply_params())
+        p.tracker.currentIndexChanged.connect(lambda _i: self.apply_params())
+        p.stop_distance.valueChanged.connect(lambda _v: self.apply_params())
         p.mask_mode.currentIndexChanged.connect(self._on_mask_mode)
         p.brush.valueChanged.connect(self.canvas.set_brush_radius)
         p.show_mask.toggled.connect(self.canvas.set_show_mask)
@@ -354,26 +354,26 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
-    def _dir(self, key):
+    def last_dir(self, key):
         return str(self.settings.value(f"dirs/{key}", "") or "")
 
-    def _remember_dir(self, key, path):
+    def remember_dir(self, key, path):
         if path:
             self.settings.setValue(f"dirs/{key}", str(Path(path).parent))
 
     def ask_open_path(self, title, filters, key) -> str:
-        path, _ = QFileDialog.getOpenFileName(self, title, self._dir(key), filters)
-        self._remember_dir(key, path)
+        path, _ = QFileDialog.getOpenFileName(self, title, self.last_dir(key), filters)
+        self.remember_dir(key, path)
         return path
 
     def ask_save_path(self, title, filters, key, name="") -> str:
-        start = str(Path(self._dir(key)) / name) if self._dir(key) else name
+        start = str(Path(self.last_dir(key)) / name) if self.last_dir(key) else name
         path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
-        self._remember_dir(key, path)
+        self.remember_dir(key, path)
         return path
 
     def ask_directory(self, title, key) -> str:
-        path = QFileDialog.getExistingDirectory(self, title, self._dir(key))
+        path = QFileDialog.getExistingDirectory(self, title, self.last_dir(key))
         if path:
             self.settings.setValue(f"dirs/{key}", path)
         return path
@@ -505,7 +505,7 @@ class MainWindow(QMainWindow):
         self.compare.forget()
         self.canvas.placeholder = "Rendering…"
         if seed is not None:
-            self._set_quietly(self.panel.seed, int(seed))
+            self.set_quietly(self.panel.seed, int(seed))
         if not self.doc.install(opened):
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
@@ -551,7 +551,7 @@ class MainWindow(QMainWindow):
             self.status_dist.setText("no pairs")
         self._update_actions()
 
-    def _select_pair(self, i):
+    def select_pair(self, i):
         self.points.select(i)
 
     def start_handle(self, x, y):
@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
     def cancel_pending(self):
         self.points.cancel_pending()
 
-    def _on_point_moved(self, i, which, x, y):
+    def move_point(self, i, which, x, y):
         self.points.move_point(i, which, x, y)
 
     def remove_pair(self, i):
@@ -590,13 +590,13 @@ class MainWindow(QMainWindow):
 
     # =============================================================== latent
     @staticmethod
-    def _set_quietly(widget, value):
+    def set_quietly(widget, value):
         widget.blockSignals(True)
         widget.setValue(value)
         widget.blockSignals(False)
 
     @staticmethod
-    def _set_combo(combo, data):
+    def set_combo(combo, data):
         i = combo.findData(data)
         if i >= 0 and i != combo.currentIndex():
             combo.blockSignals(True)
@@ -682,7 +682,7 @@ class MainWindow(QMainWindow):
                           truncation_psi=float(p.truncation.value()),
                           stop_distance=float(p.stop_distance.value()) or None)
 
-    def _apply_params(self) -> bool:
+    def apply_params(self) -> bool:
         if self.session is None:
             return True
         new = self._params_from_ui()
@@ -720,7 +720,7 @@ class MainWindow(QMainWindow):
             self._refuse("Start needs at least one complete pair: click a handle (red), then its target (blue)."
                          + extra)
             return False
-        if not self._apply_params():
+        if not self.apply_params():
             return False
         stop = float(self.session.options()["stop_distance"])
         if all(math.dist(h, t) <= stop for h, t in self._pairs()):
@@ -761,7 +761,7 @@ class MainWindow(QMainWindow):
         step = max(1, round(v * 0.2))
         self.panel.brush.setValue(v + direction * step)
 
-    def _on_stroke(self, mask):
+    def paint_stroke(self, mask):
         if self.session is None:
             return
         mode = self.panel.mask_mode.currentData()
@@ -784,7 +784,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_mask(None)
 
     # =============================================================== export
-    def _need_session(self) -> bool:
+    def need_session(self) -> bool:
         if self.session is None:
             self.show_message("info", "No model", "Open a model first (File › Open model, Ctrl+O).")
             return False
@@ -796,7 +796,7 @@ class MainWindow(QMainWindow):
         return self.frame
 
     def save_image_dialog(self):
-        if not self._need_session():
+        if not self.need_session():
             return
         path = self.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
                                   f"{self.source_stem()}.png")
@@ -821,7 +821,7 @@ class MainWindow(QMainWindow):
 
     def export_frames_dialog(self, kind="gif"):
         """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
-        return self.exporter.open_dialog(kind) if self._need_session() else None
+        return self.exporter.open_dialog(kind) if self.need_session() else None
 
     def export_frames(self, path, kind=None, options=None) -> bool:
         """Start writing the run's frames in the background (see ExportController.export)."""
@@ -843,7 +843,7 @@ class MainWindow(QMainWindow):
 
     # =============================================================== photos
     def open_image_dialog(self):
-        if not self._need_session():
+        if not self.need_session():
             return
         path = self.ask_open_path("Open image", IMAGE_FILTER, "image")
         if path:
@@ -852,7 +852,7 @@ class MainWindow(QMainWindow):
     def open_image(self, path):
         """Show the inversion dialog for a photo (non-blocking); returns it, or None on a bad file."""
         from .invert_dialog import InvertDialog
-        if not self._need_session():
+        if not self.need_session():
             return None
         self.stop_run(wait=True)
         if not self.doc.worker.wait_idle(60):
@@ -863,7 +863,7 @@ class MainWindow(QMainWindow):
             self.show_message("warning", "Cannot open image", dlg.error)
             dlg.deleteLater()
             return None
-        self._remember_dir("image", path)
+        self.remember_dir("image", path)
         dlg.accepted.connect(lambda: self.apply_inversion(dlg.result, path))
         dlg.finished.connect(dlg.deleteLater)
         self.give_focus_back_after(dlg)
@@ -991,8 +991,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         p.lr.setValue(self.setting("drag/lr"))
         p.steps.setValue(self.setting("drag/steps"))
-        self._set_combo(p.tracker, self.setting("drag/tracker"))
-        self._set_combo(p.space, self.setting("latent/space"))
+        self.set_combo(p.tracker, self.setting("drag/tracker"))
+        self.set_combo(p.space, self.setting("latent/space"))
         p.truncation.blockSignals(True)
         p.truncation.setValue(self.setting("latent/truncation"))
         p.truncation.blockSignals(False)

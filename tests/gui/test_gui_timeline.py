@@ -133,7 +133,7 @@ def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
     add_pair(w, (10, 50), (12, 40))
     mask = np.zeros((64, 64), bool)
     mask[5:20, 5:20] = True
-    w._on_stroke(mask)
+    w.paint_stroke(mask)
     assert w.session.mask is not None
     w.panel.seed.setValue(11)
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
