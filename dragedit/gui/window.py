@@ -979,8 +979,26 @@ class MainWindow(QMainWindow):
         """A remembered value (gui/settings.py's WINDOW_SETTINGS names each key, type and default)."""
         return read_setting(self.settings, key)
 
+    def setting_widgets(self) -> dict:
+        """Where each remembered value of WINDOW_SETTINGS (gui/settings.py) lives: key -> (read, write)."""
+        p, a = self.panel, self.actions_
+        truncation = lambda v: self.set_quietly(p.truncation, v)  # noqa: E731 - no edit on restore
+        return {
+            "drag/lr": (p.lr.value, p.lr.setValue), "drag/steps": (p.steps.value, p.steps.setValue),
+            "drag/tracker": (p.tracker.currentData, lambda v: self.set_combo(p.tracker, v)),
+            "drag/stop_distance": (p.stop_distance.value, p.stop_distance.setValue),
+            "latent/space": (p.space.currentData, lambda v: self.set_combo(p.space, v)),
+            "latent/truncation": (p.truncation.value, truncation),
+            "mask/radius": (p.brush.value, p.brush.setValue),
+            "mask/show": (p.show_mask.isChecked, p.show_mask.setChecked),
+            "export/fps": (p.fps.value, p.fps.setValue), "export/overlay": (p.overlay.isChecked, p.overlay.setChecked),
+            "view/show_pixels": (a["show_pixels"].isChecked, a["show_pixels"].setChecked),
+            "panel/more_drag": (lambda: p.drag_more.expanded, p.drag_more.set_expanded),
+            "panel/files": (lambda: p.export_more.expanded, p.export_more.set_expanded),
+        }
+
     def _restore_settings(self):
-        s, p = self.settings, self.panel
+        s = self.settings
         geo = s.value("window/geometry")
         if isinstance(geo, QByteArray) and not geo.isEmpty():
             self.restoreGeometry(geo)
@@ -989,39 +1007,15 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        p.lr.setValue(self.setting("drag/lr"))
-        p.steps.setValue(self.setting("drag/steps"))
-        self.set_combo(p.tracker, self.setting("drag/tracker"))
-        self.set_combo(p.space, self.setting("latent/space"))
-        p.truncation.blockSignals(True)
-        p.truncation.setValue(self.setting("latent/truncation"))
-        p.truncation.blockSignals(False)
-        p.stop_distance.setValue(self.setting("drag/stop_distance"))
-        p.brush.setValue(self.setting("mask/radius"))
-        p.show_mask.setChecked(self.setting("mask/show"))
-        p.fps.setValue(self.setting("export/fps"))
-        p.overlay.setChecked(self.setting("export/overlay"))
-        self.actions_["show_pixels"].setChecked(self.setting("view/show_pixels"))
-        p.drag_more.set_expanded(self.setting("panel/more_drag"))
-        p.export_more.set_expanded(self.setting("panel/files"))
+        for key, (_read, write) in self.setting_widgets().items():
+            write(self.setting(key))
 
     def save_settings(self):
-        s, p = self.settings, self.panel
+        s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("drag/lr", p.lr.value())
-        s.setValue("drag/steps", p.steps.value())
-        s.setValue("drag/tracker", p.tracker.currentData())
-        s.setValue("drag/stop_distance", p.stop_distance.value())
-        s.setValue("latent/space", p.space.currentData())
-        s.setValue("latent/truncation", p.truncation.value())
-        s.setValue("mask/radius", p.brush.value())
-        s.setValue("mask/show", p.show_mask.isChecked())
-        s.setValue("export/fps", p.fps.value())
-        s.setValue("export/overlay", p.overlay.isChecked())
-        s.setValue("view/show_pixels", self.actions_["show_pixels"].isChecked())
-        s.setValue("panel/more_drag", p.drag_more.expanded)
-        s.setValue("panel/files", p.export_more.expanded)
+        for key, (read, _write) in self.setting_widgets().items():
+            s.setValue(key, read())
         s.sync()
 
     def _unsaved(self) -> bool:

@@ -27,3 +27,10 @@ def test_every_setting_the_window_saves_is_declared_and_reads_back_typed(win, tm
         assert isinstance(value, setting.kind), key
         if setting.kind in (int, float):
             assert value == setting.default, key
+
+
+def test_every_window_setting_has_a_place_in_the_window(win):
+    """The table and the window agree: each key is shown somewhere (or read where it is used)."""
+    shown = set(win.setting_widgets())
+    used_elsewhere = {"export/scale", "export/smooth", "quit/ask"}   # the export dialog, the quit question
+    assert shown | used_elsewhere == set(WINDOW_SETTINGS), set(WINDOW_SETTINGS) ^ (shown | used_elsewhere)
