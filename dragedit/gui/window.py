@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from pathlib import Path
 
 import torch
@@ -37,6 +36,7 @@ from .export_controller import ExportController
 from .keys import HeldKeys
 from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
+from .photo_open import IMAGE_SUFFIXES, PhotoOpen
 from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
@@ -51,8 +51,6 @@ from .wheelguard import guard_wheel
 log = logging.getLogger(__name__)
 
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -72,6 +70,7 @@ class MainWindow(QMainWindow):
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.sessions = SessionIO(self)
+        self.photos = PhotoOpen(self)
         self.exporter = ExportController(self)
 
         self.setWindowTitle("dragedit")
@@ -841,65 +840,18 @@ class MainWindow(QMainWindow):
     def load_latent(self, path) -> bool:
         return self.sessions.load_latent(path)
 
-    # =============================================================== photos
+    # =============================================================== photos (see photo_open.py)
     def open_image_dialog(self):
-        if not self.need_session():
-            return
-        path = self.ask_open_path("Open image", IMAGE_FILTER, "image")
-        if path:
-            self.open_image(path)
+        self.photos.open_dialog()
 
     def open_image(self, path):
         """Show the inversion dialog for a photo (non-blocking); returns it, or None on a bad file."""
-        from .invert_dialog import InvertDialog
-        if not self.need_session():
-            return None
-        self.stop_run(wait=True)
-        if not self.doc.worker.wait_idle(60):
-            self.show_message("warning", "Cannot open image", "the model is still busy: try again")
-            return None
-        dlg = InvertDialog(self.session.G, path, settings=self.settings, parent=self)
-        if dlg.error:
-            self.show_message("warning", "Cannot open image", dlg.error)
-            dlg.deleteLater()
-            return None
-        self.remember_dir("image", path)
-        dlg.accepted.connect(lambda: self.apply_inversion(dlg.result, path))
-        dlg.finished.connect(dlg.deleteLater)
-        self.give_focus_back_after(dlg)
-        self.invert_dialog = dlg
-        dlg.open()
-        return dlg
+        return self.photos.open(path)
 
     def apply_inversion(self, res, path) -> bool:
-        """Edit the inverted photo. A latent alone is one undoable edit (points and mask of the old
-        image are cleared with it); a tuned generator is saved and opened like any model."""
-        if res is None:
-            return False
-        name = Path(path).name
-        quality = f"PSNR {res.psnr:.1f} dB" + (f", {res.pti_psnr:.1f} dB after tuning"
-                                              if res.pti_psnr is not None else "")
-        if res.pti_psnr is not None:
-            from ..io.checkpoint import save_generator
-            folder = Path(self.settings.fileName()).parent / "inversions"
-            out = folder / f"{Path(path).stem}-tuned-{time.strftime('%Y%m%d-%H%M%S')}.pt"
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                save_generator(res.G, out, latent=res.ws.cpu(), source_image=str(path),
-                               source_model=str(self.model_path or ""))
-            except (OSError, DragEditError) as exc:
-                self.show_message("warning", "Cannot save the tuned model", str(exc))
-                return False
-            if not self.open_model(out, background=False):   # the status below needs it opened
-                return False
-            self.status(f"Opened {name} ({quality}); the tuned model is saved as {out}.", 0)
-            return True
+        return self.photos.apply(res, path)
 
-        ok = self.replace_image(f"Open image {name}", lambda: self.session.set_latent(res.ws, as_start=True),
-                                ("photo", name), f"Opened {name}", title="Cannot open image")
-        if ok:
-            self.status(f"Opened {name} ({quality}). Click a handle, then its target.", 0)
-        return ok
+    invert_dialog = property(lambda self: self.photos.dialog)
 
     # =============================================================== sessions (see session_io.py)
     def save_session(self, path) -> bool:
