@@ -23,7 +23,7 @@ class PhotoOpen:
         h = self.host
         if not h.need_session():
             return
-        path = h.ask_open_path("Open image", IMAGE_FILTER, "image")
+        path = h.files.ask_open_path("Open image", IMAGE_FILTER, "image")
         if path:
             self.open(path)
 

@@ -30,7 +30,7 @@ class SessionIO:
         h = self.host
         if not h.need_session():
             return
-        path = h.ask_save_path("Save session", SESSION_FILTER, "session", f"{h.source_stem()}.json")
+        path = h.files.ask_save_path("Save session", SESSION_FILTER, "session", f"{h.source_stem()}.json")
         if path:
             self.save(path)
 
@@ -51,7 +51,7 @@ class SessionIO:
 
     def open_dialog(self):
         h = self.host
-        path = h.ask_open_path("Open session", SESSION_FILTER, "session")
+        path = h.files.ask_open_path("Open session", SESSION_FILTER, "session")
         if path:
             self.open(path)
 
@@ -150,7 +150,7 @@ class SessionIO:
         h = self.host
         if not h.need_session():
             return
-        path = h.ask_save_path("Save latent", LATENT_FILTER, "latent", f"{h.source_stem()}.npz")
+        path = h.files.ask_save_path("Save latent", LATENT_FILTER, "latent", f"{h.source_stem()}.npz")
         if path:
             self.save_latent(path)
 
@@ -173,7 +173,7 @@ class SessionIO:
         h = self.host
         if not h.need_session():
             return
-        path = h.ask_open_path("Load latent", LATENT_FILTER, "latent")
+        path = h.files.ask_open_path("Load latent", LATENT_FILTER, "latent")
         if path:
             self.load_latent(path)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QToolBar,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QToolBar,
                                QUndoView, QVBoxLayout, QWidget)
 
 from .. import __version__
@@ -33,6 +33,7 @@ from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
+from .files import FileDialogs
 from .keys import HeldKeys
 from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
@@ -69,9 +70,10 @@ class MainWindow(QMainWindow):
         self.model_loader = None      # a ModelLoader while a large model file is read
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
+        self.files = FileDialogs(self.settings, self)
         self.sessions = SessionIO(self)
         self.photos = PhotoOpen(self)
-        self.exporter = ExportController(self)
+        self.exporter = None          # made with the panel (it reads the panel's export defaults)
 
         self.setWindowTitle("dragedit")
         self.setWindowIcon(icons.app_icon())
@@ -214,6 +216,8 @@ class MainWindow(QMainWindow):
         self.points_model = PairsModel(self.doc, self)   # the Points list reads the document's pairs
         self.panel.set_points_model(self.points_model)
         self.points = PointsController(self.doc, self.canvas, self.panel, self.points_model, self)
+        self.exporter = ExportController(self.doc, self.panel, self.settings, self.files, self.give_focus_back_after,
+                                         self)
         self.points.changed.connect(self._show_points_state)
         self.points.status.connect(lambda text: self.status(text))
         p = self.panel
@@ -353,29 +357,12 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
+    # the file dialogs are self.files (gui/files.py); these two are read by the panel's controllers
     def last_dir(self, key):
-        return str(self.settings.value(f"dirs/{key}", "") or "")
+        return self.files.last_dir(key)
 
     def remember_dir(self, key, path):
-        if path:
-            self.settings.setValue(f"dirs/{key}", str(Path(path).parent))
-
-    def ask_open_path(self, title, filters, key) -> str:
-        path, _ = QFileDialog.getOpenFileName(self, title, self.last_dir(key), filters)
-        self.remember_dir(key, path)
-        return path
-
-    def ask_save_path(self, title, filters, key, name="") -> str:
-        start = str(Path(self.last_dir(key)) / name) if self.last_dir(key) else name
-        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
-        self.remember_dir(key, path)
-        return path
-
-    def ask_directory(self, title, key) -> str:
-        path = QFileDialog.getExistingDirectory(self, title, self.last_dir(key))
-        if path:
-            self.settings.setValue(f"dirs/{key}", path)
-        return path
+        self.files.remember_dir(key, path)
 
     def show_help(self, page=0):
         """Help › Keyboard shortcuts (page 0) or How to drag-edit (page 1); non-modal."""
@@ -435,7 +422,7 @@ class MainWindow(QMainWindow):
             self.status(reason, 0)
 
     def open_model_dialog(self):
-        path = self.ask_open_path("Open model", MODEL_FILTER, "model")
+        path = self.files.ask_open_path("Open model", MODEL_FILTER, "model")
         if path:
             self.open_model(path)
 
@@ -797,7 +784,7 @@ class MainWindow(QMainWindow):
     def save_image_dialog(self):
         if not self.need_session():
             return
-        path = self.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
+        path = self.files.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
                                   f"{self.source_stem()}.png")
         if path:
             if not Path(path).suffix:

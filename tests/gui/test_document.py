@@ -176,7 +176,7 @@ def test_load_latent_clears_the_old_images_points_and_mask_in_one_undoable_step(
 def test_default_file_names_follow_where_the_image_came_from(worked, tmp_path):
     w = worked
     asked = []
-    w.ask_save_path = lambda title, filters, key, name="": asked.append(name) or ""
+    w.files.ask_save_path = lambda title, filters, key, name="": asked.append(name) or ""
     w.actions_["save_latent"].trigger()
     assert asked[-1] == "seed1.npz"
     other = DragSession(w.session.G, seed=9)

@@ -380,7 +380,7 @@ def test_export_writes_files_with_the_right_frame_count(qtbot, win, tmp_path):
     n = len(w.timeline)
     assert n == 5  # one frame per iteration: the start image, then the image after each step
     w.panel.fps.setValue(12)
-    w.ask_save_path = lambda *a, **k: str(tmp_path / "edit.gif")
+    w.files.ask_save_path = lambda *a, **k: str(tmp_path / "edit.gif")
     w.actions_["export_gif"].trigger()  # issue 16: an options dialog, then the export runs in the background
     dlg = w.export_dialog
     dlg.browse()
@@ -450,7 +450,7 @@ def test_bad_model_file_gives_a_message_and_keeps_the_model(qtbot, win, tmp_path
     session, frame = w.session, w.frame.copy()
     bad = tmp_path / "broken.pkl"
     bad.write_bytes(b"\x80\x04this is not a pickle at all")
-    w.ask_open_path = lambda *a, **k: str(bad)
+    w.files.ask_open_path = lambda *a, **k: str(bad)
     w.actions_["open_model"].trigger()
     assert w.messages and str(bad) in w.messages[-1][2]
     assert w.session is session and len(session.pairs) == 1 and np.array_equal(w.frame, frame)
