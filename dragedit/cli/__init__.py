@@ -11,7 +11,7 @@ import sys
 
 from .. import __version__
 from ..devices import DEVICE_HELP, PRECISION_HELP, PRECISIONS
-from ..edit.drag_defaults import PAPER_LR, SINGLE_PAIR_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+from ..edit.drag_defaults import EDIT_STEPS, EXPORT_FPS, PAPER_LR, SINGLE_PAIR_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
 from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from ..errors import DragEditError
 from .directions import add_directions_parser
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", help="PNG of the generator's size; white = painted region")
     p.add_argument("--mask-mode", choices=["fixed", "flexible"], default="flexible",
                    help="flexible: only the painted region may change; fixed: the painted region stays")
-    p.add_argument("--steps", type=int, default=200, help="iteration budget")
+    p.add_argument("--steps", type=int, default=EDIT_STEPS, help=f"iteration budget (default {EDIT_STEPS})")
     p.add_argument("--lr", type=float, help=f"Adam learning rate (default: {SMALL_MODEL_LR:g} for models of "
                    f"{SMALL_MODEL_SIZE} px or less, {SINGLE_PAIR_LR:g} there with a single pair, else the "
                    f"paper's {PAPER_LR:g})")
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="final image (.png/.jpg)")
     p.add_argument("--frames", help="folder for a PNG sequence of every iteration")
     p.add_argument("--video", help="animation of the edit (.gif or .mp4)")
-    p.add_argument("--fps", type=float, default=15)
+    p.add_argument("--fps", type=float, default=EXPORT_FPS,
+                   help=f"frames per second of --video (default {EXPORT_FPS})")
     p.add_argument("--overlay", action="store_true", help="draw points and arrows on exported frames")
     p.add_argument("--json", help="write a report (reached, iterations, handles, distances, timings)")
     p.add_argument("--save-latent", dest="save_latent", help="write the edited latent (.npz)")

@@ -11,4 +11,5 @@ def cmd_gui(args):
     except ImportError as exc:
         raise DragEditError(f"the desktop app cannot start: {exc}") from None
     device_and_precision(args)  # a bad --device or --precision fails here, in one line
-    return run_app(model=args.model, seed=args.seed, device=args.device, precision=args.precision)
+    return run_app(model=args.model, seed=args.seed, device=args.device, precision=args.precision,
+                   exit_when_done=True)

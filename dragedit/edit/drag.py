@@ -31,7 +31,7 @@ from ..imaging import to_uint8
 from ..nets.stylegan2 import ws_from_seed
 from . import region as region_mod
 from . import tracking
-from .drag_defaults import default_lr_for
+from .drag_defaults import TRUNCATION_PSI, default_lr_for
 
 
 @dataclass
@@ -48,7 +48,7 @@ class DragParams:
     space: str = "w+"
     num_layers: int = 6
     feature_block: int | None = None
-    truncation_psi: float = 0.7
+    truncation_psi: float = TRUNCATION_PSI
     tracker: str = "patch"  # the landmark benchmark's best; "nn" is DragGAN's own
     stall_patience: int | None = None  # stop after this many iterations without progress (None: never)
     preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on

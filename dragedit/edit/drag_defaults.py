@@ -9,6 +9,7 @@ SMALL_MODEL_LR = 3e-3  # the landmark benchmark on the 128-px default model: clo
 def default_lr(resolution: int) -> float:
     return SMALL_MODEL_LR if resolution <= SMALL_MODEL_SIZE else PAPER_LR
 
+
 SINGLE_PAIR_LR = 4.5e-3  # one pair on a small model: the landmark benchmark's 1-point edits in fewer iterations
 
 
@@ -18,3 +19,9 @@ def default_lr_for(resolution: int, pairs: int) -> float:
     if pairs == 1 and resolution <= SMALL_MODEL_SIZE:
         return SINGLE_PAIR_LR
     return default_lr(resolution)
+
+
+# Shared by the command line and the window (one copy of each default):
+EDIT_STEPS = 200        # iteration budget of one drag (`dragedit edit --steps`, the panel's Steps)
+EXPORT_FPS = 15         # frames per second of an exported animation (`--fps`, the export dialog)
+TRUNCATION_PSI = 0.7    # truncation of a seed's latent (DragParams.truncation_psi, the panel's Truncation)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 
@@ -50,9 +51,11 @@ def _install_excepthook(window_ref):
     sys.excepthook = hook
 
 
-def run_app(model="default", seed=0, argv=None, device="auto", precision="auto") -> int:
+def run_app(model="default", seed=0, argv=None, device="auto", precision="auto", exit_when_done=False) -> int:
     """Open the desktop app on `model` ('default', a path, or None for no model) and return its exit code.
-    device / precision: as `dragedit --device/--precision` (the window's sessions run there)."""
+    device / precision: as `dragedit --device/--precision` (the window's sessions run there).
+    exit_when_done: end the process as soon as the window has closed and saved everything (the
+    interpreter's own teardown of Qt and torch objects takes seconds after the window is gone)."""
     import weakref
 
     from .window import MainWindow
@@ -76,5 +79,10 @@ def run_app(model="default", seed=0, argv=None, device="auto", precision="auto")
     app.aboutToQuit.connect(quitting)
     window.show()
     code = int(app.exec())
-    window.worker.shutdown()
+    window.doc.shutdown()
+    if exit_when_done:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)   # settings, autosave and exports are written and closed by now
     return code

@@ -87,6 +87,7 @@ class Canvas(QAbstractScrollArea):
         self._cursor = None                  # widget position of the mouse, for the brush outline
         self.before_image: QImage | None = None   # the start image, for before/after
         self.compare = "off"                 # 'off' | 'hold' (show the start image) | 'split'
+        self.show_pixels = False             # True: nearest-neighbour pixel blocks above 100% (View > Show pixels)
         self.setMinimumSize(200, 200)
 
     # ----- content ---------------------------------------------------------------------
@@ -116,6 +117,15 @@ class Canvas(QAbstractScrollArea):
         """The image the current edit started from (None: unknown)."""
         self.before_image = None if frame is None else frame_to_qimage(frame)
         self.viewport().update()
+
+    def set_show_pixels(self, on):
+        """Above 100% the picture is scaled smoothly unless the user asks for the pixel grid."""
+        self.show_pixels = bool(on)
+        self.viewport().update()
+
+    def smooth_image(self) -> bool:
+        """Whether the picture is drawn with smooth (bilinear) scaling at the current zoom."""
+        return self._zoom < 1 or (self._zoom > 1 and not self.show_pixels)
 
     def set_compare(self, mode):
         self.compare = mode if mode in ("off", "hold", "split") else "off"
@@ -196,6 +206,11 @@ class Canvas(QAbstractScrollArea):
     @property
     def zoom(self) -> float:
         return self._zoom
+
+    @property
+    def fitting(self) -> bool:
+        """The zoom follows the window (Fit to window) rather than a chosen factor."""
+        return self._fit
 
     def _offset(self):
         if self._size is None:
@@ -426,7 +441,7 @@ class Canvas(QAbstractScrollArea):
         h, w = self._size
         ox, oy = self._offset()
         target = QRectF(ox, oy, w * self._zoom, h * self._zoom)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth_image())
         before = self.before_image if self.before_image is not None \
             and self.before_image.size() == self._image.size() else None
         if self.compare == "hold" and before is not None:
@@ -443,6 +458,7 @@ class Canvas(QAbstractScrollArea):
             self._draw_badge(p, target, "Before", Qt.AlignmentFlag.AlignLeft)
             self._draw_badge(p, target, "After", Qt.AlignmentFlag.AlignRight)
         if self.show_mask and self._mask_image is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1)  # crisp mask edges
             p.drawImage(target, self._mask_image, QRectF(0, 0, w, h))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         for i, (hd, tg) in enumerate(self.pairs):

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QWidget
 
 GHOST_COLOUR = QColor(120, 220, 255)
 HIT_RADIUS = 9.0  # widget px
@@ -115,12 +115,17 @@ class CanvasOverlay(QWidget):
             g = self.ghosts[self.hover]
             c = self.canvas.image_to_widget(g["x"], g["y"])
             fm = p.fontMetrics()
-            text = g["name"]
+            text = ghost_label(g)
             x, y = c.x() + 9, c.y() - fm.height() - 4
             p.fillRect(int(x) - 3, int(y), fm.horizontalAdvance(text) + 6, fm.height() + 2, QColor(0, 0, 0, 170))
             p.setPen(QColor(255, 255, 255))
             p.drawText(int(x), int(y) + fm.ascent() + 1, text)
         p.end()
+
+
+def ghost_label(ghost) -> str:
+    """What a suggested point is called on screen: 'left_eye_outer' -> 'Left eye outer'."""
+    return str(ghost["name"]).replace("_", " ").strip().capitalize()
 
 
 class _ViewportFilter(QObject):
@@ -144,13 +149,7 @@ class _ViewportFilter(QObject):
             return True
         if t == QEvent.Type.MouseMove and o.ghosts and canvas.tool == "points":
             i = o.ghost_at(event.position())
-            o.set_hover(i)
-            if i is not None:
-                g = o.ghosts[i]
-                QToolTip.showText(event.globalPosition().toPoint(),
-                                  f"{g['name']}: click to make it a handle", canvas.viewport())
-            else:
-                QToolTip.hideText()
+            o.set_hover(i)   # the name is drawn beside the ghost: no tooltip over the next one
         return False
 
     def _press(self, event):

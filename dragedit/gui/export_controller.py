@@ -16,7 +16,9 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
+from ..edit.drag_defaults import EXPORT_FPS
 from ..errors import DragEditError
+from .settings import read_setting
 from .wheelguard import guard_wheel
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ class ExportOptions:
     scale: int = 0             # 0: auto (legible markers when drawn, else 1x), or 1, 2, 4
     smooth: bool = False       # Lanczos instead of nearest when enlarging
     overlay: bool = False      # draw handles, targets and arrows
-    fps: int = 15
+    fps: int = EXPORT_FPS
 
     def factor(self, size: int) -> int:
         from ..io.export import overlay_scale
@@ -45,6 +47,12 @@ def target_path(path, kind) -> Path:
     if kind != "png" and p.suffix.lower() != f".{kind}":
         p = p.with_name(p.name + f".{kind}")
     return p
+
+
+def kind_of_path(path) -> str | None:
+    """'gif' or 'mp4' when the path's extension names one, else None (a folder of PNGs, or no say)."""
+    ext = Path(str(path)).suffix.lower().lstrip(".")
+    return ext if ext in ("gif", "mp4") else None
 
 
 def render_frame(entry, options: ExportOptions):
@@ -110,14 +118,17 @@ class ExportJob(QThread):
 
 class ExportController(QObject):
     """The window's exports: the dialog, at most one job at a time, and what the user is told.
-    `host` is the main window; from it this reads the timeline, the panel's export defaults and
-    settings, and uses its messages, status bar and file dialogs."""
+    It gets the document (the timeline; messages and status go out through its signals), the side
+    panel (the export defaults it shows), the settings, the file dialogs and a hook for each dialog
+    it opens; `parent` is the dialogs' Qt parent."""
     progress = Signal(int, int)
     finished = Signal(str, str)
 
-    def __init__(self, host):
-        super().__init__(host)
-        self.host = host
+    def __init__(self, doc, panel, settings, files, on_dialog, parent=None):
+        super().__init__(parent)
+        self.doc, self.panel, self.settings, self.files = doc, panel, settings, files
+        self.on_dialog = on_dialog
+        self.parent_widget = parent
         self.job: ExportJob | None = None
         self.dialog: ExportDialog | None = None
         self.progress.connect(self._show_progress)
@@ -125,28 +136,28 @@ class ExportController(QObject):
 
     # ----- the flow the window's actions start ------------------------------------------
     def options(self, kind) -> ExportOptions:
-        h = self.host
-        return ExportOptions(kind=kind, scale=h._value("export/scale", 0, int),
-                             smooth=h._value("export/smooth", False, bool), overlay=h.panel.overlay.isChecked(),
-                             fps=h.panel.fps.value())
+        return ExportOptions(kind=kind, scale=read_setting(self.settings, "export/scale"),
+                             smooth=read_setting(self.settings, "export/smooth"),
+                             overlay=self.panel.overlay.isChecked(), fps=self.panel.fps.value())
 
     def open_dialog(self, kind="gif"):
-        h = self.host
-        if len(h.timeline) < 2:
-            h.show_message("info", "Nothing to export", "There are no frames yet: run a drag first.")
+        timeline = self.doc.timeline
+        if len(timeline) < 2:
+            self.doc.message.emit("info", "Nothing to export", "There are no frames yet: run a drag first.")
             return None
         if self.dialog is not None:
             self.dialog.close()
-        folder = Path(h._dir("export") or Path.home())
+        folder = Path(self.files.last_dir("export") or Path.home())
         start = str(folder / ("edit" if kind == "png" else f"edit.{kind}"))
-        size = max(h.timeline[0]["frame"].shape[:2])
-        dlg = ExportDialog(self.options(kind), start, self._ask_path, len(h.timeline), size, h)
+        size = max(timeline[0]["frame"].shape[:2])
+        dlg = ExportDialog(self.options(kind), start, self._ask_path, len(timeline), size, self.parent_widget)
         dlg.startRequested.connect(lambda path, opts: self.export(path, options=opts))
         dlg.cancelRequested = self.cancel
         dlg.finished.connect(lambda _r: self.cancel() if dlg.running else None)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.destroyed.connect(lambda *_: self._forget(dlg))
         self.dialog = dlg
+        self.on_dialog(dlg)
         dlg.show()
         return dlg
 
@@ -155,51 +166,53 @@ class ExportController(QObject):
             self.dialog = None
 
     def _ask_path(self, kind, current):
-        h = self.host
         if kind == "png":
-            return h.ask_directory("Export frames to folder", "export")
+            return self.files.ask_directory("Export frames to folder", "export")
         filt = "GIF animation (*.gif)" if kind == "gif" else "MP4 video (*.mp4)"
-        return h.ask_save_path(f"Export frames as {kind.upper()}", filt, "export", Path(current).name)
+        return self.files.ask_save_path(f"Export frames as {kind.upper()}", filt, "export", Path(current).name)
 
     def export(self, path, kind=None, options: ExportOptions | None = None) -> bool:
         """Start writing the frames of the run on the timeline (the start image first): 'png' (a folder),
         'gif' or 'mp4'. False (and a message) when it cannot start; `busy` until the file is complete,
         cancelled or failed."""
-        h = self.host
+        timeline = self.doc.timeline
         if options is None:
             options = self.options(kind or Path(path).suffix.lower().lstrip(".") or "png")
         elif kind is not None:
             options = replace(options, kind=kind)
+        typed = kind_of_path(path)
+        if typed is not None and typed != options.kind:   # x.gif typed while the format says MP4: a GIF
+            options = replace(options, kind=typed)
         try:
             if self.busy:
                 raise DragEditError("an export is already running: wait for it or cancel it")
-            self.start(h.timeline, path, options)
+            self.start(timeline, path, options)
         except DragEditError as exc:
-            h.show_message("warning", "Cannot export frames", str(exc))
+            self.doc.message.emit("warning", "Cannot export frames", str(exc))
             return False
-        h.panel.overlay.setChecked(options.overlay)
-        h.panel.fps.setValue(options.fps)
-        h.settings.setValue("export/scale", options.scale)
-        h.settings.setValue("export/smooth", options.smooth)
+        self.panel.overlay.setChecked(options.overlay)
+        self.panel.fps.setValue(options.fps)
+        self.settings.setValue("export/scale", options.scale)
+        self.settings.setValue("export/smooth", options.smooth)
         out = target_path(path, options.kind)
-        h._remember_dir("export", str(out))
+        self.files.remember_dir("export", str(out))
         if self.dialog is not None:
             self.dialog.set_running(True)
-        h.status(f"Exporting {len(h.timeline)} frames to {out}…", 0)
+        self.doc.status.emit(f"Exporting {len(timeline)} frames to {out}…", 0)
         return True
 
     def _show_progress(self, done, total):
         if self.dialog is not None:
             self.dialog.set_progress(done, total)
-        self.host.status(f"Exporting: frame {done} of {total}…", 0)
+        self.doc.status.emit(f"Exporting: {done} / {total} frames written…", 0)
 
     def _show_result(self, status, text):
         if self.dialog is not None:
             self.dialog.finish(status, text)
         if status == "error":
-            self.host.show_message("warning", "Cannot export frames", text)
+            self.doc.message.emit("warning", "Cannot export frames", text)
         else:
-            self.host.status(text)
+            self.doc.status.emit(text, 8000)
 
     # ----- the job -------------------------------------------------------------------------
 
@@ -310,6 +323,8 @@ class ExportDialog(QDialog):
 
     def _refresh(self, *_):
         o = self.options()
+        if not self.running:
+            self.progress.setValue(0)     # a changed option is a new export: no old count
         side = self._size * o.factor(self._size)
         secs = self._n / max(o.fps, 1)
         self.summary.setText(f"{self._n} frames of {side} x {side} px"
@@ -335,6 +350,9 @@ class ExportDialog(QDialog):
         if not path:
             self.summary.setText("Choose where to save the frames.")
             return False
+        typed = kind_of_path(path)
+        if typed is not None and typed != self.kind.currentData():
+            self.kind.setCurrentIndex(self.kind.findData(typed))   # the typed extension wins
         self.startRequested.emit(path, self.options())
         return self.running
 
@@ -354,6 +372,8 @@ class ExportDialog(QDialog):
     def finish(self, status, text):
         self.set_running(False)
         self.summary.setText(text)
+        if status != "ok":
+            self.progress.setValue(0)     # cancelled or failed: nothing was written
         if status == "ok":
             self.cancel_button.setText("Close")
             self.export_button.setText("Export again")

@@ -6,15 +6,15 @@ edit are always shown; the rest sit in collapsible sections so the panel fits a 
 """
 from __future__ import annotations
 
-import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
-                               QSizePolicy, QSpinBox, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QSizePolicy, QSpinBox, QToolButton, QTreeView,
                                QVBoxLayout, QWidget)
 
-from ..edit.drag_defaults import PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE
+from ..edit.drag_defaults import EDIT_STEPS, EXPORT_FPS, PAPER_LR, SMALL_MODEL_LR, SMALL_MODEL_SIZE, TRUNCATION_PSI
 
 MARGINS = (10, 4, 10, 6)
 SPACING = 5
@@ -79,6 +79,13 @@ class Section(QWidget):
         return self.toggle.isChecked()
 
 
+class _PointsView(QTreeView):
+    """The Points list asks for little height (a few rows) and grows into whatever the panel has left."""
+
+    def sizeHint(self):
+        return QSize(super().sizeHint().width(), 64)
+
+
 class SeedBox(QSpinBox):
     """The seed; when the image comes from elsewhere (a photo, a latent file) it shows that instead
     of a stale number, and Enter on any number (even the old one) goes back to that seed."""
@@ -119,13 +126,14 @@ class SidePanel(QScrollArea):
 
     def __init__(self, actions: dict, parent=None):
         super().__init__(parent)
+        self.flashing = False         # the Points list is lit up (Start with no pairs)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         body = QWidget()
         col = QVBoxLayout(body)
         col.setContentsMargins(6, 4, 6, 4)
-        col.setSpacing(6)
+        col.setSpacing(5)
         a = actions
 
         # Model
@@ -174,7 +182,7 @@ class SidePanel(QScrollArea):
         self.truncation.setRange(0.0, 1.5)
         self.truncation.setSingleStep(0.05)
         self.truncation.setDecimals(2)
-        self.truncation.setValue(0.7)
+        self.truncation.setValue(TRUNCATION_PSI)
         self.truncation.setKeyboardTracking(False)
         self.truncation.setToolTip("Truncation psi: lower is more typical, higher more varied")
         form.addRow("Truncation", self.truncation)
@@ -197,7 +205,7 @@ class SidePanel(QScrollArea):
                            f"of {SMALL_MODEL_SIZE} px or less, {PAPER_LR:g} as in the paper for larger ones)")
         self.steps = QSpinBox()
         self.steps.setRange(1, 10000)
-        self.steps.setValue(200)
+        self.steps.setValue(EDIT_STEPS)
         self.steps.setToolTip("Most iterations one Start may take")
         form.addRow("Step budget", self.steps)
         self.tracker = QComboBox()
@@ -260,24 +268,18 @@ class SidePanel(QScrollArea):
         v = QVBoxLayout(box)
         v.setContentsMargins(*MARGINS)
         v.setSpacing(SPACING)
-        self.points = QTreeWidget()
-        self.points.setColumnCount(4)
-        self.points.setHeaderLabels(["#", "Handle", "Target", "Distance"])
+        self.points = _PointsView()      # its model (points_model.PairsModel) is the document's pairs
         self.points.setRootIsDecorated(False)
         self.points.setUniformRowHeights(True)
         self.points.setAlternatingRowColors(True)
         self.points.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.points.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.points.setMinimumHeight(64)
         self.points_box = box
         self.points.setToolTip("Click the image: first the handle (red), then its target (blue)")
-        hdr = self.points.header()
-        hdr.setStretchLastSection(True)
-        for c in range(3):
-            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        self.points.itemSelectionChanged.connect(self._selection_changed)
-        v.addWidget(self.points)
+        v.addWidget(self.points, 1)
         v.addWidget(_buttons(action_button(a["remove_pair"]), columns=1))
-        col.addWidget(box)
+        col.addWidget(box, 1)            # the list takes the height the folded sections leave
 
         # Export (the Export dialog has every option; these are its defaults and the image overlay)
         self.export_more = Section("Files and export")
@@ -285,7 +287,7 @@ class SidePanel(QScrollArea):
         form = self.export_more.form
         self.fps = QSpinBox()
         self.fps.setRange(1, 120)
-        self.fps.setValue(15)
+        self.fps.setValue(EXPORT_FPS)
         self.fps.setSuffix(" fps")
         self.fps.setToolTip("Frames per second of exported GIF and MP4 files")
         form.addRow("Speed", self.fps)
@@ -296,7 +298,9 @@ class SidePanel(QScrollArea):
                              action_button(a["save_latent"]), action_button(a["load_latent"]),
                              action_button(a["save_session"]), action_button(a["open_session"]), columns=2))
         col.addWidget(box)
-        col.addStretch(1)
+        # One folded section open at a time, so the panel fits at 1200x800 without scrolling.
+        self.drag_more.toggle.toggled.connect(lambda on: on and self.export_more.set_expanded(False))
+        self.export_more.toggle.toggled.connect(lambda on: on and self.drag_more.set_expanded(False))
         self._align_labels(body)
         self.setWidget(body)
         body.setMinimumWidth(300)
@@ -352,44 +356,54 @@ class SidePanel(QScrollArea):
         self.seed.set_other_source(seed_text)
 
     def flash_points(self, ms=900):
-        """Draw the eye to the Points list (Start with no pairs): a highlight that fades out."""
-        box = self.points_box
-        box.setStyleSheet("QGroupBox { border: 2px solid #e6a800; border-radius: 4px; }")
-        self.ensureWidgetVisible(box)
-        timer = QTimer(box)   # dies with the box
+        """Draw the eye to the Points list (Start with no pairs): its background lights up, then fades
+        back. Only colours change (a palette, not a style sheet), so nothing on the panel moves."""
+        view = self.points.viewport()
+        self.ensureWidgetVisible(self.points_box)
+        normal = view.palette()
+        lit = view.palette()
+        lit.setColor(QPalette.ColorRole.Base, QColor(255, 236, 160))
+        lit.setColor(QPalette.ColorRole.AlternateBase, QColor(255, 228, 140))
+        self.points.setPalette(lit)
+        self.flashing = True
+        timer = QTimer(self.points)   # dies with the list
         timer.setSingleShot(True)
-        timer.timeout.connect(lambda: box.setStyleSheet(""))
+        timer.timeout.connect(lambda: (self.points.setPalette(normal), setattr(self, "flashing", False)))
         timer.timeout.connect(timer.deleteLater)
         timer.start(ms)
 
     # ----- points list ------------------------------------------------------------------------
-    def update_points(self, pairs, selected=-1):
-        """pairs: [(handle, target)]. Updates rows in place so a selection survives live updates."""
+    def set_points_model(self, model):
+        """Show `model` (the document's pairs) in the Points list."""
         t = self.points
+        t.setModel(model)
+        hdr = t.header()
+        hdr.setStretchLastSection(True)
+        for c in range(3):
+            hdr.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        t.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+
+    def select_pair(self, selected=-1):
+        """Select row `selected` (-1: none) without reporting it back as the user's choice."""
+        t = self.points
+        model = t.model()
+        if model is None:
+            return
         t.blockSignals(True)
-        while t.topLevelItemCount() > len(pairs):
-            t.takeTopLevelItem(t.topLevelItemCount() - 1)
-        while t.topLevelItemCount() < len(pairs):
-            item = QTreeWidgetItem()
-            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.addTopLevelItem(item)
-        for i, (hd, tg) in enumerate(pairs):
-            item = t.topLevelItem(i)
-            d = math.dist(hd, tg)
-            texts = (str(i + 1), f"{hd[0]:.1f}, {hd[1]:.1f}", f"{tg[0]:.1f}, {tg[1]:.1f}", f"{d:.1f} px")
-            for c, text in enumerate(texts):
-                if item.text(c) != text:
-                    item.setText(c, text)
-        if 0 <= selected < len(pairs):
-            if t.currentItem() is not t.topLevelItem(selected) or not t.topLevelItem(selected).isSelected():
-                t.setCurrentItem(t.topLevelItem(selected))
+        t.selectionModel().blockSignals(True)
+        if 0 <= selected < model.rowCount():
+            index = model.index(selected, 0)
+            flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            t.selectionModel().setCurrentIndex(index, flags)
         else:
-            t.clearSelection()
+            t.selectionModel().clearSelection()
+        t.selectionModel().blockSignals(False)
         t.blockSignals(False)
+        t.viewport().update()
 
     def selected_pair(self) -> int:
-        items = self.points.selectedItems()
-        return self.points.indexOfTopLevelItem(items[0]) if items else -1
+        rows = self.points.selectionModel().selectedRows() if self.points.selectionModel() else []
+        return rows[0].row() if rows else -1
 
     def _selection_changed(self):
         self.pairActivated.emit(self.selected_pair())

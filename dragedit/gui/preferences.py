@@ -33,14 +33,18 @@ def present_devices() -> list[tuple[str, str]]:
 def check_lpips_file(path: str) -> None:
     """Raise DragEditError unless `path` holds AlexNet weights that LPIPS can use."""
     import torch
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DragEditError(f"{path} does not exist: choose torchvision's AlexNet weights file (alexnet-*.pth)")
+    if not p.is_file():
+        raise DragEditError(f"{path} is a folder: choose torchvision's AlexNet weights file (alexnet-*.pth)")
     try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise DragEditError(f"{path} does not exist") from None
-    except Exception as exc:  # noqa: BLE001 - reported to the user with the file name
-        raise DragEditError(f"{path} cannot be read as a weights file: {exc}") from None
+        sd = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - whatever the reader says, the user needs to know what to pick
+        raise DragEditError(f"{p.name} is not a PyTorch weights file: choose torchvision's AlexNet weights "
+                            "(alexnet-*.pth, a state dict)") from None
     if not isinstance(sd, dict) or "features.0.weight" not in sd:
-        raise DragEditError(f"{path} is not torchvision's AlexNet: expected keys such as features.0.weight")
+        raise DragEditError(f"{p.name} is not torchvision's AlexNet: expected keys such as features.0.weight")
 
 
 class PreferencesDialog(QDialog):
@@ -107,7 +111,10 @@ class PreferencesDialog(QDialog):
     def _update_lpips_note(self):
         text = self.lpips_path.text().strip()
         if text:
-            self.lpips_note.setText("This file is used for inversion and training.")
+            p = Path(text).expanduser()
+            self.lpips_note.setText("This file is used for inversion and training." if p.is_file() else
+                                    "There is no file at this path." if not p.exists() else
+                                    "This is a folder: choose the weights file itself.")
             return
         found = perceptual.find_alexnet_weights(None, download=False)
         self.lpips_note.setText(f"Found {found}." if found else

@@ -34,7 +34,7 @@ class Recovery:
         if not self.worth_saving(session):
             return False
         try:
-            from .sessionfile import save_session
+            from ..edit.session_file import save_session
             save_session(self.path, session, model_path, settings_dict)
         except Exception:  # noqa: BLE001 - closing must never fail
             log.exception("autosave failed")

@@ -38,7 +38,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
     try:
         if w.session is None:
             raise RuntimeError(f"no model could be opened: {w.messages[-1][2] if w.messages else model}")
-        pump(lambda: w._frame_ok)
+        pump(lambda: w.frame_is_current)
         c, vp = w.canvas, w.canvas.viewport()
         s = w.session.size[0] / 128.0  # positions below are for a 128-px face
 
@@ -60,7 +60,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
         w.panel.steps.setValue(steps)
         w.start_run()
         pump(lambda: not w.running)
-        w._select_pair(0)
+        w.select_pair(0)
         pump(lambda: False, 0.2)
         if not w.grab().save(str(out)):
             raise RuntimeError(f"could not write {out}")
@@ -72,7 +72,8 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
 
 
 def _extras(w, app, pump, folder):
-    """The help page, before/after and the export dialog with its progress bar, from the same window."""
+    """The help page, before/after (split and side by side) and the export dialog with its progress bar,
+    from the same window."""
     help_dialog = w.show_help(0)
     help_dialog.resize(760, 600)
     pump(lambda: False, 0.2)
@@ -82,6 +83,10 @@ def _extras(w, app, pump, folder):
     pump(lambda: False, 0.2)
     w.grab().save(os.path.join(folder, "before_after.png"))
     w.actions_["compare_split"].setChecked(False)
+    w.actions_["compare_side"].setChecked(True)
+    pump(lambda: False, 0.3)
+    w.grab().save(os.path.join(folder, "side_by_side.png"))
+    w.actions_["compare_side"].setChecked(False)
     dlg = w.export_frames_dialog("gif")
     dlg.overlay.setChecked(True)
     dlg.scale.setCurrentIndex(dlg.scale.findData(4))
@@ -99,7 +104,8 @@ def main(argv=None):
     ap.add_argument("--model", default="default")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--all", action="store_true", help="also shortcuts.png, before_after.png, export_dialog.png")
+    ap.add_argument("--all", action="store_true", help="also shortcuts.png, before_after.png, side_by_side.png, "
+                    "export_dialog.png")
     args = ap.parse_args(argv)
     print(take_screenshot(args.out, args.model, args.seed, args.steps, extras=args.all))
     return 0

@@ -2,21 +2,20 @@
 suggested points (ghosts that become handles) and one-click part masks.
 
 The window creates one SemanticsController and calls `install` and `update_enabled`; everything
-else arrives through the window's own signals (its undo stack changes whenever the latent, the
-model or the mask changes) and through the canvas overlay's."""
+else arrives through the edit document's signals (model and latent changes, after they are
+applied) and through the canvas overlay's."""
 from __future__ import annotations
 
 import logging
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from ..edit import semantics
 from ..errors import DragEditError
-from . import icons
-from .canvas_overlay import CanvasOverlay
+from .canvas_overlay import CanvasOverlay, ghost_label
 from .semantic_preview import PreviewRenderer
 from .semantics_panel import SemanticsPanel, pretty
 
@@ -53,13 +52,11 @@ class SemanticsController(QObject):
         p.released.connect(lambda i: self.commit(i))
         p.layersChanged.connect(self._on_layers)
         p.resetRequested.connect(self.reset)
-        self.action = window._action(
-            "suggest_points", "Suggest points",
-            "Show suggested handle points (landmarks on the face model, distinctive features on any): "
-            "click one to make it a handle", "G", icons.points_icon(), self.show_ghosts, checkable=True)
+        self.action = window.actions_["suggest_points"]   # Drag > Suggest points (G), toggles show_ghosts
         window.actions_["cancel"].triggered.connect(self.clear_part)
         window.actions_["mask_tool"].toggled.connect(lambda on: on or self.clear_part())
-        window.undo_stack.changed.connect(self._sync_soon)
+        window.doc.modelChanged.connect(self._sync)
+        window.doc.latentChanged.connect(self._sync)
         self._session = None
         self.base = None            # latent the slider amounts are relative to
         self.committed = None       # latent of the last commit (equal to the session's: sliders are true)
@@ -72,35 +69,24 @@ class SemanticsController(QObject):
 
     # ----- what this uses of the window (one place to adapt if the window changes) ------------
     def _running(self) -> bool:
-        return self.w._run is not None
+        return self.w.doc.running
 
     def _shown_frame(self):
         """The frame on screen if it shows the session's latent, else None."""
-        return self.w.frame if self.w._frame_ok else None
+        return self.w.doc.current_frame()
 
     def _undoable(self, text, fn, **kw) -> bool:
-        return self.w._edit(text, fn, **kw)
+        return self.w.doc.edit(text, fn, **kw)
 
     def _start_handle(self, x, y):
-        self.w._on_canvas_click(x, y)
+        self.w.start_handle(x, y)
 
     # ----- window hooks --------------------------------------------------------------------
-    def install(self, menu, toolbar):
-        menu.addSeparator()
-        menu.addAction(self.action)
-        toolbar.addAction(self.action)
-
     def update_enabled(self, has, running):
         self.panel.setEnabled(has and not running)
         self.action.setEnabled(has and not running)
 
     # ----- model and latent ------------------------------------------------------------------
-    def _sync_soon(self):
-        # the stack changes before an undo's state is applied: look once the window is done
-        if self._committing:
-            return
-        QTimer.singleShot(0, self._sync)
-
     def _sync(self):
         s = self.w.session
         if s is not self._session:
@@ -244,7 +230,7 @@ class SemanticsController(QObject):
         g = self.overlay.ghosts[i]
         self._start_handle(g["x"], g["y"])
         self.overlay.set_ghosts([p for k, p in enumerate(self.overlay.ghosts) if k != i])
-        self.w.status(f"Handle at {g['name']} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
+        self.w.status(f"Handle at {ghost_label(g)} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
 
     # ----- part masks ------------------------------------------------------------------------
     def select_part(self, x, y):

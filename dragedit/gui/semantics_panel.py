@@ -3,9 +3,10 @@ each with its layer range, and Reset. The panel only holds widgets and amounts; 
 SemanticsController previews and commits."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
+                               QStyle, QStyleOptionSlider, QVBoxLayout, QWidget)
 
 from ..edit.semantic_defaults import LAYER_RANGES, SLIDER_RANGE
 
@@ -13,13 +14,49 @@ STEPS = 100  # slider ticks per unit of amount
 
 
 class _Slider(QSlider):
-    """A slider that leaves the wheel to the scrolling list unless it has the focus."""
+    """An amount from -N to +N: the groove is filled from 0 to the handle (at 0 nothing is filled, where
+    the style would fill the left half), with a mark at 0. Leaves the wheel to the scrolling list
+    unless it has the focus."""
 
     def wheelEvent(self, event):  # noqa: N802 - Qt API
         if self.hasFocus():
             super().wheelEvent(event)
         else:
             event.ignore()
+
+    def zero_and_handle_x(self) -> tuple[float, float]:
+        """Widget x of the value 0 and of the handle's centre."""
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self)
+        span = max(groove.width() - handle.width(), 1)
+        x0 = groove.left() + handle.width() / 2 + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), 0,
+                                                                                 span)
+        return x0, handle.center().x()
+
+    def paintEvent(self, event):  # noqa: N802 - Qt API
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self)
+        x0, xh = self.zero_and_handle_x()
+        y = groove.center().y()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        pal = self.palette()
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        p.drawLine(QPointF(groove.left() + 3, y), QPointF(groove.right() - 3, y))
+        if abs(xh - x0) >= 1:
+            colour = pal.color(QPalette.ColorRole.Highlight if self.isEnabled() else QPalette.ColorRole.Dark)
+            p.setPen(QPen(colour, 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+            p.drawLine(QPointF(x0, y), QPointF(xh, y))
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Dark), 1))
+        p.drawLine(QPointF(x0, y - 5), QPointF(x0, y + 5))
+        opt.subControls = QStyle.SubControl.SC_SliderHandle
+        style.drawComplexControl(QStyle.ComplexControl.CC_Slider, opt, p, self)
+        p.end()
 
 
 class _Combo(QComboBox):

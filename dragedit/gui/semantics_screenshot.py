@@ -40,7 +40,7 @@ def take_screenshots(folder, model="default", seed=3, size=(1300, 860)) -> list:
             time.sleep(0.005)
 
     def settle():
-        pump(lambda: w.semantics.preview.idle() and w._frame_ok)
+        pump(lambda: w.semantics.preview.idle() and w.frame_is_current)
         pump(lambda: False, 0.2)
 
     def save(name):

@@ -1,11 +1,16 @@
 """Sessions and latents on disk from the window: save and open (.json + .npz, latent .npz), the
-autosave on close and File › Recover last session. The file format is sessionfile.py's; this class moves a session between that
-format and the window (the panel's settings, one undoable edit, the source label)."""
+autosave on close and File › Recover last session. The file format and its validation are the
+engine's (`dragedit.edit.session_file`); this class moves a validated session into the window.
+
+Opens are whole steps: everything is read and checked first (a session's points and mask against
+the model it will be shown on, that model loaded into a new object when it is another one); only
+then does anything on screen change, as one undoable edit. On any error: one message, nothing changed."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import DragEditError
+from .timeline_file import load_timeline, save_timeline
 
 SESSION_FILTER = "dragedit sessions (*.json)"
 LATENT_FILTER = "Latents (*.npz *.npy)"
@@ -23,106 +28,129 @@ class SessionIO:
 
     def save_dialog(self):
         h = self.host
-        if not h._need_session():
+        if not h.need_session():
             return
-        path = h.ask_save_path("Save session", SESSION_FILTER, "session", "session.json")
+        path = h.files.ask_save_path("Save session", SESSION_FILTER, "session", f"{h.source_stem()}.json")
         if path:
             self.save(path)
 
     def save(self, path) -> bool:
-        from .sessionfile import save_session
+        from ..edit.session_file import save_session
         h = self.host
         if h.session is None:
             return False
-        h._apply_params()
+        h.apply_params()
         try:
             out = save_session(path, h.session, h.model_path, self.settings_dict())
         except DragEditError as exc:
             h.show_message("warning", "Cannot save session", str(exc))
             return False
-        h.undo_stack.set_clean()
+        h.undo_stack.setClean()
         h.status(f"Saved session {out}.")
         return True
 
     def open_dialog(self):
         h = self.host
-        path = h.ask_open_path("Open session", SESSION_FILTER, "session")
+        path = h.files.ask_open_path("Open session", SESSION_FILTER, "session")
         if path:
             self.open(path)
 
-    def open(self, path) -> bool:
-        from .sessionfile import read_session, session_snapshot
+    def open(self, path, timeline_path=None) -> bool:
+        """timeline_path: the run saved with a recovered session (shown when it made that image)."""
+        from ..edit.session_file import read_session
         h = self.host
+        title = "Cannot open session"
+        h.stop_run(wait=True)
         try:
-            data = read_session(path)
+            file = read_session(path)
+            other = self._other_model(file)
+            if other is None and h.session is None:
+                raise DragEditError("the session names no model: open a model first")
         except DragEditError as exc:
-            h.show_message("warning", "Cannot open session", str(exc))
+            h.show_message("warning", title, str(exc))
             return False
-        model = data["model"]
-        if model and (h.model_path is None or Path(model).resolve() != h.model_path):
-            if not Path(model).exists() and h.session is not None:
-                h.show_message("warning", "Cannot open session",
-                               f"the session's model {model} does not exist: open that model first")
+        opened = None
+        if other is not None:
+            opened = h.load_model_file(other, file.seed, title)
+            if opened is None:
                 return False
-            if not h.open_model(model):
-                return False
-        if h.session is None:
-            h.show_message("warning", "Cannot open session", "the session names no model: open a model first")
-            return False
         try:
-            snap = session_snapshot(data, h.session)
+            file.check_fits(opened.G if opened is not None else h.session.G)
         except DragEditError as exc:
-            h.show_message("warning", "Cannot open session", str(exc))
+            h.show_message("warning", title, f"{Path(path).name}: {exc}")
             return False
-        pr = data["params"]
-        h._set_quietly(h.panel.lr, pr.lr or 0.0)
-        h._set_combo(h.panel.tracker, pr.tracker)
-        h._set_combo(h.panel.space, pr.space)
-        h._set_quietly(h.panel.stop_distance, pr.stop_distance or 0.0)
-        st = data.get("settings") or {}
-        for key, w in (("steps", h.panel.steps), ("fps", h.panel.fps), ("brush", h.panel.brush)):
-            try:
-                if key in st:
-                    w.setValue(int(st[key]))
-            except (TypeError, ValueError):
-                pass
-        if "overlay" in st:
-            h.panel.overlay.setChecked(bool(st["overlay"]))
+        if opened is not None and not h.install_model(opened, file.seed, title):
+            return False
+        snap = file.snapshot_for(h.session)
+        timeline = None if timeline_path is None else load_timeline(timeline_path, snap["ws"], h.session.size)
+        self._show_settings(file)
 
         def apply():
             h.session.restore(snap)
-            h._apply_params()
+            h.apply_params()
 
-        ok = h._edit(f"Open session {Path(path).name}", apply, changes_latent=True, title="Cannot open session",
-                     source=("session", Path(path).name))
+        ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
+                        source=("session", Path(path).name), timeline=timeline)
         if ok:
-            h._set_quietly(h.panel.seed, h.session.seed)
-            h._set_quietly(h.panel.truncation, h.session.params.truncation_psi)
-            h._set_combo(h.panel.mask_mode, h.session.mask_mode)
+            h.set_quietly(h.panel.seed, h.session.seed)
+            h.set_quietly(h.panel.truncation, h.session.params.truncation_psi)
+            h.set_combo(h.panel.mask_mode, h.session.mask_mode)
             h.canvas.set_mask_mode(h.session.mask_mode)
             h.canvas.set_mask(h.session.mask)
             h.status(f"Opened session {path}.")
         return ok
 
-    def recover(self):
+    def _other_model(self, file):
+        """The session's model file when it is not the one open (None: the open one will do)."""
+        h = self.host
+        if not file.model:
+            return None
+        model = Path(file.model)
+        if h.model_path is not None and model.resolve() == h.model_path:
+            return None
+        if not model.exists():
+            raise DragEditError(f"the session's model {model} does not exist: open that model first")
+        return model
+
+    def _show_settings(self, file):
+        """The panel shows the session's drag parameters and window settings (all validated)."""
+        h, p = self.host, self.host.panel
+        pr, st = file.params, file.settings
+        h.set_quietly(p.lr, pr.lr or 0.0)
+        h.set_combo(p.tracker, pr.tracker)
+        h.set_combo(p.space, pr.space)
+        h.set_quietly(p.stop_distance, pr.stop_distance or 0.0)
+        for key, w in (("steps", p.steps), ("fps", p.fps), ("brush", p.brush)):
+            if key in st:
+                w.setValue(int(st[key]))
+        if "overlay" in st:
+            p.overlay.setChecked(bool(st["overlay"]))
+
+    def recover(self) -> bool:
         h = self.host
         h.banner.hide()
         p = h.recovery.path
         if not p.is_file():
             h.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
-            return
+            return False
         h.recovery.mark_offered()
-        self.open(p)
+        return self.open(p, timeline_path=self.timeline_path())
+
+    def timeline_path(self) -> Path:
+        return self.host.recovery.path.with_name("autosave.timeline.npz")
 
     def autosave(self) -> bool:
         h = self.host
-        return h.recovery.save(h.session, h.model_path, self.settings_dict())
+        saved = h.recovery.save(h.session, h.model_path, self.settings_dict())
+        if saved:   # and the run that made the image, so Recover brings the timeline back too
+            save_timeline(self.timeline_path(), h.run_frames)
+        return saved
 
     def save_latent_dialog(self):
         h = self.host
-        if not h._need_session():
+        if not h.need_session():
             return
-        path = h.ask_save_path("Save latent", LATENT_FILTER, "latent", f"seed{h.session.seed}.npz")
+        path = h.files.ask_save_path("Save latent", LATENT_FILTER, "latent", f"{h.source_stem()}.npz")
         if path:
             self.save_latent(path)
 
@@ -143,19 +171,25 @@ class SessionIO:
 
     def load_latent_dialog(self):
         h = self.host
-        if not h._need_session():
+        if not h.need_session():
             return
-        path = h.ask_open_path("Load latent", LATENT_FILTER, "latent")
+        path = h.files.ask_open_path("Load latent", LATENT_FILTER, "latent")
         if path:
             self.load_latent(path)
 
     def load_latent(self, path) -> bool:
+        """A latent file is a new image: checked against the model first, then shown with the old
+        image's points and mask cleared in the same undoable edit (as a new seed or a photo)."""
         from ..io.latents import load_latent
         h = self.host
+        if h.session is None:
+            return False
+        G = h.session.G
         try:
-            ws = load_latent(path)
+            ws = load_latent(path, expect=(G.num_ws, G.w_dim))
         except DragEditError as exc:
             h.show_message("warning", "Cannot load latent", str(exc))
             return False
-        return h._edit(f"Load latent {Path(path).name}", lambda: h.session.set_latent(ws),
-                       changes_latent=True, title="Cannot load latent", source=("latent", Path(path).name))
+        name = Path(path).name
+        return h.replace_image(f"Load latent {name}", lambda: h.session.set_latent(ws), ("latent", name),
+                               f"Loaded {name}", title="Cannot load latent")

@@ -1,6 +1,6 @@
 """The timeline under the canvas: the frames of the run that made the image on screen.
 
-A `RunFrames` is immutable and is stored in every undo `State` (see undo.py), so undo, redo, a new
+A `RunFrames` is immutable and is stored in every undo `State` (see history.py), so undo, redo, a new
 seed or an opened file bring the timeline with the image: it can never show frames of a run that
 is not the one on the canvas. The bar only shows a RunFrames and reports which frame was picked.
 
@@ -73,6 +73,17 @@ class TimelineBar(QWidget):
         s.blockSignals(False)
         self.set_busy(busy)
         self.label.setText("No run yet" if run is None or n < 2 else run.label())
+
+    def show_running(self, iteration: int):
+        """A run in progress: the bar grows with it (picking waits for the run to end)."""
+        s = self.slider
+        s.blockSignals(True)
+        s.setRange(0, max(int(iteration), 0))
+        s.setValue(max(int(iteration), 0))
+        s.blockSignals(False)
+        self._busy = True
+        s.setEnabled(False)
+        self.label.setText(f"iteration {int(iteration)} (running)")
 
     def set_busy(self, busy):
         self._busy = busy

@@ -11,53 +11,47 @@ Rules this file keeps:
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QTextEdit, QToolBar, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QToolBar,
+                               QUndoView, QVBoxLayout, QWidget)
 
 from .. import __version__
-from ..edit.drag import DragParams, DragSession
+from ..edit.drag import DragParams
 from ..errors import DragEditError
 from . import icons
+from .actions import COMMAND, COMMANDS, ICON_ONLY, MENUS, TOOLBAR, key_text, make_action
 from .canvas import Canvas
 from .compare import Compare
+from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
+from .document import EditDocument
 from .export_controller import ExportController
+from .files import FileDialogs
+from .keys import HeldKeys
+from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
+from .photo_open import IMAGE_SUFFIXES, PhotoOpen
+from .points_controller import PointsController
+from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
 from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
 from .session_io import SessionIO
-from .settings import AppSettings
-from .timeline import RunFrames, TimelineBar
-from .undo import State, UndoStack
+from .settings import AppSettings, read_setting
+from .timeline import TimelineBar
 from .wheelguard import guard_wheel
-from .worker import SessionWorker
 
 log = logging.getLogger(__name__)
 
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
-
-
-def _tip(text, shortcut=None):
-    if not shortcut:
-        return text
-    seq = shortcut if isinstance(shortcut, str) else shortcut.toString(QKeySequence.SequenceFormat.NativeText)
-    return f"{text} ({seq})"
 
 
 class MainWindow(QMainWindow):
@@ -68,41 +62,30 @@ class MainWindow(QMainWindow):
         self._precision_asked = precision  # --device other than auto wins over Preferences
         self.device, self.precision, device_note = app_device(
             AppSettings(self.settings).device if device == "auto" else device, precision)
-        self.session: DragSession | None = None
-        self.model_path: Path | None = None
-        self.model_info: dict = {}
-        self.frame: np.ndarray | None = None
-        self._frame_ok = False        # self.frame shows the session's current latent
-        self._gen = 0                 # bumped whenever the latent changes outside a run
-        self._run = None              # dict(id, before, t0) while a drag run goes on
-        self._run_counter = 0
-        self.run_frames: RunFrames | None = None   # the run that made the image on screen (timeline)
-        self.source: tuple = ("seed", 0 if seed is None else int(seed))  # where the image came from
-        self.pending = None           # a handle waiting for its target
-        self.selected = -1
-        self._point_before = None
+        self.doc = EditDocument(self)   # the edit state; this window shows it and forwards edits
+        self.doc.source = ("seed", 0 if seed is None else int(seed))
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
         self.last_progress = None
+        self.model_loader = None      # a ModelLoader while a large model file is read
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
+        self.files = FileDialogs(self.settings, self)
         self.sessions = SessionIO(self)
-        self.exporter = ExportController(self)
+        self.photos = PhotoOpen(self)
+        self.exporter = None          # made with the panel (it reads the panel's export defaults)
 
         self.setWindowTitle("dragedit")
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
-        self.undo_stack = UndoStack(limit=100, parent=self)
-        self.undo_stack.changed.connect(self._update_actions)
-        self.worker = SessionWorker(self)
-        self.worker.frameReady.connect(self._on_frame_ready)
-        self.worker.runFinished.connect(self._collect_finished)
 
         self._build_actions()
         self._build_ui()
         self._build_menus()
+        self._bind_document()
         self._restore_settings()
-        QApplication.instance().installEventFilter(self)
+        self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
+        self.keys.install()
         self._update_actions()
         self._show_no_model("")
         if model is not None:
@@ -112,114 +95,109 @@ class MainWindow(QMainWindow):
         if self.recovery.offer_once():
             self.banner.show()
 
+    # =============================================================== the document's state (read-only here)
+    session = property(lambda self: self.doc.session)
+    model_path = property(lambda self: self.doc.model_path)
+    model_info = property(lambda self: self.doc.model_info)
+    source = property(lambda self: self.doc.source)
+    frame = property(lambda self: self.doc.frame)
+    run_frames = property(lambda self: self.doc.run_frames)
+    undo_stack = property(lambda self: self.doc.undo_stack)
+    worker = property(lambda self: self.doc.worker)
+    timeline = property(lambda self: self.doc.timeline)
+    running = property(lambda self: self.doc.running)
+    frame_is_current = property(lambda self: self.doc.frame_ok,
+                                doc="The frame on screen shows the session's current latent (not a run's step).")
+
+    def _bind_document(self):
+        """The views follow the document's signals; nothing here changes the edit state itself."""
+        d = self.doc
+        d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
+        d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
+        d.maskChanged.connect(self._show_mask)
+        d.latentChanged.connect(self._show_latent)
+        d.timelineChanged.connect(self._show_timeline)
+        d.sourceChanged.connect(self._show_source)
+        d.runStateChanged.connect(self._on_run_state)
+        d.progress.connect(self._show_progress)
+        d.historyChanged.connect(self._update_actions)
+        d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
+        d.status.connect(lambda text, ms: self.status(text, ms))
+
+    def _show_mask(self):
+        s = self.session
+        if s is None:
+            return
+        self.canvas.set_mask(s.mask)
+        self.set_combo(self.panel.mask_mode, s.mask_mode)
+        self.canvas.set_mask_mode(s.mask_mode)
+
+    def _show_latent(self):
+        s = self.session
+        if s is not None:
+            self.set_quietly(self.panel.seed, s.seed)
+            self.set_quietly(self.panel.truncation, s.params.truncation_psi)
+
+    def _on_run_state(self, running):
+        self.timeline_bar.set_busy(running)
+        if running:
+            self.timeline_bar.show_running(0)
+            self.status("Running… (Space stops)", 0)
+        self._update_actions()
+
     # =============================================================== construction
-    def _action(self, name, text, tip, shortcut=None, icon=None, slot=None, checkable=False):
-        a = QAction(text, self)
-        a.setObjectName(name)
-        if icon is not None:
-            a.setIcon(icon)
-        if shortcut is not None:
-            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
-            a.setShortcuts([QKeySequence(s) for s in seqs])
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        a.setToolTip(_tip(tip, a.shortcut() if shortcut is not None else None))
-        a.setStatusTip(tip)
-        a.setCheckable(checkable)
-        if slot is not None:
-            (a.toggled if checkable else a.triggered).connect(slot)
-        self.addAction(a)
-        self.actions_[name] = a
-        return a
+    def _handlers(self) -> dict:
+        """What each command of gui/actions.py does in this window."""
+        c = lambda: self.canvas  # noqa: E731 - the canvas is made after the actions
+        return dict(
+            open_model=self.open_model_dialog, open_image=self.open_image_dialog,
+            open_session=lambda: self.sessions.open_dialog(), save_session=lambda: self.sessions.save_dialog(),
+            recover_session=self.recover_session, save_image=self.save_image_dialog,
+            save_latent=lambda: self.sessions.save_latent_dialog(),
+            load_latent=lambda: self.sessions.load_latent_dialog(),
+            export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
+            export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
+            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=self.reset_points,
+            remove_pair=self.remove_selected_pair, cancel=self.cancel_pending, reset_image=self.reset_image,
+            random_seed=self.random_seed, points_tool=lambda on: on and self.set_tool("points"),
+            mask_tool=lambda on: on and self.set_tool("mask"), brush_smaller=lambda: self.resize_brush(-1),
+            brush_larger=lambda: self.resize_brush(+1), toggle_mask=lambda on: self.panel.show_mask.setChecked(on),
+            clear_mask=self.clear_mask, zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
+            fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
+            show_pixels=self._show_pixels,
+            compare_side=lambda on: self.compare.set_side_by_side(on, self._ws_initial()),
+            compare_hold=lambda on: self.compare.hold(on, self._ws_initial()),
+            compare_split=lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
+            suggest_points=lambda on: self.semantics.show_ghosts(on),
+            shortcuts=lambda: self.show_help(0), howto=lambda: self.show_help(1), about=self.show_about)
+
+    def _show_pixels(self, on):
+        self.canvas.set_show_pixels(on)
+        self.side_by_side.pane.set_show_pixels(on)
 
     def _build_actions(self):
+        handlers = self._handlers()
         self.actions_: dict[str, QAction] = {}
-        A, S = self._action, icons.standard
-        K = QKeySequence.StandardKey
-        A("open_model", "Open model…",
-          "Open a StyleGAN2/3 .pkl (PyTorch or TensorFlow era), a rosinality .pt or a dragedit .pt model", K.Open,
-          S("SP_DialogOpenButton"), self.open_model_dialog)
-        A("open_image", "Open image…", "Open a photo: invert it into the model, then drag it", "Ctrl+I",
-          S("SP_FileDialogContentsView"), self.open_image_dialog)
-        A("open_session", "Open session…", "Open a saved editing session (.json)", "Ctrl+Shift+O",
-          S("SP_DirOpenIcon"), self.sessions.open_dialog)
-        A("save_session", "Save session…", "Save points, mask, latent, model and settings (.json + .npz)",
-          "Ctrl+Shift+S", S("SP_DialogSaveButton"), self.sessions.save_dialog)
-        A("recover_session", "Recover last session", "Reopen the session saved automatically when the app closed",
-          None, S("SP_BrowserReload"), self.recover_session)
-        A("save_image", "Save image…", "Save the current image as PNG or JPEG", K.Save,
-          S("SP_DialogSaveButton"), self.save_image_dialog)
-        A("save_latent", "Save latent…", "Save the current latent (.npz)", "Ctrl+Alt+S",
-          S("SP_DriveFDIcon"), self.sessions.save_latent_dialog)
-        A("load_latent", "Load latent…", "Load a latent saved from dragedit (.npz)", "Ctrl+L",
-          S("SP_DirOpenIcon"), self.sessions.load_latent_dialog)
-        A("export_gif", "Export frames…", "Export the frames of the run on the timeline (GIF, MP4 or PNG; size, "
-          "points, speed)", "Ctrl+E", S("SP_MediaPlay"), lambda: self.export_frames_dialog("gif"))
-        A("export_png", "Frames as PNG…", "Export the frames of the run as a PNG sequence", "Ctrl+Shift+E",
-          S("SP_FileDialogListView"), lambda: self.export_frames_dialog("png"))
-        A("export_mp4", "Frames as MP4…", "Export the frames of the run as an MP4 video", "Ctrl+Alt+E",
-          S("SP_MediaPlay"), lambda: self.export_frames_dialog("mp4"))
-        A("quit", "Quit", "Quit dragedit", K.Quit, S("SP_DialogCloseButton"), self.close)
-        A("preferences", "Preferences…", "LPIPS weights file and compute device", "Ctrl+,",
-          S("SP_FileDialogDetailedView"), self.open_preferences)
-        A("undo", "Undo", "Undo the last point edit, mask stroke, seed change or run", K.Undo,
-          icons.undo_icon(), self.undo)
-        A("redo", "Redo", "Redo what was undone", ["Ctrl+Shift+Z", "Ctrl+Y"], icons.undo_icon(True), self.redo)
-        A("start_stop", "Start\tSpace", "Start or stop the drag", None, S("SP_MediaPlay"), self.toggle_run)
-        self.actions_["start_stop"].setIconText("Start")
-        self.actions_["start_stop"].setToolTip("Start the drag (Space)")
-        A("reset_points", "Reset points", "Remove every point pair", "Ctrl+Backspace",
-          S("SP_DialogResetButton"), self.reset_points)
-        A("remove_pair", "Remove pair", "Remove the selected pair (right-click a point also removes it)",
-          K.Delete, S("SP_TrashIcon"), self.remove_selected_pair)
-        A("cancel", "Cancel", "Drop a handle that waits for its target", "Esc", None, self.cancel_pending)
-        A("reset_image", "Reset image", "Back to the seed's image (points and mask stay)", "Ctrl+R",
-          S("SP_BrowserReload"), self.reset_image)
-        A("random_seed", "Random seed", "Pick a random seed", "Ctrl+Shift+R", icons.dice_icon(), self.random_seed)
-        A("points_tool", "Points", "Click handles and targets", "P", icons.points_icon(),
-          lambda on: on and self.set_tool("points"), checkable=True)
-        A("mask_tool", "Paint mask", "Paint the mask (right button erases)", "M", icons.brush_icon(),
-          lambda on: on and self.set_tool("mask"), checkable=True)
+        for command in COMMANDS:
+            a = make_action(command, self, handlers[command.name])
+            self.addAction(a)
+            self.actions_[command.name] = a
         group = QActionGroup(self)
         group.addAction(self.actions_["points_tool"])
         group.addAction(self.actions_["mask_tool"])
-        A("brush_smaller", "Smaller brush", "Make the brush smaller", "[", None, lambda: self.resize_brush(-1))
-        A("brush_larger", "Larger brush", "Make the brush larger", "]", None, lambda: self.resize_brush(+1))
-        A("toggle_mask", "Show mask", "Show the mask overlay", "H", None, self._toggle_mask_overlay)
-        A("clear_mask", "Clear mask", "Remove the painted mask", "Shift+M", S("SP_DialogDiscardButton"),
-          self.clear_mask)
-        A("zoom_in", "Zoom in", "Zoom in", [K.ZoomIn, "+", "="], None, lambda: self.canvas.zoom_by(1.25))
-        A("zoom_out", "Zoom out", "Zoom out", [K.ZoomOut, "-"], None, lambda: self.canvas.zoom_by(0.8))
-        A("fit", "Fit to window", "Fit the image to the window", ["F", "Ctrl+0"], icons.fit_icon(),
-          lambda: self.canvas.fit_to_window())
-        A("actual_size", "Actual pixels", "One image pixel per screen pixel", ["1", "Ctrl+1"], None,
-          lambda: self.canvas.set_zoom(1.0))
-        A("compare_hold", "Show start image\t\\ (hold)", "Show the image this edit started from while \\ is held",
-          None, None, lambda on: self.compare.hold(on, self._ws_initial()), checkable=True)
-        A("compare_split", "Split before/after", "Left half: the start image; right half: the image now",
-          "Ctrl+B", None, lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
-          checkable=True)
-        A("shortcuts", "Keyboard shortcuts", "Every command's keys, read from the commands themselves", "Ctrl+/",
-          S("SP_DialogHelpButton"), lambda: self.show_help(0))
-        A("howto", "How to drag-edit", "A short guide to the editing loop", "Shift+F1", None,
-          lambda: self.show_help(1))
-        A("about", "About dragedit", "Version and credits", K.HelpContents, S("SP_MessageBoxInformation"),
-          self.show_about)
+        self.actions_["start_stop"].setIconText("Start")
 
     def _build_ui(self):
         self.canvas = Canvas()
-        self.canvas.clicked.connect(self._on_canvas_click)
-        self.canvas.pointPressed.connect(self._on_point_pressed)
-        self.canvas.pointMoved.connect(self._on_point_moved)
-        self.canvas.pointReleased.connect(self._on_point_released)
-        self.canvas.removeRequested.connect(self.remove_pair)
-        self.canvas.cancelPending.connect(self.cancel_pending)
-        self.canvas.strokeFinished.connect(self._on_stroke)
-        self.canvas.pairSelected.connect(self._select_pair)
+        self.canvas.strokeFinished.connect(self.paint_stroke)
         self.canvas.hovered.connect(self._on_hover)
         self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
         self.actions_["points_tool"].setChecked(True)
 
-        self.compare = Compare(self.canvas, self._render_start)
+        self.view_split = make_splitter()            # the canvas, and the start image beside it when asked
+        self.view_split.addWidget(self.canvas)
+        self.side_by_side = SideBySide(self.canvas, self.view_split)
+        self.compare = Compare(self.canvas, self._render_start, self.side_by_side)
         self.timeline_bar = TimelineBar()
         self.timeline_bar.picked.connect(self._on_timeline)
         self.timeline_slider, self.timeline_label = self.timeline_bar.slider, self.timeline_bar.label
@@ -230,48 +208,49 @@ class MainWindow(QMainWindow):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.banner)
-        col.addWidget(self.canvas, 1)
+        col.addWidget(self.view_split, 1)
         col.addWidget(self.timeline_bar)
         self.setCentralWidget(central)
 
         self.panel = SidePanel(self.actions_)
-        self.panel.pairActivated.connect(self._select_pair)
+        self.points_model = PairsModel(self.doc, self)   # the Points list reads the document's pairs
+        self.panel.set_points_model(self.points_model)
+        self.points = PointsController(self.doc, self.canvas, self.panel, self.points_model, self)
+        self.exporter = ExportController(self.doc, self.panel, self.settings, self.files, self.give_focus_back_after,
+                                         self)
+        self.points.changed.connect(self._show_points_state)
+        self.points.status.connect(lambda text: self.status(text))
         p = self.panel
         p.seed.valueChanged.connect(self.set_seed)
         p.seed.seedEntered.connect(lambda v: self.set_seed(v, force=True))
         p.truncation.valueChanged.connect(self.set_truncation)
-        p.space.currentIndexChanged.connect(lambda _i: self._apply_params())
-        p.lr.valueChanged.connect(lambda _v: self._apply_params())
-        p.tracker.currentIndexChanged.connect(lambda _i: self._apply_params())
-        p.stop_distance.valueChanged.connect(lambda _v: self._apply_params())
+        p.space.currentIndexChanged.connect(lambda _i: self.apply_params())
+        p.lr.valueChanged.connect(lambda _v: self.apply_params())
+        p.tracker.currentIndexChanged.connect(lambda _i: self.apply_params())
+        p.stop_distance.valueChanged.connect(lambda _v: self.apply_params())
         p.mask_mode.currentIndexChanged.connect(self._on_mask_mode)
         p.brush.valueChanged.connect(self.canvas.set_brush_radius)
         p.show_mask.toggled.connect(self.canvas.set_show_mask)
         p.show_mask.toggled.connect(self.actions_["toggle_mask"].setChecked)
-        self.actions_["toggle_mask"].setCheckable(True)
-        self.actions_["toggle_mask"].setChecked(True)
+        self.actions_["toggle_mask"].setChecked(p.show_mask.isChecked())
         self.canvas.set_brush_radius(p.brush.value())
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
         dock.setWidget(p)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)   # View > Controls brings it back
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.dock = dock
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.compare.dock)
         guard_wheel(p)
 
-        tb = QToolBar("Main")
+        tb = QToolBar("Toolbar")
         tb.setObjectName("main_toolbar")
         tb.setIconSize(QSize(20, 20))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("open_model", "open_image", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool", None,
-                     "fit", None, "start_stop", "reset_points"):
-            if name is None:
-                tb.addSeparator()
-            else:
-                tb.addAction(self.actions_[name])
-        for name in ("open_model", "open_image", "save_image", "undo", "redo", "fit"):
+        for name in TOOLBAR:
+            tb.addSeparator() if name is None else tb.addAction(self.actions_[name])
+        for name in ICON_ONLY:
             w = tb.widgetForAction(self.actions_[name])
             if w is not None:
                 w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
@@ -286,6 +265,10 @@ class MainWindow(QMainWindow):
         self.status_pos = QLabel("")
         self.status_zoom = QLabel("")
         self.status_device = QLabel(device_text(self.device, self.precision))
+        self.status_busy = QProgressBar()       # a busy bar while a large model is read (in the bar only then)
+        self.status_busy.setRange(0, 0)
+        self.status_busy.setMaximumSize(120, self.status_iter.sizeHint().height())
+        self.status_busy.setToolTip("Reading the model file")
         for w, tip in ((self.status_iter, "Iteration of the current edit"),
                        (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
                        (self.status_dist, "Distance of each handle to its target"),
@@ -295,54 +278,60 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
         self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
+        self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
+        self.history_view.setEmptyLabel("Start")
+        self.history_dock = QDockWidget("History", self)
+        self.history_dock.setObjectName("history")
+        self.history_dock.setWidget(self.history_view)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
+        self.history_dock.hide()
 
     def _build_menus(self):
-        m = self.menuBar()
-        a = self.actions_
-        f = m.addMenu("&File")
-        f.addAction(a["open_model"])
-        f.addAction(a["open_image"])
-        self.recent_menu = f.addMenu("Open recent model")
-        self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
-        f.addSeparator()
-        for name in ("open_session", "save_session", "recover_session"):
-            f.addAction(a[name])
-        f.addSeparator()
-        for name in ("save_image", "save_latent", "load_latent"):
-            f.addAction(a[name])
-        f.addAction(a["export_gif"])
-        f.addSeparator()
-        f.addAction(a["quit"])
-        e = m.addMenu("&Edit")
-        for name in ("undo", "redo", None, "remove_pair", "reset_points", "cancel", None, "reset_image",
-                     "random_seed", None, "preferences"):
-            e.addSeparator() if name is None else e.addAction(a[name])
-        v = m.addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit", "actual_size", None, "toggle_mask"):
-            v.addSeparator() if name is None else v.addAction(a[name])
-        cmp = v.addMenu("Compare with the start image")
-        side = self.compare.dock.toggleViewAction()
-        side.setText("Side by side")
-        for act in (a["compare_hold"], a["compare_split"], side):
-            cmp.addAction(act)
-        v.addSeparator()
-        v.addAction(self.dock.toggleViewAction())
-        v.addAction(self.toolbar.toggleViewAction())
-        d = m.addMenu("&Drag")
-        for name in ("start_stop", None, "points_tool", "mask_tool", "brush_smaller", "brush_larger", "clear_mask"):
-            d.addSeparator() if name is None else d.addAction(a[name])
-        self.semantics.install(d, self.toolbar)
-        h = m.addMenu("&Help")
-        for name in ("howto", "shortcuts", None, "about"):
-            h.addSeparator() if name is None else h.addAction(a[name])
+        """Menus from gui/actions.py's MENUS; '@' entries are filled here."""
+        for title, names in MENUS:
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                elif name == "@recent":
+                    self.recent_menu = menu.addMenu("Open recent model")
+                    self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
+                elif name == "@history":
+                    menu.addAction(self.history_dock.toggleViewAction())
+                elif name == "@compare":
+                    cmp = menu.addMenu("Compare with the start image")
+                    for name in ("compare_hold", "compare_split", "compare_side"):
+                        cmp.addAction(self.actions_[name])
+                elif name == "@panels":
+                    for act in self.panel_actions():   # every panel can be shown again, however it was closed
+                        menu.addAction(act)
+                else:
+                    menu.addAction(self.actions_[name])
+
+    def panel_actions(self) -> list:
+        """View's show/hide action of each dock and of the toolbar, named after it."""
+        docks = self.findChildren(QDockWidget)
+        acts = [d.toggleViewAction() for d in docks] + [self.toolbar.toggleViewAction()]
+        for act in acts:
+            act.setStatusTip(f"Show or hide the {act.text()} panel")
+        return acts
 
     # =============================================================== messages and dialogs
     def open_preferences(self):
         """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
         self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
         self.preferences_dialog.accepted.connect(lambda: self.set_device(AppSettings(self.settings).device))
+        self.give_focus_back_after(self.preferences_dialog)
         self.preferences_dialog.open()
         return self.preferences_dialog
+
+    def give_focus_back_after(self, dialog):
+        """When a dialog closes the canvas has the keyboard again, so shortcuts work at once."""
+        dialog.finished.connect(lambda _result: self._focus_canvas())
+
+    def _focus_canvas(self):
+        self.activateWindow()
+        self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_message(self, kind, title, text):
         """Every message box goes through here (non-modal; tests replace this method)."""
@@ -368,35 +357,19 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
-    def _dir(self, key):
-        return str(self.settings.value(f"dirs/{key}", "") or "")
+    # the file dialogs are self.files (gui/files.py); these two are read by the panel's controllers
+    def last_dir(self, key):
+        return self.files.last_dir(key)
 
-    def _remember_dir(self, key, path):
-        if path:
-            self.settings.setValue(f"dirs/{key}", str(Path(path).parent))
-
-    def ask_open_path(self, title, filters, key) -> str:
-        path, _ = QFileDialog.getOpenFileName(self, title, self._dir(key), filters)
-        self._remember_dir(key, path)
-        return path
-
-    def ask_save_path(self, title, filters, key, name="") -> str:
-        start = str(Path(self._dir(key)) / name) if self._dir(key) else name
-        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
-        self._remember_dir(key, path)
-        return path
-
-    def ask_directory(self, title, key) -> str:
-        path = QFileDialog.getExistingDirectory(self, title, self._dir(key))
-        if path:
-            self.settings.setValue(f"dirs/{key}", path)
-        return path
+    def remember_dir(self, key, path):
+        self.files.remember_dir(key, path)
 
     def show_help(self, page=0):
         """Help › Keyboard shortcuts (page 0) or How to drag-edit (page 1); non-modal."""
         from .help import HelpDialog
-        dlg = HelpDialog(self.actions_.values(), self, page=page)
+        dlg = HelpDialog(self, page=page)
         dlg.setWindowModality(Qt.WindowModality.NonModal)
+        self.give_focus_back_after(dlg)
         dlg.show()
         self.help_dialog = dlg
         return dlg
@@ -449,102 +422,95 @@ class MainWindow(QMainWindow):
             self.status(reason, 0)
 
     def open_model_dialog(self):
-        path = self.ask_open_path("Open model", MODEL_FILTER, "model")
+        path = self.files.ask_open_path("Open model", MODEL_FILTER, "model")
         if path:
             self.open_model(path)
 
-    def open_model(self, path, seed=None) -> bool:
-        """Load a generator; on any failure show a message and keep the current model and edits."""
-        from ..edit.latent_source import embedded_latent
-        from ..io.checkpoint import load_generator
-        path = Path(path).expanduser()
+    def open_model(self, path, seed=None, background=None) -> bool:
+        """Load a generator; on any failure show a message and keep the current model and edits.
+        A large file (background None) is read in a thread with a note in the status bar: True then
+        means the load started, and the model is swapped in when it is read and checked."""
+        if background is None:
+            background = is_large(path)
+        if background:
+            return self._open_model_in_background(path, seed)
         self.stop_run(wait=True)
+        opened = self.load_model_file(path, seed, "Cannot open model")
+        return opened is not None and self.install_model(opened, seed, "Cannot open model")
+
+    def _open_model_in_background(self, path, seed) -> bool:
+        if self.model_loader is not None:
+            self.show_message("info", "Opening a model", "Another model is still being read: wait for it.")
+            return False
+        path = Path(path).expanduser()
+        size = path.stat().st_size / 2 ** 20 if path.exists() else 0
+        loader = ModelLoader(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
+                             self.device, self.precision, self)
+        self.model_loader = loader
+
+        def done(opened, error):
+            self.model_loader = None
+            loader.wait()
+            loader.deleteLater()
+            self.statusBar().removeWidget(self.status_busy)
+            if opened is None:
+                self.show_message("warning", "Cannot open model", error)
+                return
+            self.stop_run(wait=True)
+            self.install_model(opened, seed, "Cannot open model")
+
+        loader.loaded.connect(done)
+        self.statusBar().addPermanentWidget(self.status_busy)
+        self.status_busy.show()
+        self.status(f"Reading {path.name} ({size:.0f} MB)… the current image stays editable until it is ready.", 0)
+        loader.start()
+        return True
+
+    def load_model_file(self, path, seed=None, title="Cannot open model") -> OpenedModel | None:
+        """Read and check a model into a new object (nothing on screen changes); None after a message."""
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            G = load_generator(path)
-            params = self._params_from_ui()
-            session = DragSession(G, seed=self.panel.seed.value() if seed is None else int(seed), params=params,
-                                  device=self.device, precision=self.precision)
-            embedded = embedded_latent(G)
-            if embedded is not None:  # a generator tuned to a photo opens on that photo's latent
-                session.set_latent(embedded, as_start=True)
+            return load_model(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
+                              self.device, self.precision)
         except DragEditError as exc:
-            self.show_message("warning", "Cannot open model", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - e.g. out of memory: a message, never a traceback
-            log.exception("loading %s failed", path)
-            self.show_message("error", "Cannot open model",
-                              f"{path}: could not be loaded ({type(exc).__name__}: {exc})")
-            return False
+            self.show_message("warning", title, str(exc))
+            return None
         finally:
             QGuiApplication.restoreOverrideCursor()
-        if not self.worker.wait_idle(120):
-            self.show_message("warning", "Cannot open model", "the previous model is still busy: try again")
+
+    def install_model(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
+        """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
+        undo history ends with it."""
+        if not self.doc.worker.wait_idle(120):
+            self.show_message("warning", title, "the previous model is still busy: try again")
             return False
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
-        self.worker.set_session(session)
-        self.session = session
-        self.status_device.setText(device_text(session.device, session.precision))
-        self.model_path = path.resolve()
-        self.model_info = dict(resolution=G.img_resolution, w_dim=G.w_dim, num_ws=G.num_ws, z_dim=G.z_dim,
-                               params=sum(p.numel() for p in G.parameters()))
-        self.panel.show_model(self.model_path, self.model_info)
-        if seed is not None:
-            self.panel.seed.blockSignals(True)
-            self.panel.seed.setValue(int(seed))
-            self.panel.seed.blockSignals(False)
-        self.undo_stack.clear()
-        self.run_frames = None
-        photo = (getattr(G, "source_info", {}).get("extra", {}) or {}).get("source_image") or path
-        self.source = ("photo", Path(str(photo)).name) if embedded is not None else ("seed", session.seed)
-        self.compare.forget()
-        self._show_timeline()
-        self.pending = None
-        self.selected = -1
+        self.points.clear_marks()
         self.canvas.cancel_interaction()
-        self.canvas.set_pending(None)
         self.canvas.set_mask(None)
-        self.frame, self._frame_ok = None, False
-        self._gen += 1
+        self.compare.forget()
         self.canvas.placeholder = "Rendering…"
-        self.worker.request_render(self._gen)
+        if seed is not None:
+            self.set_quietly(self.panel.seed, int(seed))
+        if not self.doc.install(opened):
+            self.show_message("warning", title, "the previous model is still busy: try again")
+            return False
+        session = opened.session
+        self.status_device.setText(device_text(session.device, session.precision))
+        self.panel.show_model(self.model_path, self.model_info)
         self.recent.add(self.model_path)
-        self._show_source()
-        self._sync_points()
         self._update_actions()
-        self.status(f"Opened {self.model_path.name}: {G.img_resolution} px. Click a handle, then its target.")
+        self.status(f"Opened {self.model_path.name}: {opened.info['resolution']} px. "
+                    "Click a handle, then its target.")
         return True
 
     # =============================================================== frames
-    def _show_frame(self, frame, valid):
-        self.frame = frame
-        self._frame_ok = valid
-        self.canvas.set_frame(frame)
-
-    def _on_frame_ready(self):
-        item = self.worker.take_latest()
-        if item is None or self.session is None:
-            return
-        if item.kind == "render":
-            if item.gen == self._gen and self._run is None:
-                self._show_frame(item.frame, True)
-                self.compare.note(item.frame, self.session.ws, self.session.ws_initial)
-                top = self.undo_stack.top()
-                if top is not None and top.after.frame is None and torch.equal(top.after.snap["ws"], self.session.ws):
-                    top.after.frame = item.frame
-        elif item.kind == "step":
-            if self._run is not None and item.run_id == self._run["id"]:
-                self._show_frame(item.frame, False)
-                self._show_progress(item.result, item.its_per_s)
-        elif item.kind == "error":
-            self.status(item.message or "error", 15000)
-
-    def _show_progress(self, res, rate, iteration=None):
+    def _show_progress(self, res, rate, iteration):
         """iteration: of this run (the count the timeline and the final message use)."""
         self.last_progress = (res, rate)
-        if iteration is None:
-            iteration = res.iteration - (self._run["it0"] if self._run is not None else 0)
         self.status_iter.setText(f"iteration {iteration}")
+        if self.running:
+            self.timeline_bar.show_running(iteration)
         self.status_rate.setText(f"{rate:.1f} it/s")
         if res.reached:
             self.status_loss.setText("targets reached")
@@ -552,192 +518,71 @@ class MainWindow(QMainWindow):
             self.status_loss.setText("handles stalled")
         else:
             self.status_loss.setText(f"loss {res.loss:.4f}")
-        self._sync_points()
 
-    # =============================================================== points
+    # =============================================================== points (see points_controller.py)
+    pending = property(lambda self: self.points.pending, doc="A handle waiting for its target, or None.")
+    selected = property(lambda self: self.points.selected, doc="The selected pair's index, or -1.")
+
     def _pairs(self):
-        return [] if self.session is None else [(p.handle, p.target) for p in list(self.session.pairs)]
+        return self.doc.pairs()
 
     def _sync_points(self):
+        self.points.sync()
+
+    def _show_points_state(self):
         pairs = self._pairs()
-        if self.selected >= len(pairs):
-            self.selected = -1
-        self.canvas.set_pairs(pairs)
-        self.panel.update_points(pairs, self.selected)
         if pairs:
             self.status_dist.setText("distance " + " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs) + " px")
         else:
             self.status_dist.setText("no pairs")
         self._update_actions()
 
-    def _select_pair(self, i):
-        self.selected = i
-        self.canvas.set_selected(i)
-        self.panel.update_points(self._pairs(), i)
+    def select_pair(self, i):
+        self.points.select(i)
 
-    def _on_canvas_click(self, x, y):
-        if self.session is None:
-            return
-        if self.pending is None:
-            self.pending = (x, y)
-            self.canvas.set_pending(self.pending)
-            self.status(f"Handle at ({x:.1f}, {y:.1f}): now click its target.")
-            self._update_actions()
-            return
-        handle, self.pending = self.pending, None
-        self.canvas.set_pending(None)
-        if self._edit("Add pair", lambda: self.session.add_pair(handle, (x, y))):
-            self.selected = len(self.session.pairs) - 1
-            self._select_pair(self.selected)
-            self.status(f"Pair {self.selected + 1}: ({handle[0]:.1f}, {handle[1]:.1f}) → ({x:.1f}, {y:.1f}). "
-                        "Press Space to start.")
-        self._update_actions()
+    def start_handle(self, x, y):
+        """A click on the image: a handle, or the target of the handle waiting for one."""
+        self.points.click(x, y)
 
     def cancel_pending(self):
-        if self.pending is not None:
-            self.pending = None
-            self.canvas.set_pending(None)
-            self.status("Handle dropped.")
-            self._update_actions()
+        self.points.cancel_pending()
 
-    def _on_point_pressed(self, i, which):
-        self._point_before = None if (self._run is not None or self.session is None) else self._state()
-
-    def _on_point_moved(self, i, which, x, y):
-        if self.session is None:
-            return
-        try:
-            (self.session.move_handle if which == "handle" else self.session.move_target)(i, (x, y))
-        except DragEditError as exc:
-            self.status(str(exc))
-        self._sync_points()
-
-    def _on_point_released(self, i, which):
-        before, self._point_before = self._point_before, None
-        if before is not None and self._run is None and self.session is not None:
-            after = self._state()
-            if after.snap["pairs"] != before.snap["pairs"]:
-                self.undo_stack.push(f"Move {which} {i + 1}", before, after)
-        self._sync_points()
+    def move_point(self, i, which, x, y):
+        self.points.move_point(i, which, x, y)
 
     def remove_pair(self, i):
-        if self.session is None or not 0 <= i < len(self.session.pairs):
-            return
-        if self._edit(f"Remove pair {i + 1}", lambda: self.session.remove_pair(i)):
-            self.selected = -1
-            self.canvas.set_selected(-1)
-            self._sync_points()
-            self.status(f"Removed pair {i + 1}.")
+        self.points.remove_pair(i)
 
     def remove_selected_pair(self):
-        i = self.selected if self.selected >= 0 else self.panel.selected_pair()
-        if i < 0 and self.session is not None and self.session.pairs:
-            i = len(self.session.pairs) - 1
-        if i >= 0:
-            self.remove_pair(i)
-        elif self.pending is not None:
-            self.cancel_pending()
+        self.points.remove_selected()
 
     def reset_points(self):
-        self.cancel_pending()
-        if self.session is not None and self.session.pairs:
-            self._edit("Reset points", self.session.clear_pairs)
-            self.selected = -1
-            self._sync_points()
+        self.points.reset()
 
     # =============================================================== undoable edits
-    def _state(self) -> State:
-        return State(self.session.snapshot(), self.frame if self._frame_ok else None, self.run_frames, self.source)
-
-    def _edit(self, text, fn, merge_key=None, changes_latent=False, title=None, source=None) -> bool:
-        """Run fn on the session as one undoable edit. Latent changes stop a run first and end the
-        timeline (no run made the new image); `source` says where a new image came from.
-        A DragEditError goes to the status bar (or a message box titled `title`) and changes nothing."""
-        if self.session is None:
-            return False
-        if changes_latent:
-            self.stop_run(wait=True)
-        running = self._run is not None
-        before = None if running else self._state()
-        try:
-            fn()
-        except DragEditError as exc:
-            if title:
-                self.show_message("warning", title, str(exc))
-            else:
-                self.status(str(exc))
-            return False
-        if changes_latent:
-            self.run_frames = None
-            if source is not None:
-                self.source = source
-            self._latent_changed()
-            self._show_timeline()
-            self._show_source()
-        if before is not None:
-            self.undo_stack.push(text, before, self._state(), merge_key)
-        self._sync_points()
-        return True
-
-    def _latent_changed(self, frame=None):
-        self._gen += 1
-        if frame is not None:
-            self._show_frame(frame, True)
-        else:
-            self._frame_ok = False
-            self.worker.request_render(self._gen)
-
-    def _apply_state(self, state: State):
-        s = self.session
-        old_ws = s.ws
-        params = copy.deepcopy(s.params)
-        params.truncation_psi = state.snap["params"].truncation_psi
-        s.restore(state.snap)
-        s.params = params
-        if state.frame is not None:
-            self._latent_changed(state.frame)
-        elif not torch.equal(old_ws, s.ws) or not self._frame_ok:
-            self._latent_changed()
-        self.pending = None
-        self.canvas.set_pending(None)
-        self.canvas.set_mask(s.mask)
-        self._set_quietly(self.panel.seed, s.seed)
-        self._set_quietly(self.panel.truncation, s.params.truncation_psi)
-        self._set_combo(self.panel.mask_mode, s.mask_mode)
-        self.canvas.set_mask_mode(s.mask_mode)
-        self.selected = -1
-        self.run_frames, self.source = state.timeline, state.source or self.source
-        self._show_timeline()
-        self._show_source()
-        self._sync_points()
+    def _edit(self, text, fn, **kw) -> bool:
+        """One undoable edit of the document (see EditDocument.edit)."""
+        return self.doc.edit(text, fn, **kw)
 
     def undo(self):
-        if self.session is None:
-            return
-        self.stop_run(wait=True)
-        entry = self.undo_stack.undo()
-        if entry is not None:
-            self._apply_state(entry.before)
-            self.status(f"Undid: {entry.text}")
+        text = self.doc.undo()
+        if text is not None:
+            self.status(f"Undid: {text}")
 
     def redo(self):
-        if self.session is None:
-            return
-        self.stop_run(wait=True)
-        entry = self.undo_stack.redo()
-        if entry is not None:
-            self._apply_state(entry.after)
-            self.status(f"Redid: {entry.text}")
+        text = self.doc.redo()
+        if text is not None:
+            self.status(f"Redid: {text}")
 
     # =============================================================== latent
     @staticmethod
-    def _set_quietly(widget, value):
+    def set_quietly(widget, value):
         widget.blockSignals(True)
         widget.setValue(value)
         widget.blockSignals(False)
 
     @staticmethod
-    def _set_combo(combo, data):
+    def set_combo(combo, data):
         i = combo.findData(data)
         if i >= 0 and i != combo.currentIndex():
             combo.blockSignals(True)
@@ -747,22 +592,32 @@ class MainWindow(QMainWindow):
     def set_seed(self, seed, force=False):
         """A new seed is a new image: its points and mask are cleared in the same undoable edit."""
         s = self.session
-        if s is None or (int(seed) == s.seed and self._frame_ok and self.source == ("seed", s.seed) and not force):
+        if s is None or (int(seed) == s.seed and self.doc.frame_ok and self.source == ("seed", s.seed) and not force):
             return
         psi = self.panel.truncation.value()
+        self.replace_image(f"Seed {seed}", lambda: s.set_seed(int(seed), psi), ("seed", int(seed)), f"Seed {seed}")
+
+    def replace_image(self, text, set_image, source, note, title=None) -> bool:
+        """A new image (seed, latent file, photo): set_image() changes the latent, and the old image's
+        points and mask are cleared with it, as one undoable edit; the status bar says what went."""
+        s = self.session
+        if s is None:
+            return False
         dropped = [f"{len(s.pairs)} pair{'s' if len(s.pairs) != 1 else ''}"] if s.pairs else []
         dropped += ["the mask"] if s.mask is not None else []
 
         def apply():
-            s.set_seed(int(seed), psi)
+            set_image()
             s.clear_pairs()
             s.set_mask(None, mode=s.mask_mode)
 
-        if self._edit(f"Seed {seed}", apply, changes_latent=True, source=("seed", int(seed))):
-            self._clear_marks()
-            if dropped:
-                self.status(f"Seed {seed}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings "
-                            "them back).", 15000)
+        if not self._edit(text, apply, changes_latent=True, title=title, source=source):
+            return False
+        self._clear_marks()
+        if dropped:
+            self.status(f"{note}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings them back).",
+                        15000)
+        return True
 
     def random_seed(self):
         self.panel.seed.setValue(random.randrange(0, 100000))
@@ -779,11 +634,7 @@ class MainWindow(QMainWindow):
             self._edit("Reset image", self.session.reset, changes_latent=True)
 
     def _clear_marks(self):
-        self.pending = None
-        self.selected = -1
-        self.canvas.set_pending(None)
-        self.canvas.set_mask(None)
-
+        self.points.clear_marks()
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
         kind, name = self.source
@@ -791,12 +642,21 @@ class MainWindow(QMainWindow):
         self.panel.show_source(text, None if kind == "seed" else text)
         self._update_actions()
 
+    def source_stem(self) -> str:
+        """A file name (no extension) for what is on screen, after where it came from: seed5,
+        sample_face (a photo), the latent's or the session's own name."""
+        kind, name = self.source
+        if kind == "seed":
+            return f"seed{name}"
+        stem = Path(str(name)).stem
+        return stem or kind
+
     def _ws_initial(self):
         return None if self.session is None else self.session.ws_initial
 
     def _render_start(self):
         """The start image, rendered here when no frame of it was kept (never during a run)."""
-        if self.session is None or self._run is not None or not self.worker.wait_idle(5):
+        if self.session is None or self.running or not self.doc.worker.wait_idle(5):
             return None
         with torch.no_grad():
             return self.session._frame(self.session.G.synthesis(self.session.ws_initial))
@@ -808,7 +668,7 @@ class MainWindow(QMainWindow):
                           truncation_psi=float(p.truncation.value()),
                           stop_distance=float(p.stop_distance.value()) or None)
 
-    def _apply_params(self) -> bool:
+    def apply_params(self) -> bool:
         if self.session is None:
             return True
         new = self._params_from_ui()
@@ -819,17 +679,13 @@ class MainWindow(QMainWindow):
             return False
         s = self.session.params
         s.lr, s.tracker, s.stop_distance = new.lr, new.tracker, new.stop_distance
-        if self._run is None:
+        if not self.running:
             s.space = new.space  # the run's optimiser was built for one space: a change waits for Start
         return True
 
     # =============================================================== run
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     def toggle_run(self):
-        if self._run is None:
+        if not self.running:
             self.start_run()
         else:
             self.stop_run()
@@ -840,7 +696,7 @@ class MainWindow(QMainWindow):
         self.panel.flash_points()
 
     def start_run(self) -> bool:
-        if self._run is not None:
+        if self.running:
             return False
         if self.session is None:
             self._refuse("Open a model first (File › Open model, Ctrl+O).")
@@ -850,83 +706,26 @@ class MainWindow(QMainWindow):
             self._refuse("Start needs at least one complete pair: click a handle (red), then its target (blue)."
                          + extra)
             return False
-        if not self._apply_params():
+        if not self.apply_params():
+            return False
+        stop = float(self.session.options()["stop_distance"])
+        if all(math.dist(h, t) <= stop for h, t in self._pairs()):
+            n = len(self.session.pairs)
+            self.status(f"{'Every handle is' if n > 1 else 'The handle is'} already within {stop:g} px of "
+                        f"{'its target' if n > 1 else 'the target'}: nothing to drag.", 15000)
             return False
         self.session.params.space = self.panel.space.currentData()
-        self._run_counter += 1
-        self._run = dict(id=self._run_counter, before=self._state(), t0=time.perf_counter(),
-                         it0=self.session.iteration)
-        self.undo_stack.break_merge()
-        if not self.worker.start_run(self._run_counter, self.panel.steps.value(),
-                                     frame0=self.frame if self._frame_ok else None):
-            self._run = None
-            self.status("The worker is busy: try again.")
-            return False
-        self.status("Running… (Space stops)", 0)
-        self.timeline_bar.set_busy(True)
-        self._update_actions()
-        return True
+        return self.doc.start_run(self.panel.steps.value())
 
     def stop_run(self, wait=False):
-        if self._run is None:
-            return
-        self.worker.stop_run()
-        if wait:
-            self.worker.wait_idle(120)
-            self._collect_finished()
-
-    def _collect_finished(self):
-        summary = self.worker.take_finished()
-        if summary is None or self._run is None or summary.run_id != self._run["id"]:
-            return
-        run, self._run = self._run, None
-        stale = self.worker.take_latest()  # drop step frames of this run still in the slot
-        if stale is not None and stale.kind == "render" and stale.gen == self._gen:
-            pass  # nothing rendered during a run; kept for clarity
-        before = run["before"]
-        if before.frame is None and summary.timeline:
-            before.frame = summary.timeline[0]["frame"]
-        self._gen += 1
-        if summary.frame is not None:
-            self._show_frame(summary.frame, True)
-        if before.frame is not None:
-            self.compare.note(before.frame, before.snap["ws"], self.session.ws_initial)
-        if len(summary.timeline) > 1:
-            for e in summary.timeline:
-                e["step"] = e["iteration"] - summary.timeline[0]["iteration"]
-            self.run_frames = RunFrames(tuple(summary.timeline), len(summary.timeline) - 1)
-        self._show_timeline()
-        after = self._state()
-        changed = (not torch.equal(before.snap["ws"], after.snap["ws"]) or before.snap["pairs"] != after.snap["pairs"]
-                   or not _same_mask(before.snap["mask"], after.snap["mask"]))
-        if changed:
-            self.undo_stack.push(f"Drag ({summary.iterations} iterations)", before, after)
-        if summary.last is not None:
-            self._show_progress(summary.last, summary.iterations / max(summary.elapsed, 1e-6), summary.iterations)
-        n, secs = summary.iterations, summary.elapsed
-        if summary.reason == "reached":
-            self.status(f"Reached the target{'s' if len(after.snap['pairs']) > 1 else ''} after {n} iterations "
-                        f"({secs:.1f} s).", 0)
-        elif summary.reason == "budget":
-            self.status(f"Step budget used: {n} iterations ({secs:.1f} s). Press Space to go on.", 0)
-        elif summary.reason == "stopped":
-            self.status(f"Stopped after {n} iterations.", 0)
-        else:
-            self.show_message("warning", "The drag stopped", summary.message or "the drag failed")
-        self._sync_points()
-        self._update_actions()
+        self.doc.stop_run(wait)
 
     # =============================================================== timeline
-    @property
-    def timeline(self) -> list:
-        """The frames of the run that made the image on screen ([] when no run did)."""
-        return [] if self.run_frames is None else list(self.run_frames.frames)
-
     def _show_timeline(self):
         """The bar, and the status bar's count, follow the run that made the image on screen."""
         run = self.run_frames
-        self.timeline_bar.show_run(run, busy=self._run is not None)
-        if self._run is None:
+        self.timeline_bar.show_run(run, busy=self.running)
+        if not self.running:
             self.status_iter.setText("" if run is None else f"iteration {run.step()}")
             if run is None or run.index != len(run.frames) - 1:
                 self.status_rate.setText("")
@@ -934,29 +733,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_timeline(self, i):
-        run = self.run_frames
-        if self.session is None or self._run is not None or run is None or not 0 <= i < len(run.frames):
-            return
-        entry = run.frames[i]
-
-        def pick():
-            self.session.set_latent(entry["ws"])
-            handles = entry["handles"]
-            if len(handles) == len(self.session.pairs):
-                for j, h in enumerate(handles):
-                    self.session.move_handle(j, h)
-
-        before = self._state()
-        try:
-            pick()
-        except DragEditError as exc:
-            self.status(str(exc))
-            return
-        self.run_frames = run.at(i)
-        self._show_timeline()
-        self._latent_changed(None if entry.get("low_res") else entry["frame"])
-        self.undo_stack.push(f"Pick {run.label(i).split(' /')[0]}", before, self._state(), merge_key="timeline")
-        self._sync_points()
+        self.doc.pick_frame(i)
 
     # =============================================================== mask
     def set_tool(self, tool):
@@ -970,10 +747,7 @@ class MainWindow(QMainWindow):
         step = max(1, round(v * 0.2))
         self.panel.brush.setValue(v + direction * step)
 
-    def _toggle_mask_overlay(self):
-        self.panel.show_mask.setChecked(not self.panel.show_mask.isChecked())
-
-    def _on_stroke(self, mask):
+    def paint_stroke(self, mask):
         if self.session is None:
             return
         mode = self.panel.mask_mode.currentData()
@@ -996,7 +770,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_mask(None)
 
     # =============================================================== export
-    def _need_session(self) -> bool:
+    def need_session(self) -> bool:
         if self.session is None:
             self.show_message("info", "No model", "Open a model first (File › Open model, Ctrl+O).")
             return False
@@ -1008,9 +782,10 @@ class MainWindow(QMainWindow):
         return self.frame
 
     def save_image_dialog(self):
-        if not self._need_session():
+        if not self.need_session():
             return
-        path = self.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export", "edit.png")
+        path = self.files.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
+                                  f"{self.source_stem()}.png")
         if path:
             if not Path(path).suffix:
                 path += ".png"
@@ -1032,7 +807,7 @@ class MainWindow(QMainWindow):
 
     def export_frames_dialog(self, kind="gif"):
         """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
-        return self.exporter.open_dialog(kind) if self._need_session() else None
+        return self.exporter.open_dialog(kind) if self.need_session() else None
 
     def export_frames(self, path, kind=None, options=None) -> bool:
         """Start writing the run's frames in the background (see ExportController.export)."""
@@ -1052,70 +827,18 @@ class MainWindow(QMainWindow):
     def load_latent(self, path) -> bool:
         return self.sessions.load_latent(path)
 
-    # =============================================================== photos
+    # =============================================================== photos (see photo_open.py)
     def open_image_dialog(self):
-        if not self._need_session():
-            return
-        path = self.ask_open_path("Open image", IMAGE_FILTER, "image")
-        if path:
-            self.open_image(path)
+        self.photos.open_dialog()
 
     def open_image(self, path):
         """Show the inversion dialog for a photo (non-blocking); returns it, or None on a bad file."""
-        from .invert_dialog import InvertDialog
-        if not self._need_session():
-            return None
-        self.stop_run(wait=True)
-        if not self.worker.wait_idle(60):
-            self.show_message("warning", "Cannot open image", "the model is still busy: try again")
-            return None
-        dlg = InvertDialog(self.session.G, path, settings=self.settings, parent=self)
-        if dlg.error:
-            self.show_message("warning", "Cannot open image", dlg.error)
-            dlg.deleteLater()
-            return None
-        self._remember_dir("image", path)
-        dlg.accepted.connect(lambda: self.apply_inversion(dlg.result, path))
-        dlg.finished.connect(dlg.deleteLater)
-        self.invert_dialog = dlg
-        dlg.open()
-        return dlg
+        return self.photos.open(path)
 
     def apply_inversion(self, res, path) -> bool:
-        """Edit the inverted photo. A latent alone is one undoable edit (points and mask of the old
-        image are cleared with it); a tuned generator is saved and opened like any model."""
-        if res is None:
-            return False
-        name = Path(path).name
-        quality = f"PSNR {res.psnr:.1f} dB" + (f", {res.pti_psnr:.1f} dB after tuning"
-                                              if res.pti_psnr is not None else "")
-        if res.pti_psnr is not None:
-            from ..io.checkpoint import save_generator
-            folder = Path(self.settings.fileName()).parent / "inversions"
-            out = folder / f"{Path(path).stem}-tuned-{time.strftime('%Y%m%d-%H%M%S')}.pt"
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                save_generator(res.G, out, latent=res.ws.cpu(), source_image=str(path),
-                               source_model=str(self.model_path or ""))
-            except (OSError, DragEditError) as exc:
-                self.show_message("warning", "Cannot save the tuned model", str(exc))
-                return False
-            if not self.open_model(out):
-                return False
-            self.status(f"Opened {name} ({quality}); the tuned model is saved as {out}.", 0)
-            return True
+        return self.photos.apply(res, path)
 
-        def apply():
-            self.session.set_latent(res.ws, as_start=True)
-            self.session.clear_pairs()
-            self.session.set_mask(None, mode=self.session.mask_mode)
-
-        ok = self._edit(f"Open image {name}", apply, changes_latent=True, title="Cannot open image",
-                        source=("photo", name))
-        if ok:
-            self._clear_marks()
-            self.status(f"Opened {name} ({quality}). Click a handle, then its target.", 0)
-        return ok
+    invert_dialog = property(lambda self: self.photos.dialog)
 
     # =============================================================== sessions (see session_io.py)
     def save_session(self, path) -> bool:
@@ -1124,8 +847,8 @@ class MainWindow(QMainWindow):
     def open_session(self, path) -> bool:
         return self.sessions.open(path)
 
-    def recover_session(self):
-        self.sessions.recover()
+    def recover_session(self) -> bool:
+        return self.sessions.recover()
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
@@ -1153,37 +876,6 @@ class MainWindow(QMainWindow):
             return self.load_latent(path)
         return self.open_model(path)
 
-    # =============================================================== keys: Space starts/stops, or pans when dragged
-    def eventFilter(self, obj, event):
-        t = event.type()
-        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Backslash \
-                and not event.modifiers() and isinstance(obj, QWidget) and obj.window() is self \
-                and not isinstance(QApplication.focusWidget(), (QLineEdit, QTextEdit, QPlainTextEdit)):
-            if not event.isAutoRepeat():   # hold \ to see the start image
-                self.actions_["compare_hold"].setChecked(t == QEvent.Type.KeyPress)
-            return True
-        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space \
-                and not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier) \
-                and isinstance(obj, QWidget) and obj.window() is self:
-            fw = QApplication.focusWidget()
-            if isinstance(fw, (QLineEdit, QTextEdit, QPlainTextEdit)):
-                return False
-            if event.isAutoRepeat():
-                return True
-            if t == QEvent.Type.KeyPress:
-                self.canvas.space_held = True
-                self.canvas.space_used = False
-                self.canvas.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            else:
-                used = self.canvas.space_used
-                self.canvas.space_held = False
-                self.canvas.space_used = False
-                self.canvas.set_tool(self.canvas.tool)
-                if not used:
-                    self.toggle_run()
-            return True
-        return False
-
     # =============================================================== misc
     def _on_hover(self, x, y):
         self.status_pos.setText("" if math.isnan(x) else f"x {x:.1f}  y {y:.1f}")
@@ -1191,50 +883,61 @@ class MainWindow(QMainWindow):
     def _update_actions(self):
         a = self.actions_
         has = self.session is not None
-        running = self._run is not None
-        for name in ("save_image", "open_image", "save_latent", "load_latent", "save_session", "reset_image", "random_seed",
-                     "reset_points", "remove_pair", "clear_mask", "zoom_in", "zoom_out", "fit", "actual_size"):
-            a[name].setEnabled(has)
-        for name in ("export_png", "export_gif", "export_mp4"):
-            a[name].setEnabled(has and self.run_frames is not None and len(self.run_frames.frames) > 1)
-        a["start_stop"].setEnabled(has)
+        running = self.running
+        frames = has and self.run_frames is not None and len(self.run_frames.frames) > 1
+        for command in COMMANDS:   # 'needs' of gui/actions.py: when each command can be used
+            if command.needs:
+                a[command.name].setEnabled(frames if command.needs == "frames" else has)
         word = "Stop" if running else "Start"
         if a["start_stop"].iconText() != word:
             a["start_stop"].setText(f"{word}\tSpace")
             a["start_stop"].setIconText(word)
             a["start_stop"].setIcon(icons.standard("SP_MediaStop" if running else "SP_MediaPlay"))
             a["start_stop"].setToolTip(f"{word} the drag (Space)")
-        u, r = self.undo_stack.can_undo(), self.undo_stack.can_redo()
+        u, r = self.undo_stack.canUndo(), self.undo_stack.canRedo()
         a["undo"].setEnabled(has and u)
         a["redo"].setEnabled(has and r)
-        a["undo"].setText(f"Undo {self.undo_stack.undo_text()}" if u else "Undo")
-        a["redo"].setText(f"Redo {self.undo_stack.redo_text()}" if r else "Redo")
-        a["undo"].setToolTip(_tip(a["undo"].text(), a["undo"].shortcut()))
-        a["redo"].setToolTip(_tip(a["redo"].text(), a["redo"].shortcut()))
+        a["undo"].setText(f"Undo {self.undo_stack.undoText()}" if u else "Undo")
+        a["redo"].setText(f"Redo {self.undo_stack.redoText()}" if r else "Redo")
+        for name in ("undo", "redo"):   # the menu names the edit; Help keeps the command's own name
+            keys = key_text(COMMAND[name])
+            a[name].setToolTip(f"{a[name].text()} ({keys})")
         self.panel.space.setEnabled(has and not running)
         self.panel.seed.setEnabled(has)
         self.panel.truncation.setEnabled(has)
         self.timeline_bar.set_busy(running)
         self.semantics.update_enabled(has, running)
-        title = "dragedit"
-        if self.model_path:
-            title += f" — {self.model_path.name} — {self.source[0]} {self.source[1]}"
+        # Qt adds " — dragedit" (the application's display name) itself where the platform shows titles
+        title = f"{self.model_path.name} — {self.source[0]} {self.source[1]}" if self.model_path else "dragedit"
         title += " (running)" if running else ""
         if self.windowTitle() != title:
             self.setWindowTitle(title)
 
     # =============================================================== settings
-    def _value(self, key, default, kind):
-        v = self.settings.value(key, default)
-        try:
-            if kind is bool:
-                return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
-            return kind(v)
-        except (TypeError, ValueError):
-            return default
+    def setting(self, key):
+        """A remembered value (gui/settings.py's WINDOW_SETTINGS names each key, type and default)."""
+        return read_setting(self.settings, key)
+
+    def setting_widgets(self) -> dict:
+        """Where each remembered value of WINDOW_SETTINGS (gui/settings.py) lives: key -> (read, write)."""
+        p, a = self.panel, self.actions_
+        truncation = lambda v: self.set_quietly(p.truncation, v)  # noqa: E731 - no edit on restore
+        return {
+            "drag/lr": (p.lr.value, p.lr.setValue), "drag/steps": (p.steps.value, p.steps.setValue),
+            "drag/tracker": (p.tracker.currentData, lambda v: self.set_combo(p.tracker, v)),
+            "drag/stop_distance": (p.stop_distance.value, p.stop_distance.setValue),
+            "latent/space": (p.space.currentData, lambda v: self.set_combo(p.space, v)),
+            "latent/truncation": (p.truncation.value, truncation),
+            "mask/radius": (p.brush.value, p.brush.setValue),
+            "mask/show": (p.show_mask.isChecked, p.show_mask.setChecked),
+            "export/fps": (p.fps.value, p.fps.setValue), "export/overlay": (p.overlay.isChecked, p.overlay.setChecked),
+            "view/show_pixels": (a["show_pixels"].isChecked, a["show_pixels"].setChecked),
+            "panel/more_drag": (lambda: p.drag_more.expanded, p.drag_more.set_expanded),
+            "panel/files": (lambda: p.export_more.expanded, p.export_more.set_expanded),
+        }
 
     def _restore_settings(self):
-        s, p = self.settings, self.panel
+        s = self.settings
         geo = s.value("window/geometry")
         if isinstance(geo, QByteArray) and not geo.isEmpty():
             self.restoreGeometry(geo)
@@ -1243,67 +946,40 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        p.lr.setValue(self._value("drag/lr", 0.0, float))
-        p.steps.setValue(self._value("drag/steps", 200, int))
-        self._set_combo(p.tracker, self._value("drag/tracker", DragParams.tracker, str))
-        self._set_combo(p.space, self._value("latent/space", "w+", str))
-        p.truncation.blockSignals(True)
-        p.truncation.setValue(self._value("latent/truncation", 0.7, float))
-        p.truncation.blockSignals(False)
-        p.stop_distance.setValue(self._value("drag/stop_distance", 0.0, float))
-        p.brush.setValue(self._value("mask/radius", 6, int))
-        p.show_mask.setChecked(self._value("mask/show", True, bool))
-        p.fps.setValue(self._value("export/fps", 15, int))
-        p.overlay.setChecked(self._value("export/overlay", False, bool))
-        p.drag_more.set_expanded(self._value("panel/more_drag", False, bool))
-        p.export_more.set_expanded(self._value("panel/files", False, bool))
+        for key, (_read, write) in self.setting_widgets().items():
+            write(self.setting(key))
 
     def save_settings(self):
-        s, p = self.settings, self.panel
+        s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("drag/lr", p.lr.value())
-        s.setValue("drag/steps", p.steps.value())
-        s.setValue("drag/tracker", p.tracker.currentData())
-        s.setValue("drag/stop_distance", p.stop_distance.value())
-        s.setValue("latent/space", p.space.currentData())
-        s.setValue("latent/truncation", p.truncation.value())
-        s.setValue("mask/radius", p.brush.value())
-        s.setValue("mask/show", p.show_mask.isChecked())
-        s.setValue("export/fps", p.fps.value())
-        s.setValue("export/overlay", p.overlay.isChecked())
-        s.setValue("panel/more_drag", p.drag_more.expanded)
-        s.setValue("panel/files", p.export_more.expanded)
+        for key, (read, _write) in self.setting_widgets().items():
+            s.setValue(key, read())
         s.sync()
 
     def _unsaved(self) -> bool:
-        return not self.undo_stack.is_clean() and self.recovery.worth_saving(self.session)
+        return not self.undo_stack.isClean() and self.recovery.worth_saving(self.session)
 
     def ask_quit(self) -> bool:
         return ask_quit(self, self.settings)
 
     def closeEvent(self, event):
         if not self._closing and self.confirm_quit and self._unsaved() \
-                and self._value("quit/ask", True, bool) and not self.ask_quit():
+                and self.setting("quit/ask") and not self.ask_quit():
             event.ignore()
             return
         if not self._closing:
             self._closing = True
             try:
                 self.stop_run(wait=True)
+                if self.model_loader is not None:   # a large model still being read: let it finish
+                    self.model_loader.wait()
                 self.exporter.shutdown()
-                if self.sessions.autosave() and self.undo_stack.is_clean():
+                if self.sessions.autosave() and self.undo_stack.isClean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
                 self.save_settings()
             finally:
-                self.worker.shutdown()
-                app = QApplication.instance()
-                if app is not None:
-                    app.removeEventFilter(self)
+                self.doc.shutdown()
+                self.keys.remove()
         super().closeEvent(event)
 
-
-def _same_mask(a, b):
-    if a is None or b is None:
-        return a is None and b is None
-    return a.shape == b.shape and bool(np.array_equal(a, b))

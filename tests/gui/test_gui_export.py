@@ -9,10 +9,8 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 
 from dragedit.io import export as E
-from test_gui import (add_pair, gen_path, messages, settings,  # noqa: F401
-                      wait_run_end, win)
+from gui_helpers import add_pair, wait_run_end
 
-pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def run(qtbot, w, steps=8):
@@ -106,6 +104,7 @@ def test_the_event_loop_runs_during_an_export(qtbot, win, tmp_path, monkeypatch,
         print(f"\nevent-loop probe during export: {len(ticks)} ticks over {n} frames, worst gap "
               f"{max(gaps) * 1000:.0f} ms, median {np.median(gaps) * 1000:.0f} ms")
     assert len(ticks) >= 5, "the window kept handling events while the frames were written"
+    assert max(gaps) < 0.4, f"the window froze for {max(gaps) * 1000:.0f} ms"  # all frames in this thread: >= 0.6 s
     assert progress and progress[-1] == (n, n)
     assert (tmp_path / "edit.gif").is_file()
 
@@ -124,6 +123,7 @@ def test_cancel_leaves_no_half_written_file(qtbot, win, tmp_path, monkeypatch, k
     dlg.cancel_button.click()
     qtbot.waitUntil(lambda: not w.exporting, timeout=20000)
     assert "cancelled" in dlg.summary.text().lower()
+    assert dlg.progress.value() == 0          # nothing was written: no old count left on the bar
     left = [p for p in out.rglob("*") if p.is_file()]
     assert left == [], f"left behind: {left}"
     assert not dlg.running and dlg.export_button.isEnabled()
@@ -193,3 +193,41 @@ def test_the_export_dialog_remembers_its_options(qtbot, win, tmp_path):
     o = again.options()
     assert (o.scale, o.smooth, o.overlay, o.fps) == (2, True, True, 24)
     again.close()
+
+
+def test_a_typed_extension_wins_over_the_format_and_the_bar_and_status_agree(qtbot, win, tmp_path):
+    w = win
+    n = run(qtbot, w, steps=6)
+    dlg = w.export_frames_dialog("mp4")
+    dlg.path.setText(str(tmp_path / "x.gif"))          # typed while the format says MP4
+    seen = []
+    w.exporter.progress.connect(lambda d, t: seen.append((dlg.progress.value(), d, t,
+                                                          w.statusBar().currentMessage())))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not w.exporting, timeout=60000)
+    assert (tmp_path / "x.gif").is_file() and not (tmp_path / "x.gif.mp4").exists()
+    assert dlg.kind.currentData() == "gif"
+    with Image.open(tmp_path / "x.gif") as gif:
+        assert gif.n_frames == n
+    assert seen and all(bar == d and f"{d} / {t} frames" in text for bar, d, t, text in seen), seen
+    dlg.fps.setValue(dlg.fps.value() + 1)              # a changed option: a new export, no old count
+    assert dlg.progress.value() == 0
+
+
+def test_gif_markers_keep_their_colour_on_a_picture_that_fills_the_palette(tmp_path):
+    """Thousands of reds and blues near the marker colours compete for the palette: without marker
+    entries of their own, quantisation gives the markers the average of their neighbours."""
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(3):
+        near = np.where(rng.random((128, 128, 1)) < 0.5, E.HANDLE_COLOUR, E.TARGET_COLOUR)  # reds and blues
+        f = np.clip(near + rng.integers(-24, 25, (128, 128, 3)), 0, 255).astype(np.uint8)
+        frames.append(E.draw_points(f, [(30 + i, 40)], [(90, 80)]))
+    with Image.open(E.save_gif(frames, tmp_path / "m.gif", fps=10)) as gif:
+        for i, p in enumerate(frames):
+            gif.seek(i)
+            g = np.asarray(gif.convert("RGB")).astype(int)
+            for colour in (E.HANDLE_COLOUR, E.TARGET_COLOUR):
+                at = np.all(p == colour, axis=-1)
+                assert at.sum() > 20
+                assert np.abs(g[at] - np.asarray(colour)).max() <= 3, f"marker {colour} shifted in frame {i}"

@@ -32,7 +32,7 @@ def win(qtbot, tmp_path, monkeypatch):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
     yield w
     w.close()
 
@@ -45,7 +45,7 @@ def wpos(w, x, y):
 def settle(qtbot, w):
     sem = w.semantics
     qtbot.waitUntil(lambda: sem.preview.idle(), timeout=10000)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     QApplication.processEvents()
 
 
@@ -80,7 +80,7 @@ def test_slider_previews_live_then_commits_one_undoable_edit_restored_exactly(qt
     i = factor_row(w, "mouth_openness")
     drag_slider(qtbot, w, i, [0.5, 1.0, 1.5, 2.0])
     assert len(w.undo_stack) == n_undo + 1                      # one edit for the whole slider move
-    assert "Mouth openness +2.0" in w.undo_stack.undo_text()
+    assert "Mouth openness +2.0" in w.undo_stack.undoText()
     d = S.find_factor(w.session.G, "mouth_openness")
     assert torch.allclose(w.session.ws, S.apply(w.session.G, before_ws, [(d, 2.0)]), atol=1e-6)
     assert len(w.semantics.preview.timings) >= 4                # it previewed while moving
@@ -144,7 +144,11 @@ def test_suggest_points_shows_named_ghosts_and_a_ghost_becomes_a_handle(qtbot, w
     vp = w.canvas.viewport()
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, nose["x"], nose["y"]))
     assert w.pending == pytest.approx((nose["x"], nose["y"]))
+    assert "Handle at Nose tip" in w.statusBar().currentMessage()     # names read as words
     assert "nose_tip" not in [g["name"] for g in w.semantics.overlay.ghosts]
+    from PySide6.QtWidgets import QToolTip
+    QTest.mouseMove(vp, wpos(w, ghosts[0]["x"], ghosts[0]["y"]))
+    assert w.semantics.overlay.hover == 0 and not QToolTip.isVisible()   # no tooltip over the next ghost
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      wpos(w, nose["x"] + 8, nose["y"]))
     assert len(w.session.pairs) == 1
@@ -178,7 +182,7 @@ def test_shift_click_selects_a_part_the_wheel_grows_it_and_click_adds_it(qtbot, 
     assert grown.sum() > small and w.semantics.overlay.part_paths
     n = len(w.undo_stack)
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
-    assert len(w.undo_stack) == n + 1 and "Add part" in w.undo_stack.undo_text()
+    assert len(w.undo_stack) == n + 1 and "Add part" in w.undo_stack.undoText()
     assert np.array_equal(w.session.mask, grown) and np.array_equal(w.canvas.mask, grown)
     assert w.semantics.selection is None
     # Alt+click subtracts a smaller part of the same place, as one more stroke
@@ -206,7 +210,7 @@ def test_a_model_without_factor_names_gets_sefa_sliders_on_their_layers(qtbot, t
     w = MainWindow(model=str(path), seed=0, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
     qtbot.waitUntil(lambda: len(w.semantics.panel.directions) == 8, timeout=5000)
     p = w.semantics.panel
     assert [d.kind for d in p.directions] == ["sefa"] * 8
@@ -216,3 +220,30 @@ def test_a_model_without_factor_names_gets_sefa_sliders_on_their_layers(qtbot, t
     changed = [i for i in range(w.session.G.num_ws) if not torch.equal(w.session.ws[0, i], before[0, i])]
     assert changed == S.layer_indices(w.session.G, "coarse")
     w.close()
+
+
+def test_a_slider_at_zero_shows_no_fill_and_fills_from_zero_either_way(qtbot, win):
+    s = win.semantics.panel.sliders[0]
+    win.semantics.dock.raise_()
+    qtbot.waitUntil(lambda: s.isVisible())
+    highlight = s.palette().color(s.palette().ColorRole.Highlight)
+
+    def filled():
+        img = s.grab().toImage()
+        return sum(1 for x in range(img.width()) for y in range(img.height())
+                   if abs(img.pixelColor(x, y).red() - highlight.red()) < 12
+                   and abs(img.pixelColor(x, y).green() - highlight.green()) < 12
+                   and abs(img.pixelColor(x, y).blue() - highlight.blue()) < 12)
+
+    assert filled() == 0                              # at 0 nothing is filled (not the left half)
+    x0, _ = s.zero_and_handle_x()
+    s.blockSignals(True)
+    s.setValue(s.maximum() // 2)
+    right = filled()
+    _, xh = s.zero_and_handle_x()
+    s.setValue(s.minimum() // 2)
+    left = filled()
+    _, xl = s.zero_and_handle_x()
+    s.setValue(0)
+    s.blockSignals(False)
+    assert right > 20 and left > 20 and xl < x0 < xh

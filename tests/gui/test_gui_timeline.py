@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from test_gui import (add_pair, gen_path, make_window, messages, photo_of,  # noqa: F401
-                      settings, small_generator, wait_run_end, win)
+from gui_helpers import add_pair, make_window, photo_of, wait_run_end
 
-pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 def run(qtbot, w, steps=4, pair=((20, 20), (44, 40))):
@@ -80,7 +78,7 @@ def test_a_new_image_ends_the_timeline_and_undo_restores_it(qtbot, win, tmp_path
         ws = w.session.ws.clone() * 0.5
         res = type("R", (), dict(ws=ws, psnr=20.0, pti_psnr=None))()
         assert w.apply_inversion(res, photo_of(tmp_path))
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert shows(w, None), how
     assert not w.actions_["export_gif"].isEnabled()
     # scrubbing is impossible now, and export says there are no frames
@@ -109,14 +107,24 @@ def test_one_iteration_count_everywhere(qtbot, win):
     assert w.status_iter.text() == f"iteration {n}" and w.timeline_label.text() == f"iteration {n} / {n}"
 
 
-def test_a_reached_run_does_not_show_a_zero_loss(qtbot, win):
-    w = win
-    add_pair(w, (20, 20), (23, 22))
-    w.panel.stop_distance.setValue(10.0)
-    w.start_run()
-    wait_run_end(qtbot, w)
-    assert "Reached" in w.statusBar().currentMessage()
+def test_a_run_that_needs_steps_reaches_its_target_and_says_so_once(qtbot, settings, messages):
+    """On the shipped face model a short drag needs a few iterations; the status bar, the timeline
+    and the message agree on the count, the loss line says reached, and Space again does nothing."""
+    from dragedit.models import DEFAULT_GENERATOR
+    w = make_window(qtbot, settings, DEFAULT_GENERATOR, seed=0)
+    add_pair(w, (64, 70), (64, 76))
+    w.panel.stop_distance.setValue(2.0)
+    assert w.start_run()
+    wait_run_end(qtbot, w, timeout=120000)
+    text = w.statusBar().currentMessage()
+    n = w.run_frames.last_step
+    assert text.startswith("Reached the target after") and n > 1 and f"after {n} iterations" in text
+    assert w.status_iter.text() == f"iteration {n}" and w.timeline_label.text() == f"iteration {n} / {n}"
     assert "0.0000" not in w.status_loss.text() and "reached" in w.status_loss.text()
+    entries = len(w.undo_stack)
+    assert not w.start_run() and "already within 2 px" in w.statusBar().currentMessage()
+    assert len(w.undo_stack) == entries and w.run_frames.last_step == n
+    w.close()
 
 
 def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
@@ -125,12 +133,12 @@ def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
     add_pair(w, (10, 50), (12, 40))
     mask = np.zeros((64, 64), bool)
     mask[5:20, 5:20] = True
-    w._on_stroke(mask)
+    w.paint_stroke(mask)
     assert w.session.mask is not None
     w.panel.seed.setValue(11)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.session.seed == 11 and not w.session.pairs and w.session.mask is None
-    assert w.canvas.pairs == [] and w.canvas.mask is None and w.panel.points.topLevelItemCount() == 0
+    assert w.canvas.pairs == [] and w.canvas.mask is None and w.panel.points.model().rowCount() == 0
     msg = w.statusBar().currentMessage()
     assert "cleared 2 pairs and the mask" in msg
     w.undo()  # one step brings back seed, pairs and mask
@@ -144,7 +152,7 @@ def test_labels_name_where_the_image_came_from(qtbot, win, tmp_path):
     assert w.panel.seed.text() == "1"
     w.save_latent(tmp_path / "mine.npz")
     w.panel.seed.setValue(4)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert "seed 4" in w.windowTitle()
     assert w.load_latent(tmp_path / "mine.npz")
     # the seed box no longer claims seed 4: the image is the latent file's
@@ -156,7 +164,7 @@ def test_labels_name_where_the_image_came_from(qtbot, win, tmp_path):
     # Enter on a seed (even the old one) goes back to a seed's image
     w.panel.seed.lineEdit().setText("4")
     w.panel.seed.editingFinished.emit()
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.source == ("seed", 4) and "seed 4" in w.windowTitle()
     # photos
     res = type("R", (), dict(ws=w.session.ws.clone() * 0.9, psnr=20.0, pti_psnr=None))()
@@ -171,3 +179,38 @@ def test_the_model_panel_names_the_drag_space(win):
     p.space.setCurrentIndex(p.space.findData("w"))
     text = p.model_latent.text()
     assert "(W)" in text and "W+" not in text and text.startswith("latent 1 x 32")
+
+
+def test_the_timeline_grows_with_a_run_also_after_a_seed_change(qtbot, win):
+    w = win
+    w.panel.seed.setValue(3)                        # a new image: no run made it yet
+    assert w.timeline_label.text() == "No run yet"
+    add_pair(w, (20, 20), (44, 40))
+    w.panel.steps.setValue(400)
+    w.panel.stop_distance.setValue(0.1)
+    assert w.start_run()
+    qtbot.waitUntil(lambda: w.status_iter.text() not in ("", "iteration 0", "iteration 1"), timeout=20000)
+    label, status = w.timeline_label.text(), w.status_iter.text()
+    assert label != "No run yet" and "running" in label
+    assert label.split(" (")[0] == status or int(label.split()[1]) <= int(status.split()[1])
+    assert w.timeline_slider.maximum() >= 2 and not w.timeline_slider.isEnabled()
+    w.stop_run(wait=True)
+    n = w.run_frames.last_step
+    assert w.timeline_label.text() == f"iteration {n} / {n}" and w.timeline_slider.isEnabled()
+
+
+def test_recover_last_session_brings_the_timeline_back(qtbot, settings, messages, gen_path):
+    from PySide6.QtCore import QSettings
+    w = make_window(qtbot, settings, gen_path)
+    run(qtbot, w, steps=5)
+    n, frames = w.run_frames.last_step, [e["frame"].copy() for e in w.timeline]
+    w.close()                                        # the autosave (and its timeline) is written here
+    again = make_window(qtbot, QSettings(settings.fileName(), QSettings.Format.IniFormat), gen_path)
+    assert again.timeline == []
+    assert again.recover_session()
+    assert len(again.timeline) == len(frames) and again.run_frames.last_step == n
+    assert all(np.array_equal(a["frame"], b) for a, b in zip(again.timeline, frames))
+    assert again.timeline_label.text() == f"iteration {n} / {n}" and again.timeline_slider.isEnabled()
+    again.timeline_slider.setValue(0)                # and it can be picked from like any run
+    assert np.array_equal(again.frame, frames[0])
+    again.close()

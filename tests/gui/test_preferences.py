@@ -9,9 +9,9 @@ from dragedit.gui.invert_dialog import InvertDialog
 from dragedit.gui.preferences import PreferencesDialog
 from dragedit.gui.settings import AppSettings
 
-from test_gui import gen_path, make_window, messages, settings  # noqa: F401  (fixtures)
+from gui_helpers import make_window
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "weights" / "alexnet-features.pt"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "weights" / "alexnet-features.pt"
 
 
 def test_preferences_action_is_in_the_edit_menu_with_ctrl_comma(qtbot, settings, messages, gen_path):
@@ -34,7 +34,19 @@ def test_a_file_that_is_not_alexnet_is_refused_with_the_reason(qtbot, settings, 
     dlg.lpips_path.setText(str(bad))
     dlg.accept()
     assert dlg.result() == 0 and "notes.pt" in dlg.error.text()
+    assert "pop from empty list" not in dlg.error.text() and "AlexNet" in dlg.error.text()
     assert AppSettings(settings).lpips_weights is None, "nothing is saved from a refused dialog"
+
+
+def test_the_hint_under_the_weights_path_says_what_is_there(qtbot, settings, tmp_path):
+    dlg = PreferencesDialog(AppSettings(settings))
+    qtbot.addWidget(dlg)
+    dlg.lpips_path.setText(str(tmp_path / "missing.pth"))
+    assert "no file" in dlg.lpips_note.text() and "used for" not in dlg.lpips_note.text()
+    dlg.lpips_path.setText(str(tmp_path))
+    assert "folder" in dlg.lpips_note.text()
+    dlg.accept()
+    assert dlg.result() == 0 and "is a folder" in dlg.error.text()
 
 
 @pytest.mark.skipif(not SHARED.is_file(), reason=f"{SHARED} absent")
@@ -51,7 +63,7 @@ def test_chosen_weights_and_device_are_saved_and_reach_the_inversion(qtbot, sett
     assert again.lpips_weights == str(SHARED)
     assert again.device == "cpu"
     G = dragedit.load_generator(gen_path)
-    inv = InvertDialog(G, Path(__file__).parent / "data" / "face.png", settings=settings)
+    inv = InvertDialog(G, Path(__file__).parents[1] / "data" / "face.png", settings=settings)
     qtbot.addWidget(inv)
     assert inv.options().lpips_weights == str(SHARED)
 

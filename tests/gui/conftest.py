@@ -1,0 +1,57 @@
+"""Fixtures of the window tests, defined once: a small model file, private settings, recorded
+message boxes and a window open on the small model. Every test here runs with one torch thread
+(the worker and the event loop share the CPU)."""
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from dragedit.gui.window import MainWindow  # noqa: E402
+from dragedit.io.checkpoint import save_generator  # noqa: E402
+from gui_helpers import make_window, small_generator  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread):
+    yield
+
+
+@pytest.fixture(scope="session")
+def gen_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "g.pt"
+    save_generator(small_generator(), path)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Never touch the user's settings: everything goes to an ini file under tmp_path."""
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
+    return QSettings(str(tmp_path / "settings" / "dragedit.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Message boxes are recorded instead of shown."""
+    seen = []
+
+    def record(self, kind, title, text):
+        seen.append((kind, title, text))
+        self.messages.append((kind, title, text))
+        self.statusBar().showMessage(text)
+
+    monkeypatch.setattr(MainWindow, "show_message", record)
+    return seen
+
+
+@pytest.fixture
+def win(qtbot, settings, messages, gen_path):
+    w = make_window(qtbot, settings, gen_path)
+    yield w
+    w.close()
