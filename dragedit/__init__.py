@@ -1,7 +1,7 @@
 """dragedit: drag-based point editing of images with a StyleGAN generator."""
 __version__ = "0.1.0"
 
-from .errors import DragEditError, ModelFileError  # noqa: E402
+from .errors import DragEditError, ModelFileError
 
 
 def load_generator(path, device="cpu"):

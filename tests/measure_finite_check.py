@@ -13,11 +13,11 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-import official_pickles as op  # noqa: E402
+import official_pickles as op
 
-from dragedit.bench import config_f_generator  # noqa: E402
-from dragedit.io import strict  # noqa: E402
-from dragedit.io.checkpoint import load_generator  # noqa: E402
+from dragedit.bench import config_f_generator
+from dragedit.io import strict
+from dragedit.io.checkpoint import load_generator
 
 
 def main(repeats=7, threads=1):

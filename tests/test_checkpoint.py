@@ -16,7 +16,7 @@ from dragedit.io.checkpoint import inspect_model, load_generator, save_generator
 from dragedit.nets.stylegan2 import Generator
 
 sys.path.insert(0, os.path.dirname(__file__))
-import official_pickles as op  # noqa: E402
+import official_pickles as op
 
 
 

@@ -26,8 +26,8 @@ from dragedit.errors import DragEditError
 from dragedit.io.checkpoint import inspect_model, load_generator, save_generator
 
 sys.path.insert(0, os.path.dirname(__file__))
-import foreign_models as fm  # noqa: E402
-import official_pickles as op  # noqa: E402
+import foreign_models as fm
+import official_pickles as op
 
 SEED = 20
 BYTE_MUTATIONS = 40        # per file kind

@@ -22,8 +22,8 @@ from dragedit.io import rosinality as ros_mod
 from dragedit.io.checkpoint import inspect_model, load_generator, save_generator
 
 sys.path.insert(0, os.path.dirname(__file__))
-import foreign_models as fm  # noqa: E402
-import official_pickles as op  # noqa: E402
+import foreign_models as fm
+import official_pickles as op
 
 SQRT2 = math.sqrt(2.0)
 PSI = 0.7

@@ -13,8 +13,8 @@ from dragedit.errors import DragEditError, ModelFileError
 from dragedit.io.checkpoint import inspect_model, load_generator, save_generator
 
 sys.path.insert(0, os.path.dirname(__file__))
-import foreign_models as fm  # noqa: E402
-import official_pickles as op  # noqa: E402
+import foreign_models as fm
+import official_pickles as op
 
 
 def _poisoned(name, value, index=0):
@@ -85,7 +85,8 @@ def test_huge_finite_weights_are_not_mistaken_for_inf(tmp_path):
 def test_finite_files_still_load(tmp_path):
     G = op.make_generator()
     for half in (False, True):
-        G2 = load_generator(save_generator(G, tmp_path / f"ok{half}.pt", half=half, latent=torch.zeros(1, G.num_ws, 32)))
+        latent = torch.zeros(1, G.num_ws, 32)
+        G2 = load_generator(save_generator(G, tmp_path / f"ok{half}.pt", half=half, latent=latent))
         assert all(torch.isfinite(t).all() for t in G2.state_dict().values())
 
 

@@ -14,7 +14,7 @@ from dragedit.io.checkpoint import inspect_model, load_generator
 from dragedit.io.safe_pickle import ALLOWED_GLOBALS, PlainModuleRecord, safe_load
 
 sys.path.insert(0, os.path.dirname(__file__))
-import official_pickles as op  # noqa: E402
+import official_pickles as op
 
 EXPECTED_ALLOW_LIST = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"),

@@ -17,7 +17,7 @@ from dragedit.io.checkpoint import inspect_model, load_generator, save_generator
 from dragedit.nets import stylegan3 as sg3
 
 sys.path.insert(0, os.path.dirname(__file__))
-import official_pickles as op  # noqa: E402
+import official_pickles as op
 
 
 @pytest.fixture(scope="module", params=["t", "r"])

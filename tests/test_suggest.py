@@ -16,7 +16,7 @@ from dragedit.nets.stylegan2 import ws_from_seed
 from dragedit.synth import faces, landmarks
 
 sys.path.insert(0, os.path.dirname(__file__))
-import official_pickles as op  # noqa: E402
+import official_pickles as op
 
 
 @pytest.fixture(scope="module")

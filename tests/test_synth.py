@@ -84,7 +84,8 @@ def test_mouth_width_moves_corners_apart():
     base = faces.default_factors()
     narrow = faces.landmarks_of(_with(base, mouth_width=0.1))
     wide = faces.landmarks_of(_with(base, mouth_width=0.9))
-    w = lambda lm: lm[LANDMARK_INDEX["mouth_right"], 0] - lm[LANDMARK_INDEX["mouth_left"], 0]
+    def w(lm):
+        return lm[LANDMARK_INDEX["mouth_right"], 0] - lm[LANDMARK_INDEX["mouth_left"], 0]
     assert w(wide) > w(narrow) + 5.0
     # and the rendered image changes where the mouth is
     a, _ = render(_with(base, mouth_width=0.1))
@@ -111,7 +112,8 @@ def test_yaw_moves_nose_tip_sideways_and_squashes_far_side():
     lm1 = faces.landmarks_of(_with(base, yaw=0.9))
     n0, n1 = lm0[LANDMARK_INDEX["nose_tip"]], lm1[LANDMARK_INDEX["nose_tip"]]
     assert n1[0] - n0[0] > 8.0 and abs(n1[1] - n0[1]) < 0.5
-    ew = lambda lm, s: abs(lm[LANDMARK_INDEX[f"{s}_eye_outer"], 0] - lm[LANDMARK_INDEX[f"{s}_eye_inner"], 0])
+    def ew(lm, s):
+        return abs(lm[LANDMARK_INDEX[f"{s}_eye_outer"], 0] - lm[LANDMARK_INDEX[f"{s}_eye_inner"], 0])
     # turned towards +x: the right (far) eye narrows, the left one widens
     assert ew(lm1, "r") < ew(lm1, "l")
 

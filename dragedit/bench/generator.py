@@ -274,7 +274,8 @@ def format_speed_table(rows, machine) -> str:
                      f"{ms(r['ours']['median_ms'])} / {ms(r['ours']['p95_ms'])} | "
                      f"{ms(r['straightforward']['median_ms'])} / {ms(r['straightforward']['p95_ms'])} | "
                      f"{r['speedup']:.2f}x | {r['ours_gflop']:.1f} / "
-                     f"{r['straightforward_gflop']:.1f} | {r['ours_gflops_per_s']:.0f} ({r['conv_peak_gflops_per_s']:.0f})"
+                     f"{r['straightforward_gflop']:.1f} | {r['ours_gflops_per_s']:.0f} "
+                     f"({r['conv_peak_gflops_per_s']:.0f})"
                      f"{_peak(r)} |")
     if headless:  # no frame rendered: a headless edit, or the window still painting the last frame
         lines += ["", "| model | ours without the frame median / p95 (ms) | speed-up | the same with the graph's "

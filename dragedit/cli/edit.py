@@ -21,7 +21,8 @@ def parse_pair(text: str):
         hx, hy = (float(v) for v in a.split(","))
         tx, ty = (float(v) for v in b.split(","))
     except ValueError:
-        raise DragEditError(f"--pair {text!r}: expected HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y, e.g. 60,64:72,64") from None
+        raise DragEditError(f"--pair {text!r}: expected HANDLE_X,HANDLE_Y:TARGET_X,TARGET_Y, "
+                            "e.g. 60,64:72,64") from None
     return (hx, hy), (tx, ty)
 
 

@@ -67,7 +67,7 @@ def run_app(model="default", seed=0, argv=None, device="auto", precision="auto",
     configure_application(app)
     try:
         window = MainWindow(model=model, seed=seed, device=device, precision=precision)
-    except Exception as exc:  # noqa: BLE001 - a broken install: a message, not a traceback
+    except Exception as exc:
         log.exception("the main window could not be created")
         QMessageBox.critical(None, "dragedit", f"dragedit cannot start: {type(exc).__name__}: {exc}")
         return 1

@@ -133,7 +133,7 @@ class _ViewportFilter(QObject):
         super().__init__(overlay)
         self.o = overlay
 
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+    def eventFilter(self, obj, event):
         o, canvas, t = self.o, self.o.canvas, event.type()
         if t == QEvent.Type.Resize:
             o.setGeometry(canvas.viewport().rect())

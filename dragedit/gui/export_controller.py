@@ -84,7 +84,7 @@ class ExportJob(QThread):
         self.progress.emit(done, len(self.entries))
         return not self._cancel.is_set()
 
-    def run(self):  # noqa: D401 - QThread entry point
+    def run(self):
         from ..io import export
         o, n = self.options, len(self.entries)
         frames = (render_frame(e, o) for e in self.entries)
@@ -108,7 +108,7 @@ class ExportJob(QThread):
             self.result = ("error", str(exc))
         except OSError as exc:
             self.result = ("error", f"{self.path}: {exc.strerror or exc}")
-        except Exception as exc:  # noqa: BLE001 - a message, never a dead thread
+        except Exception as exc:
             log.exception("export failed")
             self.result = ("error", f"{self.path}: {type(exc).__name__}: {exc}")
         else:

@@ -36,10 +36,10 @@ class StateCommand(QUndoCommand):
         self._merge_id = merge_id
         self._pushed = False
 
-    def id(self) -> int:  # noqa: A003 - Qt's name
+    def id(self) -> int:
         return self._merge_id
 
-    def mergeWith(self, other) -> bool:  # noqa: N802 - Qt's name
+    def mergeWith(self, other) -> bool:
         if not isinstance(other, StateCommand) or other.id() != self.id() or self.id() == -1:
             return False
         self.after = other.after

@@ -51,7 +51,7 @@ class InversionWorker(QThread):
     def cancelled(self) -> bool:
         return self._stop.is_set()
 
-    def run(self):  # noqa: D401 - QThread entry point
+    def run(self):
         from ..edit.inversion import invert
         from ..nets.perceptual import PerceptualLoss
         o = self.options
@@ -68,7 +68,7 @@ class InversionWorker(QThread):
         except DragEditError as exc:
             self.failed.emit(str(exc))
             return
-        except Exception as exc:  # noqa: BLE001 - e.g. out of memory: a message, never a dead thread
+        except Exception as exc:
             log.exception("inversion failed")
             self.failed.emit(f"the inversion failed: {type(exc).__name__}: {exc}")
             return

@@ -321,7 +321,7 @@ class InvertDialog(QDialog):
             self.worker.wait() if timeout_s is None else self.worker.wait(int(timeout_s * 1000))
 
     # ----- closing ------------------------------------------------------------------
-    def done(self, r):  # noqa: D401 - QDialog.done: stop the thread before the dialog goes away
+    def done(self, r):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait()

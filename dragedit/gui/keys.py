@@ -25,7 +25,7 @@ class HeldKeys(QObject):
         if app is not None:
             app.removeEventFilter(self)
 
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+    def eventFilter(self, obj, event):
         t = event.type()
         if t not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(obj, QWidget) \
                 or obj.window() is not self.window:

@@ -41,7 +41,7 @@ def load_model(path, seed: int, params: DragParams, device="cpu", precision="aut
             session.set_latent(embedded, as_start=True)
     except DragEditError:
         raise
-    except Exception as exc:  # noqa: BLE001 - e.g. out of memory: one message, never a traceback
+    except Exception as exc:
         log.exception("loading %s failed", path)
         raise DragEditError(f"{path}: could not be loaded ({type(exc).__name__}: {exc})") from None
     info = dict(resolution=G.img_resolution, w_dim=G.w_dim, num_ws=G.num_ws, z_dim=G.z_dim,
@@ -73,7 +73,7 @@ class ModelLoader(QThread):
         super().__init__(parent)
         self.args = (path, seed, params, device, precision)
 
-    def run(self):  # noqa: D401 - QThread entry point
+    def run(self):
         try:
             self.loaded.emit(load_model(*self.args), "")
         except DragEditError as exc:

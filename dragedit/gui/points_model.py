@@ -17,13 +17,13 @@ class PairsModel(QAbstractTableModel):
         doc.pairsChanged.connect(self.refresh)
         doc.modelChanged.connect(self.refresh)
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802 - Qt's names
+    def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.doc.pairs())
 
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
+    def columnCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None

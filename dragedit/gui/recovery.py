@@ -36,7 +36,7 @@ class Recovery:
         try:
             from ..edit.session_file import save_session
             save_session(self.path, session, model_path, settings_dict)
-        except Exception:  # noqa: BLE001 - closing must never fail
+        except Exception:
             log.exception("autosave failed")
             return False
         return True

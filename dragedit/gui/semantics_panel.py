@@ -18,7 +18,7 @@ class _Slider(QSlider):
     the style would fill the left half), with a mark at 0. Leaves the wheel to the scrolling list
     unless it has the focus."""
 
-    def wheelEvent(self, event):  # noqa: N802 - Qt API
+    def wheelEvent(self, event):
         if self.hasFocus():
             super().wheelEvent(event)
         else:
@@ -36,7 +36,7 @@ class _Slider(QSlider):
                                                                                  span)
         return x0, handle.center().x()
 
-    def paintEvent(self, event):  # noqa: N802 - Qt API
+    def paintEvent(self, event):
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         style = self.style()
@@ -60,7 +60,7 @@ class _Slider(QSlider):
 
 
 class _Combo(QComboBox):
-    def wheelEvent(self, event):  # noqa: N802 - Qt API
+    def wheelEvent(self, event):
         if self.hasFocus():
             super().wheelEvent(event)
         else:

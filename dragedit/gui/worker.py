@@ -148,7 +148,7 @@ class SessionWorker(QThread):
     _job = None
     _seen_job = False
 
-    def run(self):  # noqa: D401 - QThread entry point
+    def run(self):
         warm = False
         while True:
             with self._cv:
@@ -181,7 +181,7 @@ class SessionWorker(QThread):
                     self._do_render(session, req)
                 else:
                     _warm_up()
-            except Exception as exc:  # noqa: BLE001 - never let the thread die
+            except Exception as exc:
                 log.exception("worker job failed")
                 self._publish(Frame(kind="error", message=f"unexpected error: {type(exc).__name__}: {exc}"))
             finally:
@@ -238,7 +238,7 @@ class SessionWorker(QThread):
                 reason = "stopped"
         except DragEditError as exc:
             reason, message = "error", str(exc)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("drag run failed")
             reason, message = "error", f"unexpected error: {type(exc).__name__}: {exc}"
         finally:

@@ -224,7 +224,7 @@ def _open(path, allow_unsupported=False, describe_only=False):
         return _open_pickle(path, allow_unsupported=allow_unsupported, describe_only=describe_only)
     except ModelFileError:
         raise
-    except Exception as e:  # noqa: BLE001 - odd data in a file must not surface as a traceback
+    except Exception as e:
         raise ModelFileError(f"{path}: not a generator this loader understands "
                              f"({type(e).__name__}: {short_error(e)})") from e
 

@@ -545,8 +545,8 @@ class _HeadRegion:
         if r is None:
             return None
         (sy, sx), _, _ = r
-        y0 = max(sy.start, self.sl[0].start); y1 = min(sy.stop, self.sl[0].stop)
-        x0 = max(sx.start, self.sl[1].start); x1 = min(sx.stop, self.sl[1].stop)
+        y0, y1 = max(sy.start, self.sl[0].start), min(sy.stop, self.sl[0].stop)
+        x0, x1 = max(sx.start, self.sl[1].start), min(sx.stop, self.sl[1].stop)
         if y1 <= y0 or x1 <= x0:
             return None
         loc = (slice(y0 - self.sl[0].start, y1 - self.sl[0].start),

@@ -232,7 +232,8 @@ def augment(x, lm, gen: torch.Generator, strength=1.0):
     imitates what a GAN does to the images (softness, noise, colour drift).
     """
     n, _, S, _ = x.shape
-    u = lambda *shape: torch.rand(*shape, generator=gen)
+    def u(*shape):
+        return torch.rand(*shape, generator=gen)
     # horizontal flip (mirror landmarks and swap left/right names)
     flip = u(n) < 0.5
     if flip.any():
@@ -316,8 +317,10 @@ def train_detector(out_path=None, n_train=20000, steps=12000, batch_size=32, lr=
     best = float("inf")
     if resume and ckpt_path.exists():
         st = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(st["model"]); ema.load_state_dict(st["ema"])
-        opt.load_state_dict(st["opt"]); start = int(st["step"]); best = float(st["best"])
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        start, best = int(st["step"]), float(st["best"])
         log(f"resumed at step {start}, best {best:.3f}")
     gen = torch.Generator().manual_seed(seed + start)
     nparam = sum(p.numel() for p in model.parameters())

@@ -33,9 +33,9 @@ from .train_generator import (build_generator, cache_files, grow_training_set, i
 
 # Chosen in short trials on this CPU: D at 2e-3 (beta1 0) stayed at chance; 1e-3 with beta1 0.5
 # separates real from generated within ~70 steps, but with R1 gamma 0.1 it stayed at chance for
-# 260 steps of the real run (R1 penalises exactly the input gradients that detect sharpness). An L1 on the Laplacians (weight 2) was tried
-# and made the faces softer (HF ratio 0.30 -> 0.15 in 100 steps: L1 favours a zero Laplacian
-# wherever an edge is not placed exactly), so it is not used.
+# 260 steps of the real run (R1 penalises exactly the input gradients that detect sharpness).
+# An L1 on the Laplacians (weight 2) was tried and made the faces softer (HF ratio 0.30 -> 0.15
+# in 100 steps: L1 favours a zero Laplacian wherever an edge is not placed exactly), so it is not used.
 # The detail term (L1 between the local RMS Laplacian of generated and rendered images, over 8x8
 # patches) asks for the right amount of detail in each patch without asking for it at the exact
 # pixel, so unlike a per-pixel L1 it does not reward smearing: in 100 steps of trials it raised the

@@ -9,11 +9,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings
 
-from dragedit.gui.window import MainWindow  # noqa: E402
-from dragedit.io.checkpoint import save_generator  # noqa: E402
-from gui_helpers import make_window, small_generator  # noqa: E402
+from dragedit.gui.window import MainWindow
+from dragedit.io.checkpoint import save_generator
+from gui_helpers import make_window, small_generator
 
 
 @pytest.fixture(autouse=True)

@@ -6,12 +6,12 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
-from dragedit.edit import semantics as S  # noqa: E402
-from dragedit.gui.window import MainWindow  # noqa: E402
-from dragedit.models import DEFAULT_GENERATOR  # noqa: E402
+from dragedit.edit import semantics as S
+from dragedit.gui.window import MainWindow
+from dragedit.models import DEFAULT_GENERATOR
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 

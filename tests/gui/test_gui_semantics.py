@@ -5,16 +5,16 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-import torch  # noqa: E402
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QWheelEvent  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import torch
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from dragedit.edit import semantics as S  # noqa: E402
-from dragedit.gui.window import MainWindow  # noqa: E402
-from dragedit.models import DEFAULT_GENERATOR  # noqa: E402
-from dragedit.synth import faces, landmarks  # noqa: E402
+from dragedit.edit import semantics as S
+from dragedit.gui.window import MainWindow
+from dragedit.models import DEFAULT_GENERATOR
+from dragedit.synth import faces, landmarks
 
 LM = faces.LANDMARK_INDEX
 
