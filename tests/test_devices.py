@@ -506,7 +506,7 @@ def _window(qtbot, tmp_path, model, **kw):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     return w
 
 
@@ -549,7 +549,7 @@ def test_a_new_device_setting_applies_to_the_next_model_opened(qtbot, tmp_path, 
         assert "not available" in w.statusBar().currentMessage() and w.device == torch.device("cpu")
         w.set_device("cpu", "fp32")
         assert w.open_model(gen_file)
-        qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+        qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
         assert w.worker._session is w.session and w.session.device == torch.device("cpu")
         assert w.status_device.text() == describe_device(torch.device("cpu"))
     finally:
@@ -574,7 +574,7 @@ def test_the_preferences_device_reaches_the_session(qtbot, tmp_path, gen_file, m
         assert AppSettings(w.settings).device == "cpu"
         assert w.device == torch.device("cpu") and w.precision == "fp32"
         assert w.open_model(gen_file)
-        qtbot.waitUntil(lambda: w._frame_ok, timeout=10000)
+        qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
         assert w.worker._session.device == torch.device("cpu")
     finally:
         w.close()

@@ -42,7 +42,7 @@ def win(qtbot, tmp_path, monkeypatch):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w._frame_ok, timeout=20000)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
     yield w
     w.close()
 
