@@ -15,6 +15,7 @@ from ..edit.drag_defaults import EDIT_STEPS, EXPORT_FPS, PAPER_LR, SMALL_MODEL_L
 from ..edit.inversion_defaults import PROJECT_STEPS, PTI_STEPS
 from ..errors import DragEditError
 from .directions import add_directions_parser
+from .region import add_edit_args as add_region_edit_args
 from .semantic import add_edit_args as add_semantic_edit_args
 
 SUBCOMMANDS = ("gui", "edit", "invert", "bench", "train", "info", "directions")
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_device_args(p)
     add_semantic_edit_args(p)
+    add_region_edit_args(p)
     add_directions_parser(sub)
 
     p = sub.add_parser("invert", help="invert a photo into the generator's latent space")
@@ -104,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", action="store_true",
                    help="time our drag iteration against a straightforward full-graph one on the same weights")
     p.add_argument("--no-512", dest="big", action="store_false", help="skip the 512-px config-f generator")
+    p.add_argument("--warp", action="store_true", help="time the warp preview at 512 and 128 px "
+                   "(one OpenCV thread unless --threads; at least 100 repeats)")
+    p.add_argument("--auto-mask", dest="auto_mask", action="store_true", help="landmark benchmark without a mask "
+                   "against the automatic mask from the drag (MD and PSNR outside the edit; --pairs, --steps)")
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--pairs", type=int, default=50, help="drag benchmark: number of seed pairs")

@@ -1,5 +1,5 @@
 """`dragedit bench`: the generator timings (--generator), our drag iteration against a straightforward one
-(--speed), or by default DragGAN's face-landmark benchmark."""
+(--speed), the warp preview (--warp), or by default DragGAN's face-landmark benchmark."""
 from __future__ import annotations
 
 import json
@@ -39,6 +39,10 @@ def cmd_bench(args):
     print(f"device: {describe_device(device)}, precision {precision}", file=sys.stderr)
     if args.speed:
         return _bench_speed(args, device, precision)
+    if getattr(args, "warp", False):
+        return _bench_warp(args)
+    if getattr(args, "auto_mask", False):
+        return _bench_auto_mask(args)
     if not args.generator:
         return _bench_drag(args, device, precision)
     rows = []
@@ -61,6 +65,32 @@ def _bench_speed(args, device, precision):
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump(dict(machine=bench.machine_info(device), rows=rows), fh, indent=2)
+    return 0
+
+
+def _bench_warp(args):
+    from ..bench import generator as bench
+    from ..bench import warp as bench_warp
+    threads = args.threads or 1
+    rows = bench_warp.bench_warp(repeats=max(args.repeats, 100), threads=threads)
+    print(bench_warp.format_warp_table(rows, bench.machine_info(), threads))
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(dict(machine=bench.machine_info(), threads=threads, rows=rows), fh, indent=2)
+    return 0
+
+
+def _bench_auto_mask(args):
+    from ..bench import auto_mask as bench_auto_mask
+    from ..io.checkpoint import load_generator
+    from ..models import resolve_model_path
+    from ..synth.landmarks import load_detector
+    G = load_generator(resolve_model_path(args.model))
+    result = bench_auto_mask.run(G, load_detector(args.detector), pairs=args.pairs, steps=args.steps)
+    print(bench_auto_mask.format_table(result))
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(result, fh, indent=2)
     return 0
 
 

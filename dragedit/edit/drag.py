@@ -29,6 +29,7 @@ from .. import devices, schema
 from ..errors import DragEditError
 from ..imaging import to_uint8
 from ..nets.stylegan2 import ws_from_seed
+from . import region as region_mod
 from . import tracking
 from .drag_defaults import TRUNCATION_PSI, default_lr
 
@@ -119,6 +120,7 @@ class DragSession:
         self.pairs: list[Pair] = []
         self.mask = None
         self.mask_mode = "flexible"
+        self.regions: list = []  # region_mod.Region: each drives some of self.pairs
         if ws is None:
             ws = ws_from_seed(G, seed, truncation_psi=self.params.truncation_psi, c=c)
         self.ws_initial = self._check_ws(ws)
@@ -219,6 +221,7 @@ class DragSession:
     def clear_pairs(self):
         with self._lock:
             self.pairs.clear()
+            self.regions.clear()  # a region is its pairs
 
     def set_mask(self, mask, mode="flexible"):
         """mask: bool HxW of the painted region, or None. 'flexible': the painted region may change and
@@ -239,13 +242,75 @@ class DragSession:
                 self._run["fixed"] = self._fixed_region()
 
     def _fixed_region(self):
-        """Float [1, 1, H, W] with 1 where features must stay as they were, or None."""
+        """Float [1, 1, H, W] with 1 where features must stay as they were, or None. Without a painted
+        mask, the regions' dilated areas are flexible."""
         if self.mask is None:
-            return None
-        fixed = self.mask if self.mask_mode == "fixed" else ~self.mask
+            flexible = region_mod.flexible_union(self.regions, self.size)
+            if flexible is None:
+                return None
+            fixed = ~flexible
+        else:
+            fixed = self.mask if self.mask_mode == "fixed" else ~self.mask
         if not fixed.any():
             return None
         return torch.from_numpy(fixed.astype(np.float32))[None, None].to(self.device)
+
+    # ----- regions ------------------------------------------------------------------
+    def add_region(self, mask, affine=None, handles=None) -> int:
+        """A region (bool HxW) and a `region.Affine` become handle -> target pairs, sampled on the
+        current image unless handles are given; returns the region's index in self.regions."""
+        feat = self.features() if handles is None else None
+        region = region_mod.make_region(mask, affine, self.size, feat, handles)
+        with self._lock:
+            for hd, tg in region.pair_points():
+                pair = Pair(self._check_point(hd, "region handle"), self._check_point(tg, "region target"))
+                self._bump(pair)
+                region.pairs.append(pair)
+            self.pairs.extend(region.pairs)
+            self.regions.append(region)
+            self._refresh_fixed()
+            return len(self.regions) - 1
+
+    def set_region_affine(self, index, affine):
+        """A new transform for region `index`: its targets move, its handles go on from where they are."""
+        if not isinstance(affine, region_mod.Affine):
+            raise DragEditError(f"a region's transform must be an Affine, got {type(affine).__name__}")
+        with self._lock:
+            region = self._region(index)
+            targets = region.targets(affine)
+            checked = [self._check_point(t, "region target") for t in targets]
+            region.affine = affine
+            for pair, tg in zip(region.pairs, checked):
+                pair.target = tg
+                self._bump(pair)
+            self._refresh_fixed()
+
+    def remove_region(self, index):
+        with self._lock:
+            region = self._region(index)
+            self.pairs = [p for p in self.pairs if all(p is not q for q in region.pairs)]
+            del self.regions[index]
+            self._refresh_fixed()
+
+    def _region(self, index):
+        if not 0 <= index < len(self.regions):
+            raise DragEditError(f"there is no region {index}: {len(self.regions)} region(s) exist")
+        return self.regions[index]
+
+    def _refresh_fixed(self):
+        if self._run is not None:
+            self._run["fixed"] = self._fixed_region()
+
+    def _region_records(self) -> list:
+        """Regions as (mask, affine, handles, pair indices) with the pairs still in self.pairs."""
+        ids = {id(p): i for i, p in enumerate(self.pairs)}
+        out = []
+        for r in self.regions:
+            kept = [j for j, p in enumerate(r.pairs) if id(p) in ids]
+            if not kept:
+                continue
+            out.append((r.mask.copy(), r.affine, r.handles[kept].copy(), [ids[id(r.pairs[j])] for j in kept]))
+        return out
 
     # ----- snapshot / restore / reset ------------------------------------------------
     def snapshot(self) -> dict:
@@ -254,7 +319,8 @@ class DragSession:
             return dict(ws=self.ws.clone(), ws_initial=self.ws_initial.clone(), seed=self.seed,
                         pairs=[(p.handle, p.target) for p in self.pairs],
                         mask=None if self.mask is None else self.mask.copy(), mask_mode=self.mask_mode,
-                        params=copy.deepcopy(self.params), iteration=self.iteration)
+                        params=copy.deepcopy(self.params), iteration=self.iteration,
+                        regions=self._region_records())
 
     def restore(self, snap: dict):
         with self._lock:
@@ -270,6 +336,11 @@ class DragSession:
             self.mask_mode = snap["mask_mode"]
             self.params = copy.deepcopy(snap["params"])
             self.iteration = snap["iteration"]
+            self.regions = []
+            for mask, affine, handles, indices in snap.get("regions", ()):
+                region = region_mod.Region(mask=mask.copy(), affine=affine, handles=handles.copy(),
+                                           pairs=[self.pairs[i] for i in indices])
+                self.regions.append(region)
             self._end_run()
 
     def reset(self):

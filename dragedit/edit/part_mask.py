@@ -101,11 +101,11 @@ def part_mask(session, point, threshold=DEFAULT_THRESHOLD) -> np.ndarray:
     return PartSelection(session.features(), point, session.size, threshold).region()
 
 
-def parse_part_mask(text):
+def parse_part_mask(text, option="--part-mask"):
     """'X,Y[:THRESHOLD]' -> ((x, y), threshold)."""
     try:
         head, _, thr = str(text).partition(":")
         x, y = (float(v) for v in head.split(","))
     except ValueError:
-        raise DragEditError(f"--part-mask {text!r}: expected X,Y or X,Y:THRESHOLD, e.g. 45,52:0.5") from None
+        raise DragEditError(f"{option} {text!r}: expected X,Y or X,Y:THRESHOLD, e.g. 45,52:0.5") from None
     return (x, y), _check_threshold(thr) if thr else DEFAULT_THRESHOLD

@@ -7,11 +7,14 @@ from .drag import DragParams, DragSession
 
 
 def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=None, mask_mode="flexible",
-             keep_frames=False, progress=None, ws=None, device="cpu", precision="auto"):
-    """Run one edit to the end. Returns (report dict, frames list, session, last StepResult)."""
+             keep_frames=False, progress=None, ws=None, device="cpu", precision="auto", regions=()):
+    """Run one edit to the end. Returns (report dict, frames list, session, last StepResult).
+    regions: (mask, region.Affine) each; the mask may be a function of the session (a part selection)."""
     session = DragSession(G, seed=seed, ws=ws, params=params, device=device, precision=precision)
     for h, t in pairs:
         session.add_pair(h, t)
+    for source, affine in regions:
+        session.add_region(source(session) if callable(source) else source, affine)
     if mask is not None:
         session.set_mask(mask, mask_mode)
     start_handles = [p.handle for p in session.pairs]
@@ -30,5 +33,7 @@ def run_edit(G, seed, pairs, steps=200, params: DragParams | None = None, mask=N
                   start_handles=[list(h) for h in start_handles], targets=last.targets,
                   final_distance=last.distances, iteration_ms=times, message=last.message,
                   seed=seed, device=str(session.device), precision=session.precision,
-                  options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None))
+                  options=dict(session.options(), steps=steps, mask_mode=mask_mode if mask is not None else None),
+                  regions=[dict(affine=r.affine.to_dict(), centre=list(r.centre), pixels=int(r.mask.sum()),
+                                handles=[list(map(float, h)) for h in r.handles]) for r in session.regions])
     return report, frames, session, last
