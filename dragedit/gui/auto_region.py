@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ..errors import DragEditError
 from .canvas_overlay import outline_paths
@@ -53,7 +53,8 @@ class AutoRegion(QObject):
         self._dismissed = None        # the pairs a dismissed proposal was for
         self._pairs = None            # the pairs the proposal on screen is for
         self.outline = _Outline(window.canvas)
-        self.bar = QWidget(window.canvas.viewport())
+        self.bar = QFrame(window.canvas.viewport())
+        self.bar.setObjectName("auto_region_bar")
         row = QHBoxLayout(self.bar)
         row.setContentsMargins(8, 4, 8, 4)
         self.label = QLabel("")
@@ -65,8 +66,7 @@ class AutoRegion(QObject):
         row.addWidget(self.label)
         row.addWidget(self.accept_button)
         row.addWidget(self.dismiss_button)
-        self.bar.setAutoFillBackground(True)
-        self.bar.setStyleSheet("background: rgba(0, 0, 0, 170);")
+        self.bar.setStyleSheet("#auto_region_bar { background: rgba(0, 0, 0, 170); border-radius: 4px; }")
         self.bar.hide()
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -74,6 +74,7 @@ class AutoRegion(QObject):
         self.timer.timeout.connect(self.propose)
         self.doc.pairsChanged.connect(self._pairs_changed)
         self.doc.maskChanged.connect(self._pairs_changed)
+        window.points.changed.connect(self._pairs_changed)     # a point dragged
         self.doc.modelChanged.connect(self._clear)
         window.actions_["cancel"].triggered.connect(self.dismiss)
 
