@@ -245,6 +245,9 @@ class RegionTool(QObject):
         s = self.doc.session
         if s is None:
             return False
+        if self.doc.running:   # sampling handles renders features: the run owns the generator now
+            self.w.status("Stop the run (Space) to select another region; its gizmo can be moved meanwhile.")
+            return False
         ok = self.doc.edit(text, lambda: s.add_region(mask, Affine()))
         if ok:
             self.active = len(s.regions) - 1

@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 
 from dragedit.edit.region import rect_mask
 from gui_helpers import wpos
-from region_helpers import LEFT, SHOTS, press_drag, px, region_tool, select_box
+from region_helpers import LEFT, NONE, SHOTS, press_drag, px, region_tool, select_box
 
 def test_the_region_tool_has_key_r_and_shares_the_tool_group(win):
     a = win.actions_["region_tool"]
@@ -144,3 +144,35 @@ def test_screenshot_of_the_gizmo(win):
     assert a.move != (0.0, 0.0) and a.rotate != 0 and a.scale[0] == a.scale[1] > 1
     os.makedirs(SHOTS, exist_ok=True)
     assert win.grab().save(f"{SHOTS}/gizmo.png")
+
+
+def test_random_region_gestures_never_raise(qtbot, win):
+    """Drags, Shift/Alt drags, clicks, R/W/Space/Esc/undo/redo in random order, with the warp preview and
+    auto region on: no exception, and every region's pairs stay the session's own."""
+    import random
+    from PySide6.QtCore import QPoint
+    rng = random.Random(24)
+    win.panel.steps.setValue(3)
+    win.actions_["warp_preview"].trigger()
+    win.actions_["auto_region"].trigger()
+    region_tool(win)
+    vp = win.canvas.viewport()
+    K = Qt.Key
+    mods = [NONE, NONE, Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.AltModifier]
+    for _ in range(120):
+        kind = rng.choice(["drag"] * 6 + ["click", "key", "undo", "redo"])
+        if kind in ("drag", "click"):
+            a = QPoint(rng.randrange(0, vp.width()), rng.randrange(0, vp.height()))
+            b = QPoint(rng.randrange(0, vp.width()), rng.randrange(0, vp.height())) if kind == "drag" else a
+            m = rng.choice(mods)
+            QTest.mousePress(vp, LEFT, m, a)
+            QTest.mouseMove(vp, b)
+            QTest.mouseRelease(vp, LEFT, m, b)
+        elif kind == "key":
+            QTest.keyClick(win, rng.choice([K.Key_R, K.Key_W, K.Key_Space, K.Key_Escape, K.Key_P]))
+        else:
+            win.actions_[kind].trigger()
+        qtbot.wait(1)
+        owned = {id(p) for p in win.session.pairs}
+        assert all(id(p) in owned for r in win.session.regions for p in r.pairs)
+    win.stop_run(wait=True)
