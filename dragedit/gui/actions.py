@@ -74,6 +74,14 @@ COMMANDS = (
     Command("points_tool", "Points", "Click handles and targets", ("P",), icon="points", checkable=True),
     Command("mask_tool", "Paint mask", "Paint the mask (right button erases)", ("M",), icon="brush",
             checkable=True),
+    # issue 24 (gui/region_tool.py, gui/warp_preview.py, gui/auto_region.py)
+    Command("region_tool", "Region", "Select a region (drag a rectangle, Alt+drag a lasso, Shift+click a part), then "
+            "drag inside to move it, a corner to scale, the ring to rotate", ("R",), icon="SP_TitleBarMaxButton",
+            checkable=True),
+    Command("warp_preview", "Warp preview", "Before a run, show the image warped by the pairs (fixed outside the "
+            "mask): what was asked for, at once", ("W",), checkable=True),
+    Command("auto_region", "Auto region", "Propose the flexible area from the handles' parts when no mask is "
+            "painted: Accept takes it as the mask, Esc dismisses", checkable=True),
     Command("brush_smaller", "Smaller brush", "Make the brush smaller", ("[",)),
     Command("brush_larger", "Larger brush", "Make the brush larger", ("]",)),
     Command("toggle_mask", "Show mask", "Show the mask overlay", ("H",), checkable=True),
@@ -108,14 +116,14 @@ MENUS = (
                None, "save_image", "save_latent", "load_latent", "export_gif", None, "quit")),
     ("&Edit", ("undo", "redo", "@history", None, "remove_pair", "reset_points", "cancel", None, "reset_image",
                "random_seed", None, "preferences")),
-    ("&View", ("zoom_in", "zoom_out", "fit", "actual_size", "show_pixels", None, "toggle_mask", "@compare", None,
-               "@panels")),
-    ("&Drag", ("start_stop", None, "points_tool", "mask_tool", "brush_smaller", "brush_larger", "clear_mask",
-               None, "suggest_points")),
+    ("&View", ("zoom_in", "zoom_out", "fit", "actual_size", "show_pixels", "warp_preview", None, "toggle_mask",
+               "@compare", None, "@panels")),
+    ("&Drag", ("start_stop", None, "points_tool", "mask_tool", "region_tool", "brush_smaller", "brush_larger",
+               "clear_mask", "auto_region", None, "suggest_points")),
     ("&Help", ("howto", "shortcuts", None, "about")),
 )
-TOOLBAR = ("open_model", "open_image", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool", None,
-           "fit", None, "start_stop", "reset_points", "suggest_points")
+TOOLBAR = ("open_model", "open_image", "save_image", None, "undo", "redo", None, "points_tool", "mask_tool",
+           "region_tool", None, "fit", None, "start_stop", "reset_points", "suggest_points")
 ICON_ONLY = ("open_model", "open_image", "save_image", "undo", "redo", "fit")
 
 MOUSE = (
@@ -125,6 +133,8 @@ MOUSE = (
     ("Left drag / right drag", "Mask tool: paint / erase (Ctrl+drag erases too)"),
     ("Shift+click", "Mask tool: select the part under the cursor; the wheel grows or shrinks it"),
     ("Click / Alt+click", "With a part selected: add it to / subtract it from the mask; right-click cancels"),
+    ("Drag / Alt+drag / Shift+click", "Region tool: select a rectangle / a lasso / a part as a region"),
+    ("Drag the gizmo", "Region tool: inside moves, a corner scales (Shift: uniform), the ring rotates (Shift: 15°)"),
     ("Wheel", "Zoom about the cursor"),
     ("Space+drag, middle drag", "Pan the image (Space alone starts or stops the drag)"),
 )

@@ -42,6 +42,10 @@ from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
+from .none_guard import keep_none_alive   # issue 24: PySide6 6.12 on Python 3.11 (see none_guard.py)
+from .region_tool import RegionTool   # issue 24
+from .warp_preview import WarpPreview
+from .auto_region import AutoRegion
 from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
 from .session_io import SessionIO
@@ -50,6 +54,7 @@ from .timeline import TimelineBar
 from .wheelguard import guard_wheel
 
 log = logging.getLogger(__name__)
+keep_none_alive()   # issue 24: before any painting
 
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
 
@@ -169,6 +174,9 @@ class MainWindow(QMainWindow):
             compare_hold=lambda on: self.compare.hold(on, self._ws_initial()),
             compare_split=lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
             suggest_points=lambda on: self.semantics.show_ghosts(on),
+            region_tool=lambda on: self.region_tool.set_active(on),   # issue 24: region / warp / auto mask
+            warp_preview=lambda on: self.warp_preview.set_enabled(on),
+            auto_region=lambda on: self.auto_region.set_enabled(on),
             shortcuts=lambda: self.show_help(0), howto=lambda: self.show_help(1), about=self.show_about)
 
     def _show_pixels(self, on):
@@ -185,6 +193,7 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         group.addAction(self.actions_["points_tool"])
         group.addAction(self.actions_["mask_tool"])
+        group.addAction(self.actions_["region_tool"])   # issue 24
         self.actions_["start_stop"].setIconText("Start")
 
     def _build_ui(self):
@@ -278,6 +287,9 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
         self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
+        self.region_tool = RegionTool(self)          # issue 24: Region tool, warp preview, auto region
+        self.warp_preview = WarpPreview(self)
+        self.auto_region = AutoRegion(self)
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
         self.history_dock = QDockWidget("History", self)
@@ -979,6 +991,7 @@ class MainWindow(QMainWindow):
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
                 self.save_settings()
             finally:
+                self.warp_preview.shutdown()   # issue 24
                 self.doc.shutdown()
                 self.keys.remove()
         super().closeEvent(event)

@@ -1,0 +1,144 @@
+"""Drag › Auto region (off by default): while no mask is painted, propose the flexible area from the
+drag itself (`edit.auto_mask.auto_mask`: the union of the handles' part selections, carried along
+their drags) as an outline on the canvas, with an Accept button: one click makes it the mask
+(flexible, one undoable edit), Esc dismisses it until the pairs change."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from ..errors import DragEditError
+from .canvas_overlay import outline_paths
+
+PROPOSE_AFTER_MS = 250     # wait this long after the last pair change (a point being dragged) to propose
+
+
+class _Outline(QWidget):
+    def __init__(self, canvas):
+        super().__init__(canvas.viewport())
+        self.canvas = canvas
+        self.paths: list = []
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setGeometry(canvas.viewport().rect())
+        self.show()
+
+    def paintEvent(self, event):
+        if not self.paths or not self.canvas.has_image():
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for poly in self.paths:
+            path = QPainterPath()
+            for k, (x, y) in enumerate(poly):
+                q = self.canvas.image_to_widget(x, y)
+                path.moveTo(q) if k == 0 else path.lineTo(q)
+            path.closeSubpath()
+            p.setBrush(QBrush(QColor(255, 120, 200, 40)))
+            p.setPen(QPen(QColor(0, 0, 0, 200), 3.0))
+            p.drawPath(path)
+            p.setPen(QPen(QColor(255, 130, 210), 1.5, Qt.PenStyle.DashLine))
+            p.drawPath(path)
+        p.end()
+
+
+class AutoRegion(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.w = window
+        self.doc = window.doc
+        self.enabled = False
+        self.proposal = None          # bool [H, W] on screen, or None
+        self._dismissed = None        # the pairs a dismissed proposal was for
+        self._pairs = None            # the pairs the proposal on screen is for
+        self.outline = _Outline(window.canvas)
+        self.bar = QFrame(window.canvas.viewport())
+        self.bar.setObjectName("auto_region_bar")
+        row = QHBoxLayout(self.bar)
+        row.setContentsMargins(8, 4, 8, 4)
+        self.label = QLabel("")
+        self.label.setStyleSheet("color: white;")
+        self.accept_button = QPushButton("Accept as mask")
+        self.accept_button.clicked.connect(self.accept)
+        self.dismiss_button = QPushButton("Dismiss (Esc)")
+        self.dismiss_button.clicked.connect(self.dismiss)
+        row.addWidget(self.label)
+        row.addWidget(self.accept_button)
+        row.addWidget(self.dismiss_button)
+        self.bar.setStyleSheet("#auto_region_bar { background: rgba(0, 0, 0, 170); border-radius: 4px; }")
+        self.bar.hide()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(PROPOSE_AFTER_MS)
+        self.timer.timeout.connect(self.propose)
+        self.doc.pairsChanged.connect(self._pairs_changed)
+        self.doc.maskChanged.connect(self._pairs_changed)
+        window.points.changed.connect(self._pairs_changed)     # a point dragged
+        self.doc.modelChanged.connect(self._clear)
+        window.actions_["cancel"].triggered.connect(self.dismiss)
+
+    def set_enabled(self, on):
+        self.enabled = bool(on)
+        if on:
+            self.propose()
+        else:
+            self._clear()
+
+    def _pairs_changed(self):
+        if self.enabled and not self.doc.running:
+            self.timer.start()
+
+    def propose(self) -> bool:
+        """Compute and show the proposal (False when there is none to show: a mask is painted, no pairs,
+        a run goes on, or the user dismissed it for these pairs)."""
+        from ..edit.auto_mask import auto_mask
+        s = self.doc.session
+        pairs = self.doc.pairs()
+        if not self.enabled or s is None or self.doc.running or s.mask is not None or not pairs \
+                or pairs == self._dismissed:
+            self._clear()
+            return False
+        try:
+            mask = auto_mask(s, pairs)
+        except DragEditError as exc:
+            self.w.status(str(exc))
+            return False
+        if mask is None or not mask.any():
+            self._clear()
+            return False
+        self.proposal, self._pairs = mask, pairs
+        self.outline.setGeometry(self.w.canvas.viewport().rect())
+        self.outline.paths = outline_paths(mask)
+        self.outline.update()
+        self.label.setText(f"Auto region: {int(mask.sum())} px flexible")
+        self.bar.adjustSize()
+        self.bar.move(8, 8)
+        self.bar.show()
+        self.bar.raise_()
+        return True
+
+    def accept(self) -> bool:
+        """The proposal becomes the painted mask (flexible), one undoable edit."""
+        s, m = self.doc.session, self.proposal
+        if s is None or m is None:
+            return False
+        self._clear()
+        ok = self.doc.edit("Auto region mask", lambda: s.set_mask(m, "flexible"))
+        if ok:
+            self.w.status("The auto region is the mask: everything outside it is held fixed (Ctrl+Z undoes).")
+        return ok
+
+    def dismiss(self):
+        """Esc: hide the proposal until the pairs change."""
+        if self.proposal is None:
+            return
+        self._dismissed = self._pairs
+        self._clear()
+
+    def _clear(self):
+        self.timer.stop()
+        self.proposal = None
+        self.outline.paths = []
+        self.outline.update()
+        self.bar.hide()

@@ -1,0 +1,148 @@
+"""View › Warp preview (W): before a run, the image on screen warped by the pairs' displacement field
+(`edit.warp.Warper`: moving least squares, fixed outside a fixed mask), so what was asked for shows at
+once; a run's frames then replace it with the generator's answer.
+
+The warp runs on its own thread, newest request wins (one slot, nothing queues), and the result is
+shown only if nothing changed meanwhile, so dragging a target or the region gizmo never waits for it."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+MOVED_PX = 0.5     # pairs whose target is nearer its handle than this do not move the picture
+
+
+class WarpPreview(QObject):
+    ready = Signal()       # a warp finished (emitted from the warp thread; queued to the window)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.w = window
+        self.doc = window.doc
+        self.enabled = False
+        self.shown = None              # the warped image on the canvas, or None
+        self.timings: list = []        # ms of each warp
+        self._token = 0
+        self._cv = threading.Condition()
+        self._request = None
+        self._result = None
+        self._busy = False
+        self._quit = False
+        self._thread = None
+        self._warper = None
+        self.ready.connect(self._on_ready)
+        d = self.doc
+        for sig in (d.pairsChanged, d.maskChanged, d.frameChanged, window.points.changed):   # a point dragged
+            sig.connect(self.refresh)
+        d.runStateChanged.connect(lambda running: self.refresh())
+        window.region_tool.changed.connect(self.refresh)
+
+    # ----- what the user toggles -------------------------------------------------------------
+    def set_enabled(self, on):
+        self.enabled = bool(on)
+        if not on:
+            self._show_plain()
+        else:
+            self.w.status("Warp preview: the image as the pairs ask, before a run (Space runs the generator).")
+        self.refresh()
+
+    def refresh(self):
+        """Ask for a new warp of the current image (or show the plain image when there is nothing to warp)."""
+        self._token += 1
+        if not self.enabled or self.doc.running or self.doc.session is None:
+            if self.shown is not None and not self.doc.running:
+                self._show_plain()
+            self.shown = None
+            return
+        frame = self.doc.current_frame()
+        pairs = self.w.region_tool.live_pairs()
+        if frame is None or not any(math.dist(h, t) > MOVED_PX for h, t in pairs):
+            self._show_plain()
+            return
+        s = self.doc.session
+        mask = None if s.mask is None else (s.mask.copy(), s.mask_mode)
+        regions = self.w.region_tool.live_regions()
+        self._submit((frame, pairs, mask, regions, tuple(s.size), self._token))
+
+    def _show_plain(self):
+        if self.shown is not None and self.doc.frame is not None:
+            self.w.canvas.set_frame(self.doc.frame)
+        self.shown = None
+
+    # ----- the thread ---------------------------------------------------------------------------
+    def _submit(self, request):
+        with self._cv:
+            self._request = request
+            self._cv.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="dragedit-warp", daemon=True)
+                self._thread.start()
+
+    def _loop(self):
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._quit or self._request is not None)
+                if self._quit:
+                    return
+                request, self._request = self._request, None
+                self._busy = True
+            try:
+                result = self._warp(*request)
+            except Exception as exc:  # noqa: BLE001 - a failed preview must not end the thread
+                result = (None, request[-1], str(exc))
+            with self._cv:
+                self._result = result
+                self._busy = False
+                self._cv.notify_all()
+            try:
+                self.ready.emit()
+            except RuntimeError:   # the window went away during the warp
+                return
+
+    def _warp(self, frame, pairs, mask, regions, size, token):
+        from ..edit.region import flexible_union
+        from ..edit.warp import Warper
+        t = time.perf_counter()
+        if self._warper is None or self._warper.size != size:
+            self._warper = Warper(size)
+        if mask is not None:
+            m, mode = mask
+            fixed = m if mode == "fixed" else ~m
+        else:
+            flexible = flexible_union(regions, size)
+            fixed = None if flexible is None else ~flexible
+        if fixed is not None and not fixed.any():
+            fixed = None
+        out = self._warper.warp(frame, pairs, fixed)
+        self.timings.append((time.perf_counter() - t) * 1000)
+        return out, token, None
+
+    def _on_ready(self):
+        with self._cv:
+            result, self._result = self._result, None
+        if result is None:
+            return
+        image, token, error = result
+        if error is not None:
+            self.w.status(f"Warp preview failed: {error}")
+            return
+        if token != self._token or not self.enabled or self.doc.running:
+            return   # something changed since it was asked for: a newer request is on its way
+        self.shown = image
+        self.w.canvas.set_frame(np.ascontiguousarray(image))
+
+    def wait_idle(self, timeout=10.0) -> bool:
+        with self._cv:
+            return self._cv.wait_for(lambda: self._request is None and not self._busy, timeout)
+
+    def shutdown(self):
+        with self._cv:
+            self._quit = True
+            self._request = None
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(5.0)
