@@ -15,5 +15,11 @@ this package only shows the session's state and forwards the user's edits to it.
 - `model_open.py`, `session_io.py`, `photo_open.py`  opens as whole steps: read and check first.
 - `timeline.py`, `timeline_file.py`  the run that made the image; saved beside the autosave.
 - `worker.py`    the thread that owns the DragSession while it runs and publishes only the newest frame.
+- `none_guard.py` keeps None alive under PySide6 builds that spend its references (Python < 3.12).
 - `panels.py`    the side panel (model facts, latent, drag settings, mask, points list, export).
 """
+from .none_guard import keep_none_alive
+
+# PySide6 6.12 on Python 3.11 takes a reference from None on every void call (see none_guard.py):
+# done here, before any module of the app can paint.
+keep_none_alive()

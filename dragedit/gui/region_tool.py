@@ -422,7 +422,7 @@ class _RegionFilter(QObject):
         super().__init__(tool)
         self.t = tool
 
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+    def eventFilter(self, obj, event):
         t, kind = self.t, event.type()
         if kind == QEvent.Type.Resize:
             t.overlay.setGeometry(t.canvas.viewport().rect())

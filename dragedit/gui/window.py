@@ -42,7 +42,6 @@ from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
-from .none_guard import keep_none_alive   # issue 24: PySide6 6.12 on Python 3.11 (see none_guard.py)
 from .region_tool import RegionTool   # issue 24
 from .warp_preview import WarpPreview
 from .auto_region import AutoRegion
@@ -54,7 +53,6 @@ from .timeline import TimelineBar
 from .wheelguard import guard_wheel
 
 log = logging.getLogger(__name__)
-keep_none_alive()   # issue 24: before any painting
 
 MODEL_FILTER = "StyleGAN models (*.pkl *.pt *.pth);;All files (*)"
 
