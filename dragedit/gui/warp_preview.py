@@ -7,11 +7,12 @@ shown only if nothing changed meanwhile, so dragging a target or the region gizm
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+
+from .newest_wins import NewestWins
 
 MOVED_PX = 0.5     # pairs whose target is nearer its handle than this do not move the picture
 
@@ -27,12 +28,7 @@ class WarpPreview(QObject):
         self.shown = None              # the warped image on the canvas, or None
         self.timings: list = []        # ms of each warp
         self._token = 0
-        self._cv = threading.Condition()
-        self._request = None
-        self._result = None
-        self._busy = False
-        self._quit = False
-        self._thread = None
+        self._worker = NewestWins(self._warp_request, self.ready.emit, "dragedit-warp")
         self._warper = None
         self.ready.connect(self._on_ready)
         d = self.doc
@@ -75,33 +71,13 @@ class WarpPreview(QObject):
 
     # ----- the thread ---------------------------------------------------------------------------
     def _submit(self, request):
-        with self._cv:
-            self._request = request
-            self._cv.notify_all()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="dragedit-warp", daemon=True)
-                self._thread.start()
+        self._worker.submit(request)
 
-    def _loop(self):
-        while True:
-            with self._cv:
-                self._cv.wait_for(lambda: self._quit or self._request is not None)
-                if self._quit:
-                    return
-                request, self._request = self._request, None
-                self._busy = True
-            try:
-                result = self._warp(*request)
-            except Exception as exc:  # noqa: BLE001 - a failed preview must not end the thread
-                result = (None, request[-1], str(exc))
-            with self._cv:
-                self._result = result
-                self._busy = False
-                self._cv.notify_all()
-            try:
-                self.ready.emit()
-            except RuntimeError:   # the window went away during the warp
-                return
+    def _warp_request(self, request):
+        try:
+            return self._warp(*request)
+        except Exception as exc:  # noqa: BLE001 - a failed preview must not end the thread
+            return None, request[-1], str(exc)
 
     def _warp(self, frame, pairs, mask, regions, size, token):
         from ..edit.region import flexible_union
@@ -122,8 +98,7 @@ class WarpPreview(QObject):
         return out, token, None
 
     def _on_ready(self):
-        with self._cv:
-            result, self._result = self._result, None
+        result = self._worker.take()
         if result is None:
             return
         image, token, error = result
@@ -136,13 +111,7 @@ class WarpPreview(QObject):
         self.w.canvas.set_frame(np.ascontiguousarray(image))
 
     def wait_idle(self, timeout=10.0) -> bool:
-        with self._cv:
-            return self._cv.wait_for(lambda: self._request is None and not self._busy, timeout)
+        return self._worker.wait_idle(timeout)
 
     def shutdown(self):
-        with self._cv:
-            self._quit = True
-            self._request = None
-            self._cv.notify_all()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        self._worker.shutdown()
