@@ -245,7 +245,7 @@ def bench_drag_speed(G, name, repeats=5, device="cpu", precision="fp32") -> dict
     plain_flops = _count_flops(plain_step)
     devices.apply_precision(G, precision)
     peak = conv_throughput(device=device)
-    return dict(model=name, resolution=h, preview="low-res" if s._low_res else "full",
+    return dict(model=name, resolution=h, preview="low-res" if s.frames_low_res() else "full",
                 ours=ours, straightforward=plain, speedup=plain["median_ms"] / ours["median_ms"],
                 ours_headless=headless, speedup_headless=plain["median_ms"] / headless["median_ms"],
                 ours_other_conv_form=other,

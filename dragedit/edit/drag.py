@@ -31,7 +31,8 @@ from ..imaging import to_uint8
 from ..nets.stylegan2 import ws_from_seed
 from . import region as region_mod
 from . import tracking
-from .drag_defaults import TRUNCATION_PSI, default_lr_for
+from .drag_defaults import FRAME_TAIL_BUDGET_MS, LOW_RES_FRAMES_ABOVE_PX, TRUNCATION_PSI, default_lr_for
+from .preview_policy import PreviewPolicy
 
 
 @dataclass
@@ -135,7 +136,10 @@ class DragSession:
         self.history = []  # one dict per iteration of the current run: ws, handles, frame
         self.iteration = 0
         self._run = None
-        self._low_res = None
+        # Low-resolution frames during a run: decided again from the recent full frames' tail-block
+        # times (only models over 256 px; a full tail slower than 0.2 s), never once for good.
+        self._frame_policy = PreviewPolicy(budget_ms=FRAME_TAIL_BUDGET_MS, small_ok_ms=FRAME_TAIL_BUDGET_MS,
+                                           min_low_res_px=LOW_RES_FRAMES_ABOVE_PX + 1)
         self._version = 0
 
     # ----- latent -----------------------------------------------------------------
@@ -403,9 +407,15 @@ class DragSession:
                 for block, bw, xb in zip(blocks, block_ws, xs):
                     img = block.forward_rgb(xb.detach(), img, bw.detach())
                 if not low_res:
+                    t = time.perf_counter()
                     xd = x.detach()
                     for block, bw in zip(blocks[fb + 1:], block_ws[fb + 1:]):
                         xd, img = block(xd, img, bw.detach())
+                    if fb + 1 < len(blocks):
+                        devices.synchronize(self.device)
+                        self._frame_policy.record("tail", (time.perf_counter() - t) * 1000, False)
+                else:
+                    self._frame_policy.record("tail", 0.0, True)
         return x, img
 
     def features(self, ws=None) -> torch.Tensor:
@@ -600,6 +610,10 @@ class DragSession:
             run["stall_since"] += 1
         return run["stall_since"] >= patience
 
+    def frames_low_res(self) -> bool:
+        """Whether the next frame of a run would be shown at low resolution (the feature block's RGB)."""
+        return self._use_low_res(self._resolved()[0])
+
     def _use_low_res(self, fb):
         mode = self.params.preview
         if mode == "full" or fb == len(self.G.synthesis.block_resolutions) - 1:
@@ -608,21 +622,7 @@ class DragSession:
             return False  # StyleGAN3: no intermediate RGB, the image needs every layer
         if mode == "low":
             return True
-        if self._low_res is None:  # time the blocks after the feature block once
-            syn = self.G.synthesis
-            blocks = syn.blocks()
-            with torch.no_grad():
-                x = img = None
-                bws = syn.block_ws(self.ws)
-                for block, bw in zip(blocks[:fb + 1], bws[:fb + 1]):
-                    x, img = block(x, img, bw)
-                devices.synchronize(self.device)
-                t = time.perf_counter()
-                for block, bw in zip(blocks[fb + 1:], bws[fb + 1:]):
-                    x, img = block(x, img, bw)
-                devices.synchronize(self.device)
-                self._low_res = (time.perf_counter() - t) > 0.2
-        return self._low_res
+        return self._frame_policy.low_res("tail", self.G.img_resolution)
 
     def _motion_loss(self, feat, handles, targets, r1):
         """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle,

@@ -25,3 +25,9 @@ def default_lr_for(resolution: int, pairs: int) -> float:
 EDIT_STEPS = 200        # iteration budget of one drag (`dragedit edit --steps`, the panel's Steps)
 EXPORT_FPS = 15         # frames per second of an exported animation (`--fps`, the export dialog)
 TRUNCATION_PSI = 0.7    # truncation of a seed's latent (DragParams.truncation_psi, the panel's Truncation)
+
+# Frames during a run (preview "auto"): models over this size show the feature block's low-resolution
+# RGB, scaled up smoothly, while the recent full frames' blocks after the feature block take longer
+# than FRAME_TAIL_BUDGET_MS (median of the last 5; every 4th frame is full to keep timing them).
+LOW_RES_FRAMES_ABOVE_PX = 256
+FRAME_TAIL_BUDGET_MS = 200.0
