@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QToolBar,
+from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
                                QUndoView, QVBoxLayout, QWidget)
 
 from .. import __version__
@@ -49,6 +49,7 @@ from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
+from .status_view import StatusView
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
 
@@ -69,7 +70,6 @@ class MainWindow(QMainWindow):
         self.doc.source = ("seed", 0 if seed is None else int(seed))
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
-        self.last_progress = None
         self.model_loader = None      # a ModelLoader while a large model file is read
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
@@ -197,8 +197,8 @@ class MainWindow(QMainWindow):
     def _build_ui(self):
         self.canvas = Canvas()
         self.canvas.strokeFinished.connect(self.paint_stroke)
-        self.canvas.hovered.connect(self._on_hover)
-        self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
+        self.canvas.hovered.connect(lambda x, y: self.status_view.show_hover(x, y))
+        self.canvas.zoomChanged.connect(lambda z: self.status_view.show_zoom(z))
         self.actions_["points_tool"].setChecked(True)
 
         self.view_split = make_splitter()            # the canvas, and the start image beside it when asked
@@ -264,26 +264,11 @@ class MainWindow(QMainWindow):
         self.addToolBar(tb)
         self.toolbar = tb
 
-        sb = self.statusBar()
-        self.status_iter = QLabel("")
-        self.status_rate = QLabel("")
-        self.status_loss = QLabel("")
-        self.status_dist = QLabel("")
-        self.status_pos = QLabel("")
-        self.status_zoom = QLabel("")
-        self.status_device = QLabel(device_text(self.device, self.precision))
-        self.status_busy = QProgressBar()       # a busy bar while a large model is read (in the bar only then)
-        self.status_busy.setRange(0, 0)
-        self.status_busy.setMaximumSize(120, self.status_iter.sizeHint().height())
-        self.status_busy.setToolTip("Reading the model file")
-        for w, tip in ((self.status_iter, "Iteration of the current edit"),
-                       (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
-                       (self.status_dist, "Distance of each handle to its target"),
-                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom"),
-                       (self.status_device, "Where the generator runs")):
-            w.setToolTip(tip)
-            w.setContentsMargins(6, 0, 6, 0)
-            sb.addPermanentWidget(w)
+        self.status_view = StatusView(self.statusBar(), device_text(self.device, self.precision))
+        sv = self.status_view   # its fields keep their old names here (tests and controllers read them)
+        self.status_iter, self.status_rate, self.status_loss = sv.iteration, sv.rate, sv.loss
+        self.status_dist, self.status_pos, self.status_zoom = sv.dist, sv.pos, sv.zoom
+        self.status_device, self.status_busy = sv.device, sv.busy
         self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
         self.region_tool = RegionTool(self)          # issue 24: Region tool, warp preview, auto region
         self.warp_preview = WarpPreview(self)
@@ -462,7 +447,7 @@ class MainWindow(QMainWindow):
             self.model_loader = None
             loader.wait()
             loader.deleteLater()
-            self.statusBar().removeWidget(self.status_busy)
+            self.status_view.show_busy(False)
             if opened is None:
                 self.show_message("warning", "Cannot open model", error)
                 return
@@ -470,8 +455,7 @@ class MainWindow(QMainWindow):
             self.install_model(opened, seed, "Cannot open model")
 
         loader.loaded.connect(done)
-        self.statusBar().addPermanentWidget(self.status_busy)
-        self.status_busy.show()
+        self.status_view.show_busy(True)
         self.status(f"Reading {path.name} ({size:.0f} MB)… the current image stays editable until it is ready.", 0)
         loader.start()
         return True
@@ -516,18 +500,11 @@ class MainWindow(QMainWindow):
 
     # =============================================================== frames
     def _show_progress(self, res, rate, iteration):
-        """iteration: of this run (the count the timeline and the final message use)."""
-        self.last_progress = (res, rate)
-        self.status_iter.setText(f"iteration {iteration}")
+        self.status_view.show_progress(res, rate, iteration)
         if self.running:
             self.timeline_bar.show_running(iteration)
-        self.status_rate.setText(f"{rate:.1f} it/s")
-        if res.reached:
-            self.status_loss.setText("targets reached")
-        elif getattr(res, "stalled", False):
-            self.status_loss.setText("handles stalled")
-        else:
-            self.status_loss.setText(f"loss {res.loss:.4f}")
+
+    last_progress = property(lambda self: self.status_view.last_progress, doc="(result, rate) of the newest step.")
 
     # =============================================================== points (see points_controller.py)
     pending = property(lambda self: self.points.pending, doc="A handle waiting for its target, or None.")
@@ -540,11 +517,7 @@ class MainWindow(QMainWindow):
         self.points.sync()
 
     def _show_points_state(self):
-        pairs = self._pairs()
-        if pairs:
-            self.status_dist.setText("distance " + " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs) + " px")
-        else:
-            self.status_dist.setText("no pairs")
+        self.status_view.show_pairs(self._pairs())
         self._update_actions()
 
     def select_pair(self, i):
@@ -736,10 +709,7 @@ class MainWindow(QMainWindow):
         run = self.run_frames
         self.timeline_bar.show_run(run, busy=self.running)
         if not self.running:
-            self.status_iter.setText("" if run is None else f"iteration {run.step()}")
-            if run is None or run.index != len(run.frames) - 1:
-                self.status_rate.setText("")
-                self.status_loss.setText("")
+            self.status_view.show_run(run)
         self._update_actions()
 
     def _on_timeline(self, i):
@@ -887,9 +857,6 @@ class MainWindow(QMainWindow):
         return self.open_model(path)
 
     # =============================================================== misc
-    def _on_hover(self, x, y):
-        self.status_pos.setText("" if math.isnan(x) else f"x {x:.1f}  y {y:.1f}")
-
     def _update_actions(self):
         a = self.actions_
         has = self.session is not None
