@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 from pathlib import Path
 
 import torch
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
                                QUndoView, QVBoxLayout, QWidget)
 
 from .. import __version__
-from ..edit.drag import DragParams
 from ..errors import DragEditError
 from . import icons
 from .actions import COMMAND, COMMANDS, ICON_ONLY, MENUS, TOOLBAR, key_text, make_action
@@ -35,6 +33,8 @@ from .document import EditDocument
 from .export_controller import ExportController
 from .files import FileDialogs
 from .keys import HeldKeys
+from .latent_controller import LatentController
+from .mask_controller import MaskController
 from .model_open import ModelLoader, OpenedModel, is_large, load_model
 from .panels import SidePanel
 from .photo_open import IMAGE_SUFFIXES, PhotoOpen
@@ -50,6 +50,7 @@ from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
 from .status_view import StatusView
+from .widget_values import set_combo, set_quietly
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
 
@@ -117,8 +118,6 @@ class MainWindow(QMainWindow):
         d = self.doc
         d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
         d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
-        d.maskChanged.connect(self._show_mask)
-        d.latentChanged.connect(self._show_latent)
         d.timelineChanged.connect(self._show_timeline)
         d.sourceChanged.connect(self._show_source)
         d.runStateChanged.connect(self._on_run_state)
@@ -126,20 +125,6 @@ class MainWindow(QMainWindow):
         d.historyChanged.connect(self._update_actions)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
-
-    def _show_mask(self):
-        s = self.session
-        if s is None:
-            return
-        self.canvas.set_mask(s.mask)
-        self.set_combo(self.panel.mask_mode, s.mask_mode)
-        self.canvas.set_mask_mode(s.mask_mode)
-
-    def _show_latent(self):
-        s = self.session
-        if s is not None:
-            self.set_quietly(self.panel.seed, s.seed)
-            self.set_quietly(self.panel.truncation, s.params.truncation_psi)
 
     def _on_run_state(self, running):
         self.timeline_bar.set_busy(running)
@@ -161,11 +146,13 @@ class MainWindow(QMainWindow):
             export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
             export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
             undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=self.reset_points,
-            remove_pair=self.remove_selected_pair, cancel=self.cancel_pending, reset_image=self.reset_image,
-            random_seed=self.random_seed, points_tool=lambda on: on and self.set_tool("points"),
-            mask_tool=lambda on: on and self.set_tool("mask"), brush_smaller=lambda: self.resize_brush(-1),
-            brush_larger=lambda: self.resize_brush(+1), toggle_mask=lambda on: self.panel.show_mask.setChecked(on),
-            clear_mask=self.clear_mask, zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
+            remove_pair=self.remove_selected_pair, cancel=self.cancel_pending,
+            reset_image=lambda: self.latent.reset_image(), random_seed=lambda: self.latent.random_seed(),
+            points_tool=lambda on: on and self.masks.set_tool("points"),
+            mask_tool=lambda on: on and self.masks.set_tool("mask"), brush_smaller=lambda: self.masks.resize_brush(-1),
+            brush_larger=lambda: self.masks.resize_brush(+1),
+            toggle_mask=lambda on: self.panel.show_mask.setChecked(on), clear_mask=lambda: self.masks.clear_mask(),
+            zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
             fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
             show_pixels=self._show_pixels,
             compare_side=lambda on: self.compare.set_side_by_side(on, self._ws_initial()),
@@ -196,10 +183,8 @@ class MainWindow(QMainWindow):
 
     def _build_ui(self):
         self.canvas = Canvas()
-        self.canvas.strokeFinished.connect(self.paint_stroke)
         self.canvas.hovered.connect(lambda x, y: self.status_view.show_hover(x, y))
         self.canvas.zoomChanged.connect(lambda z: self.status_view.show_zoom(z))
-        self.actions_["points_tool"].setChecked(True)
 
         self.view_split = make_splitter()            # the canvas, and the start image beside it when asked
         self.view_split.addWidget(self.canvas)
@@ -228,19 +213,12 @@ class MainWindow(QMainWindow):
         self.points.changed.connect(self._show_points_state)
         self.points.status.connect(lambda text: self.status(text))
         p = self.panel
-        p.seed.valueChanged.connect(self.set_seed)
-        p.seed.seedEntered.connect(lambda v: self.set_seed(v, force=True))
-        p.truncation.valueChanged.connect(self.set_truncation)
-        p.space.currentIndexChanged.connect(lambda _i: self.apply_params())
-        p.lr.valueChanged.connect(lambda _v: self.apply_params())
-        p.tracker.currentIndexChanged.connect(lambda _i: self.apply_params())
-        p.stop_distance.valueChanged.connect(lambda _v: self.apply_params())
-        p.mask_mode.currentIndexChanged.connect(self._on_mask_mode)
-        p.brush.valueChanged.connect(self.canvas.set_brush_radius)
-        p.show_mask.toggled.connect(self.canvas.set_show_mask)
+        self.latent = LatentController(self.doc, p, self.points, self.status)   # seed, truncation, drag settings
+        tools = (self.actions_["points_tool"], self.actions_["mask_tool"])
+        self.masks = MaskController(self.doc, self.canvas, p, tools, self.status)   # strokes, mode, brush
+        self.actions_["points_tool"].setChecked(True)
         p.show_mask.toggled.connect(self.actions_["toggle_mask"].setChecked)
         self.actions_["toggle_mask"].setChecked(p.show_mask.isChecked())
-        self.canvas.set_brush_radius(p.brush.value())
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
         dock.setWidget(p)
@@ -439,7 +417,7 @@ class MainWindow(QMainWindow):
             return False
         path = Path(path).expanduser()
         size = path.stat().st_size / 2 ** 20 if path.exists() else 0
-        loader = ModelLoader(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
+        loader = ModelLoader(path, self.panel.seed.value() if seed is None else int(seed), self.latent.params_from_ui(),
                              self.device, self.precision, self)
         self.model_loader = loader
 
@@ -464,8 +442,8 @@ class MainWindow(QMainWindow):
         """Read and check a model into a new object (nothing on screen changes); None after a message."""
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            return load_model(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
-                              self.device, self.precision)
+            return load_model(path, self.panel.seed.value() if seed is None else int(seed),
+                              self.latent.params_from_ui(), self.device, self.precision)
         except DragEditError as exc:
             self.show_message("warning", title, str(exc))
             return None
@@ -557,67 +535,12 @@ class MainWindow(QMainWindow):
         if text is not None:
             self.status(f"Redid: {text}")
 
-    # =============================================================== latent
-    @staticmethod
-    def set_quietly(widget, value):
-        widget.blockSignals(True)
-        widget.setValue(value)
-        widget.blockSignals(False)
-
-    @staticmethod
-    def set_combo(combo, data):
-        i = combo.findData(data)
-        if i >= 0 and i != combo.currentIndex():
-            combo.blockSignals(True)
-            combo.setCurrentIndex(i)
-            combo.blockSignals(False)
-
-    def set_seed(self, seed, force=False):
-        """A new seed is a new image: its points and mask are cleared in the same undoable edit."""
-        s = self.session
-        if s is None or (int(seed) == s.seed and self.doc.frame_ok and self.source == ("seed", s.seed) and not force):
-            return
-        psi = self.panel.truncation.value()
-        self.replace_image(f"Seed {seed}", lambda: s.set_seed(int(seed), psi), ("seed", int(seed)), f"Seed {seed}")
+    # =============================================================== latent (see latent_controller.py)
+    set_quietly, set_combo = staticmethod(set_quietly), staticmethod(set_combo)
 
     def replace_image(self, text, set_image, source, note, title=None) -> bool:
-        """A new image (seed, latent file, photo): set_image() changes the latent, and the old image's
-        points and mask are cleared with it, as one undoable edit; the status bar says what went."""
-        s = self.session
-        if s is None:
-            return False
-        dropped = [f"{len(s.pairs)} pair{'s' if len(s.pairs) != 1 else ''}"] if s.pairs else []
-        dropped += ["the mask"] if s.mask is not None else []
+        return self.latent.replace_image(text, set_image, source, note, title)
 
-        def apply():
-            set_image()
-            s.clear_pairs()
-            s.set_mask(None, mode=s.mask_mode)
-
-        if not self._edit(text, apply, changes_latent=True, title=title, source=source):
-            return False
-        self._clear_marks()
-        if dropped:
-            self.status(f"{note}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings them back).",
-                        15000)
-        return True
-
-    def random_seed(self):
-        self.panel.seed.setValue(random.randrange(0, 100000))
-
-    def set_truncation(self, psi):
-        if self.session is None:
-            return
-        seed = self.session.seed
-        self._edit(f"Truncation {psi:.2f}", lambda: self.session.set_seed(seed, float(psi)),
-                   changes_latent=True, merge_key="truncation", source=("seed", seed))
-
-    def reset_image(self):
-        if self.session is not None:
-            self._edit("Reset image", self.session.reset, changes_latent=True)
-
-    def _clear_marks(self):
-        self.points.clear_marks()
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
         kind, name = self.source
@@ -644,29 +567,10 @@ class MainWindow(QMainWindow):
         with torch.no_grad():
             return self.session._frame(self.session.G.synthesis(self.session.ws_initial))
 
-    # =============================================================== params
-    def _params_from_ui(self) -> DragParams:
-        p = self.panel
-        return DragParams(lr=float(p.lr.value()) or None, space=p.space.currentData(), tracker=p.tracker.currentData(),
-                          truncation_psi=float(p.truncation.value()),
-                          stop_distance=float(p.stop_distance.value()) or None)
-
-    def apply_params(self) -> bool:
-        if self.session is None:
-            return True
-        new = self._params_from_ui()
-        try:
-            new.validate()
-        except DragEditError as exc:
-            self.status(str(exc))
-            return False
-        s = self.session.params
-        s.lr, s.tracker, s.stop_distance = new.lr, new.tracker, new.stop_distance
-        if not self.running:
-            s.space = new.space  # the run's optimiser was built for one space: a change waits for Start
-        return True
-
     # =============================================================== run
+    def apply_params(self) -> bool:
+        return self.latent.apply_params()
+
     def toggle_run(self):
         if not self.running:
             self.start_run()
@@ -714,40 +618,6 @@ class MainWindow(QMainWindow):
 
     def _on_timeline(self, i):
         self.doc.pick_frame(i)
-
-    # =============================================================== mask
-    def set_tool(self, tool):
-        self.canvas.set_tool(tool)
-        self.actions_["points_tool" if tool == "points" else "mask_tool"].setChecked(True)
-        if tool == "mask":
-            self.status("Paint the mask: left button paints, right button erases, [ and ] resize the brush.")
-
-    def resize_brush(self, direction):
-        v = self.panel.brush.value()
-        step = max(1, round(v * 0.2))
-        self.panel.brush.setValue(v + direction * step)
-
-    def paint_stroke(self, mask):
-        if self.session is None:
-            return
-        mode = self.panel.mask_mode.currentData()
-        m = None if mask is None or not mask.any() else mask
-        if not self._edit("Paint mask", lambda: self.session.set_mask(m, mode)):
-            self.canvas.set_mask(self.session.mask)
-
-    def _on_mask_mode(self, _i):
-        mode = self.panel.mask_mode.currentData()
-        self.canvas.set_mask_mode(mode)
-        if self.session is not None and self.session.mask_mode != mode:
-            self._edit("Mask mode", lambda: self.session.set_mask(self.session.mask, mode))
-
-    def clear_mask(self):
-        if self.session is None or self.session.mask is None:
-            self.canvas.set_mask(None)
-            return
-        mode = self.panel.mask_mode.currentData()
-        self._edit("Clear mask", lambda: self.session.set_mask(None, mode))
-        self.canvas.set_mask(None)
 
     # =============================================================== export
     def need_session(self) -> bool:

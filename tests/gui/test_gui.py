@@ -424,7 +424,7 @@ def test_latent_and_session_round_trip(qtbot, win, tmp_path):
     pairs = [(p.handle, p.target) for p in w.session.pairs]
     w.panel.seed.setValue(11)
     w.reset_points()
-    w.clear_mask()
+    w.masks.clear_mask()
     assert not w.session.pairs and not torch.equal(w.session.ws, ws)
     assert w.open_session(tmp_path / "s.json")
     assert torch.equal(w.session.ws, ws)
@@ -633,7 +633,7 @@ def test_open_image_inverts_and_the_edit_is_undoable(qtbot, win, tmp_path):
     assert torch.equal(w.session.ws, ws)
     assert w.session.pairs == [] and w.session.mask is None
     assert "photo.png" in w.statusBar().currentMessage()
-    w.reset_image()  # the photo is now the image Reset returns to
+    w.latent.reset_image()  # the photo is now the image Reset returns to
     assert torch.equal(w.session.ws, ws)
     w.undo()  # undo the reset
     w.undo()  # undo opening the photo: the old latent and its point pair come back
