@@ -12,7 +12,6 @@ Rules this file keeps:
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import torch
@@ -42,6 +41,7 @@ from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
+from .run_controller import RunController
 from .region_tool import RegionTool   # issue 24
 from .warp_preview import WarpPreview
 from .auto_region import AutoRegion
@@ -118,20 +118,10 @@ class MainWindow(QMainWindow):
         d = self.doc
         d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
         d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
-        d.timelineChanged.connect(self._show_timeline)
         d.sourceChanged.connect(self._show_source)
-        d.runStateChanged.connect(self._on_run_state)
-        d.progress.connect(self._show_progress)
         d.historyChanged.connect(self._update_actions)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
-
-    def _on_run_state(self, running):
-        self.timeline_bar.set_busy(running)
-        if running:
-            self.timeline_bar.show_running(0)
-            self.status("Running… (Space stops)", 0)
-        self._update_actions()
 
     # =============================================================== construction
     def _handlers(self) -> dict:
@@ -191,7 +181,6 @@ class MainWindow(QMainWindow):
         self.side_by_side = SideBySide(self.canvas, self.view_split)
         self.compare = Compare(self.canvas, self._render_start, self.side_by_side)
         self.timeline_bar = TimelineBar()
-        self.timeline_bar.picked.connect(self._on_timeline)
         self.timeline_slider, self.timeline_label = self.timeline_bar.slider, self.timeline_bar.label
         self.banner = RecoveryBanner()
         self.banner.recoverRequested.connect(self.recover_session)
@@ -251,6 +240,8 @@ class MainWindow(QMainWindow):
         self.region_tool = RegionTool(self)          # issue 24: Region tool, warp preview, auto region
         self.warp_preview = WarpPreview(self)
         self.auto_region = AutoRegion(self)
+        self.runs = RunController(self.doc, self.panel, self.timeline_bar, self.status_view, self.latent.apply_params,
+                                  lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
         self.history_dock = QDockWidget("History", self)
@@ -477,11 +468,6 @@ class MainWindow(QMainWindow):
         return True
 
     # =============================================================== frames
-    def _show_progress(self, res, rate, iteration):
-        self.status_view.show_progress(res, rate, iteration)
-        if self.running:
-            self.timeline_bar.show_running(iteration)
-
     last_progress = property(lambda self: self.status_view.last_progress, doc="(result, rate) of the newest step.")
 
     # =============================================================== points (see points_controller.py)
@@ -572,52 +558,13 @@ class MainWindow(QMainWindow):
         return self.latent.apply_params()
 
     def toggle_run(self):
-        if not self.running:
-            self.start_run()
-        else:
-            self.stop_run()
-
-    def _refuse(self, text):
-        """Why Start did nothing: the status bar says it and the Points list lights up (no dialog)."""
-        self.status(text, 15000)
-        self.panel.flash_points()
+        self.runs.toggle()
 
     def start_run(self) -> bool:
-        if self.running:
-            return False
-        if self.session is None:
-            self._refuse("Open a model first (File › Open model, Ctrl+O).")
-            return False
-        if not self.session.pairs:
-            extra = " The handle you clicked still needs its target." if self.pending is not None else ""
-            self._refuse("Start needs at least one complete pair: click a handle (red), then its target (blue)."
-                         + extra)
-            return False
-        if not self.apply_params():
-            return False
-        stop = float(self.session.options()["stop_distance"])
-        if all(math.dist(h, t) <= stop for h, t in self._pairs()):
-            n = len(self.session.pairs)
-            self.status(f"{'Every handle is' if n > 1 else 'The handle is'} already within {stop:g} px of "
-                        f"{'its target' if n > 1 else 'the target'}: nothing to drag.", 15000)
-            return False
-        self.session.params.space = self.panel.space.currentData()
-        return self.doc.start_run(self.panel.steps.value())
+        return self.runs.start()
 
     def stop_run(self, wait=False):
-        self.doc.stop_run(wait)
-
-    # =============================================================== timeline
-    def _show_timeline(self):
-        """The bar, and the status bar's count, follow the run that made the image on screen."""
-        run = self.run_frames
-        self.timeline_bar.show_run(run, busy=self.running)
-        if not self.running:
-            self.status_view.show_run(run)
-        self._update_actions()
-
-    def _on_timeline(self, i):
-        self.doc.pick_frame(i)
+        self.runs.stop(wait)
 
     # =============================================================== export
     def need_session(self) -> bool:
