@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
                                QUndoView, QVBoxLayout, QWidget)
@@ -53,6 +53,7 @@ from .status_view import StatusView
 from .widget_values import set_combo, set_quietly
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
+from .window_state import WindowState
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._build_menus()
         self._bind_document()
-        self._restore_settings()
+        self.window_state = WindowState(self.settings, self, self.panel, self.actions_)   # kept between launches
+        self.window_state.restore()
         self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
         self.keys.install()
         self._update_actions()
@@ -713,43 +715,10 @@ class MainWindow(QMainWindow):
         return read_setting(self.settings, key)
 
     def setting_widgets(self) -> dict:
-        """Where each remembered value of WINDOW_SETTINGS (gui/settings.py) lives: key -> (read, write)."""
-        p, a = self.panel, self.actions_
-        truncation = lambda v: self.set_quietly(p.truncation, v)  # noqa: E731 - no edit on restore
-        return {
-            "drag/lr": (p.lr.value, p.lr.setValue), "drag/steps": (p.steps.value, p.steps.setValue),
-            "drag/tracker": (p.tracker.currentData, lambda v: self.set_combo(p.tracker, v)),
-            "drag/stop_distance": (p.stop_distance.value, p.stop_distance.setValue),
-            "latent/space": (p.space.currentData, lambda v: self.set_combo(p.space, v)),
-            "latent/truncation": (p.truncation.value, truncation),
-            "mask/radius": (p.brush.value, p.brush.setValue),
-            "mask/show": (p.show_mask.isChecked, p.show_mask.setChecked),
-            "export/fps": (p.fps.value, p.fps.setValue), "export/overlay": (p.overlay.isChecked, p.overlay.setChecked),
-            "view/show_pixels": (a["show_pixels"].isChecked, a["show_pixels"].setChecked),
-            "panel/more_drag": (lambda: p.drag_more.expanded, p.drag_more.set_expanded),
-            "panel/files": (lambda: p.export_more.expanded, p.export_more.set_expanded),
-        }
-
-    def _restore_settings(self):
-        s = self.settings
-        geo = s.value("window/geometry")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1200, 800)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        for key, (_read, write) in self.setting_widgets().items():
-            write(self.setting(key))
+        return self.window_state.widgets()
 
     def save_settings(self):
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        for key, (read, _write) in self.setting_widgets().items():
-            s.setValue(key, read())
-        s.sync()
+        self.window_state.save()
 
     def _unsaved(self) -> bool:
         return not self.undo_stack.isClean() and self.recovery.worth_saving(self.session)
