@@ -239,9 +239,11 @@ class MainWindow(QMainWindow):
         self.status_dist, self.status_pos, self.status_zoom = sv.dist, sv.pos, sv.zoom
         self.status_device, self.status_busy = sv.device, sv.busy
         self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
-        self.region_tool = RegionTool(self)          # issue 24: Region tool, warp preview, auto region
-        self.warp_preview = WarpPreview(self)
-        self.auto_region = AutoRegion(self)
+        cancel, status = self.actions_["cancel"], self.status
+        self.region_tool = RegionTool(self.doc, self.canvas, cancel, status, self)   # issue 24: Region tool,
+        self.warp_preview = WarpPreview(self.doc, self.canvas, self.region_tool, self.points.changed, status,
+                                        self)                                              # warp preview,
+        self.auto_region = AutoRegion(self.doc, self.canvas, self.points.changed, cancel, status, self)   # auto mask
         self.runs = RunController(self.doc, self.panel, self.timeline_bar, self.status_view, self.latent.apply_params,
                                   lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
