@@ -238,7 +238,8 @@ class MainWindow(QMainWindow):
         self.status_iter, self.status_rate, self.status_loss = sv.iteration, sv.rate, sv.loss
         self.status_dist, self.status_pos, self.status_zoom = sv.dist, sv.pos, sv.zoom
         self.status_device, self.status_busy = sv.device, sv.busy
-        self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
+        self.semantics = SemanticsController(self.doc, self, self.dock, self.canvas, self.actions_,   # Semantics
+                                             self.points.click, self.panel.mask_mode, self.status)   # panel, ghosts
         cancel, status = self.actions_["cancel"], self.status
         self.region_tool = RegionTool(self.doc, self.canvas, cancel, status, self)   # issue 24: Region tool,
         self.warp_preview = WarpPreview(self.doc, self.canvas, self.region_tool, self.points.changed, status,
