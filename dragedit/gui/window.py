@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
                                QUndoView, QVBoxLayout, QWidget)
 
@@ -34,7 +34,7 @@ from .files import FileDialogs
 from .keys import HeldKeys
 from .latent_controller import LatentController
 from .mask_controller import MaskController
-from .model_open import ModelLoader, OpenedModel, is_large, load_model
+from .model_controller import ModelController
 from .panels import SidePanel
 from .photo_open import IMAGE_SUFFIXES, PhotoOpen
 from .points_controller import PointsController
@@ -72,7 +72,6 @@ class MainWindow(QMainWindow):
         self.doc.source = ("seed", 0 if seed is None else int(seed))
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
-        self.model_loader = None      # a ModelLoader while a large model file is read
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.files = FileDialogs(self.settings, self)
@@ -245,6 +244,9 @@ class MainWindow(QMainWindow):
         self.warp_preview = WarpPreview(self.doc, self.canvas, self.region_tool, self.points.changed, status,
                                         self)                                              # warp preview,
         self.auto_region = AutoRegion(self.doc, self.canvas, self.points.changed, cancel, status, self)   # auto mask
+        self.models = ModelController(self.doc, self.panel, self.canvas, self.status_view, self.latent.params_from_ui,
+                                      lambda: (self.device, self.precision), lambda *m: self.show_message(*m),
+                                      lambda *t: self.status(*t), self._forget_view, self._installed, self)
         self.runs = RunController(self.doc, self.panel, self.timeline_bar, self.status_view, self.latent.apply_params,
                                   lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
@@ -379,16 +381,7 @@ class MainWindow(QMainWindow):
             self._show_no_model(self.messages[-1][2] if self.messages else "")
 
     def _show_no_model(self, reason):
-        if self.session is not None:
-            return
-        text = "No model is open."
-        if reason:
-            text += f"\n\n{reason}"
-        text += "\n\nOpen a StyleGAN2/3 .pkl or a .pt model with File › Open model (Ctrl+O),\n" \
-                "or drop it onto this window."
-        self.canvas.clear(text)
-        if reason:
-            self.status(reason, 0)
+        self.models.show_no_model(reason)
 
     def open_model_dialog(self):
         path = self.files.ask_open_path("Open model", MODEL_FILTER, "model")
@@ -396,81 +389,28 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def open_model(self, path, seed=None, background=None) -> bool:
-        """Load a generator; on any failure show a message and keep the current model and edits.
-        A large file (background None) is read in a thread with a note in the status bar: True then
-        means the load started, and the model is swapped in when it is read and checked."""
-        if background is None:
-            background = is_large(path)
-        if background:
-            return self._open_model_in_background(path, seed)
-        self.stop_run(wait=True)
-        opened = self.load_model_file(path, seed, "Cannot open model")
-        return opened is not None and self.install_model(opened, seed, "Cannot open model")
+        """See ModelController.open: False, after a message, leaves the current model and edits."""
+        return self.models.open(path, seed, background)
 
-    def _open_model_in_background(self, path, seed) -> bool:
-        if self.model_loader is not None:
-            self.show_message("info", "Opening a model", "Another model is still being read: wait for it.")
-            return False
-        path = Path(path).expanduser()
-        size = path.stat().st_size / 2 ** 20 if path.exists() else 0
-        loader = ModelLoader(path, self.panel.seed.value() if seed is None else int(seed), self.latent.params_from_ui(),
-                             self.device, self.precision, self)
-        self.model_loader = loader
+    def load_model_file(self, path, seed=None, title="Cannot open model"):
+        return self.models.load(path, seed, title)
 
-        def done(opened, error):
-            self.model_loader = None
-            loader.wait()
-            loader.deleteLater()
-            self.status_view.show_busy(False)
-            if opened is None:
-                self.show_message("warning", "Cannot open model", error)
-                return
-            self.stop_run(wait=True)
-            self.install_model(opened, seed, "Cannot open model")
+    def install_model(self, opened, seed=None, title="Cannot open model") -> bool:
+        return self.models.install(opened, seed, title)
 
-        loader.loaded.connect(done)
-        self.status_view.show_busy(True)
-        self.status(f"Reading {path.name} ({size:.0f} MB)… the current image stays editable until it is ready.", 0)
-        loader.start()
-        return True
+    model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
-    def load_model_file(self, path, seed=None, title="Cannot open model") -> OpenedModel | None:
-        """Read and check a model into a new object (nothing on screen changes); None after a message."""
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            return load_model(path, self.panel.seed.value() if seed is None else int(seed),
-                              self.latent.params_from_ui(), self.device, self.precision)
-        except DragEditError as exc:
-            self.show_message("warning", title, str(exc))
-            return None
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-
-    def install_model(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
-        """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
-        undo history ends with it."""
-        if not self.doc.worker.wait_idle(120):
-            self.show_message("warning", title, "the previous model is still busy: try again")
-            return False
+    def _forget_view(self):
+        """Before another model comes in: the old edit is autosaved, its marks and overlays go."""
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
         self.points.clear_marks()
         self.canvas.cancel_interaction()
         self.canvas.set_mask(None)
         self.compare.forget()
-        self.canvas.placeholder = "Rendering…"
-        if seed is not None:
-            self.set_quietly(self.panel.seed, int(seed))
-        if not self.doc.install(opened):
-            self.show_message("warning", title, "the previous model is still busy: try again")
-            return False
-        session = opened.session
-        self.status_device.setText(device_text(session.device, session.precision))
-        self.panel.show_model(self.model_path, self.model_info)
-        self.recent.add(self.model_path)
+
+    def _installed(self, path):
+        self.recent.add(path)
         self._update_actions()
-        self.status(f"Opened {self.model_path.name}: {opened.info['resolution']} px. "
-                    "Click a handle, then its target.")
-        return True
 
     # =============================================================== frames
     last_progress = property(lambda self: self.status_view.last_progress, doc="(result, rate) of the newest step.")
@@ -738,8 +678,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             try:
                 self.stop_run(wait=True)
-                if self.model_loader is not None:   # a large model still being read: let it finish
-                    self.model_loader.wait()
+                self.models.wait()   # a large model still being read: let it finish
                 self.exporter.shutdown()
                 if self.sessions.autosave() and self.undo_stack.isClean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
