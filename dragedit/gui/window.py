@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
 from .. import __version__
 from ..errors import DragEditError
 from . import icons
-from .actions import COMMAND, COMMANDS, ICON_ONLY, MENUS, TOOLBAR, key_text, make_action
+from .action_state import update_actions, window_title
+from .actions import COMMANDS, ICON_ONLY, MENUS, TOOLBAR, make_action
 from .canvas import Canvas
 from .compare import Compare
 from .side_by_side import SideBySide, make_splitter
@@ -495,8 +496,7 @@ class MainWindow(QMainWindow):
         """The start image, rendered here when no frame of it was kept (never during a run)."""
         if self.session is None or self.running or not self.doc.worker.wait_idle(5):
             return None
-        with torch.no_grad():
-            return self.session._frame(self.session.G.synthesis(self.session.ws_initial))
+        return self.session.render(self.session.ws_initial)
 
     # =============================================================== run
     def apply_params(self) -> bool:
@@ -620,35 +620,14 @@ class MainWindow(QMainWindow):
 
     # =============================================================== misc
     def _update_actions(self):
-        a = self.actions_
-        has = self.session is not None
-        running = self.running
-        frames = has and self.run_frames is not None and len(self.run_frames.frames) > 1
-        for command in COMMANDS:   # 'needs' of gui/actions.py: when each command can be used
-            if command.needs:
-                a[command.name].setEnabled(frames if command.needs == "frames" else has)
-        word = "Stop" if running else "Start"
-        if a["start_stop"].iconText() != word:
-            a["start_stop"].setText(f"{word}\tSpace")
-            a["start_stop"].setIconText(word)
-            a["start_stop"].setIcon(icons.standard("SP_MediaStop" if running else "SP_MediaPlay"))
-            a["start_stop"].setToolTip(f"{word} the drag (Space)")
-        u, r = self.undo_stack.canUndo(), self.undo_stack.canRedo()
-        a["undo"].setEnabled(has and u)
-        a["redo"].setEnabled(has and r)
-        a["undo"].setText(f"Undo {self.undo_stack.undoText()}" if u else "Undo")
-        a["redo"].setText(f"Redo {self.undo_stack.redoText()}" if r else "Redo")
-        for name in ("undo", "redo"):   # the menu names the edit; Help keeps the command's own name
-            keys = key_text(COMMAND[name])
-            a[name].setToolTip(f"{a[name].text()} ({keys})")
+        has, running = self.session is not None, self.running
+        update_actions(self.actions_, self.doc)
         self.panel.space.setEnabled(has and not running)
         self.panel.seed.setEnabled(has)
         self.panel.truncation.setEnabled(has)
         self.timeline_bar.set_busy(running)
         self.semantics.update_enabled(has, running)
-        # Qt adds " — dragedit" (the application's display name) itself where the platform shows titles
-        title = f"{self.model_path.name} — {self.source[0]} {self.source[1]}" if self.model_path else "dragedit"
-        title += " (running)" if running else ""
+        title = window_title(self.doc)
         if self.windowTitle() != title:
             self.setWindowTitle(title)
 
