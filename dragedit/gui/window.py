@@ -14,16 +14,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
                                QUndoView, QVBoxLayout, QWidget)
 
-from .. import __version__
 from ..errors import DragEditError
 from . import icons
 from .action_state import update_actions, window_title
+from .about import show_about
 from .actions import COMMANDS, ICON_ONLY, MENUS, TOOLBAR, make_action
 from .canvas import Canvas
 from .compare import Compare
@@ -31,13 +30,14 @@ from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
+from .file_drop import dropped_files, open_dropped
 from .files import FileDialogs
 from .keys import HeldKeys
 from .latent_controller import LatentController
 from .mask_controller import MaskController
 from .model_controller import ModelController
 from .panels import SidePanel
-from .photo_open import IMAGE_SUFFIXES, PhotoOpen
+from .photo_open import PhotoOpen
 from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
@@ -347,22 +347,7 @@ class MainWindow(QMainWindow):
         return dlg
 
     def show_about(self):
-        import PySide6
-        box = QMessageBox(self)
-        box.setWindowTitle("About dragedit")
-        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
-        model = str(self.model_path) if self.model_path else "none"
-        box.setText(f"<h3>dragedit {__version__}</h3>"
-                    "<p>Drag-based point editing of images with a StyleGAN generator: click a handle, then "
-                    "its target, press Start, and the image follows.</p>"
-                    "<p>Method: <i>Drag Your GAN</i>, Pan et al., SIGGRAPH 2023. Pure PyTorch, runs on a CPU.</p>")
-        box.setInformativeText(f"Model: {model}<br>PyTorch {torch.__version__} · PySide6 {PySide6.__version__}"
-                               "<br>License: MIT")
-        box.setStandardButtons(QMessageBox.StandardButton.Close)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        return box
+        return show_about(self, self.model_path)
 
     # =============================================================== model
     def _open_initial(self, model, seed):
@@ -594,29 +579,20 @@ class MainWindow(QMainWindow):
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if dropped_files(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
-        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if not files:
-            return
-        event.acceptProposedAction()
-        self.open_path(files[0])
+        files = dropped_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.open_path(files[0])
 
     def open_path(self, path):
-        """Open whatever file the user dropped: a session (.json), a latent (.npz/.npy), a photo or a model."""
-        ext = Path(path).suffix.lower()
-        if ext in IMAGE_SUFFIXES:
-            return self.open_image(path) is not None
-        if ext == ".json":
-            return self.open_session(path)
-        if ext in (".npz", ".npy"):
-            if self.session is None:
-                self.show_message("info", "No model", "Open a model before loading a latent.")
-                return False
-            return self.load_latent(path)
-        return self.open_model(path)
+        """Open whatever file the user dropped (see gui/file_drop.py)."""
+        return open_dropped(path, open_image=self.open_image, open_session=self.open_session,
+                            load_latent=self.load_latent, open_model=self.open_model,
+                            has_session=lambda: self.session is not None, show_message=self.show_message)
 
     # =============================================================== misc
     def _update_actions(self):
