@@ -14,16 +14,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QToolBar,
-                               QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QUndoView, QVBoxLayout, QWidget)
 
 from ..errors import DragEditError
 from . import icons
 from .action_state import update_actions, window_title
 from .about import show_about
-from .actions import COMMANDS, ICON_ONLY, MENUS, TOOLBAR, make_action
+from .actions import COMMANDS, make_action
 from .canvas import Canvas
 from .compare import Compare
 from .side_by_side import SideBySide, make_splitter
@@ -54,6 +53,7 @@ from .status_view import StatusView
 from .widget_values import set_combo, set_quietly
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
+from .window_parts import build_menus, make_dock, make_toolbar
 from .window_state import WindowState
 
 log = logging.getLogger(__name__)
@@ -210,28 +210,11 @@ class MainWindow(QMainWindow):
         self.actions_["points_tool"].setChecked(True)
         p.show_mask.toggled.connect(self.actions_["toggle_mask"].setChecked)
         self.actions_["toggle_mask"].setChecked(p.show_mask.isChecked())
-        dock = QDockWidget("Controls", self)
-        dock.setObjectName("controls")
-        dock.setWidget(p)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)   # View > Controls brings it back
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.dock = dock
+        self.dock = make_dock("Controls", "controls", p, self)   # View > Controls brings it back
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         guard_wheel(p)
-
-        tb = QToolBar("Toolbar")
-        tb.setObjectName("main_toolbar")
-        tb.setIconSize(QSize(20, 20))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in TOOLBAR:
-            tb.addSeparator() if name is None else tb.addAction(self.actions_[name])
-        for name in ICON_ONLY:
-            w = tb.widgetForAction(self.actions_[name])
-            if w is not None:
-                w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.addToolBar(tb)
-        self.toolbar = tb
+        self.toolbar = make_toolbar(self.actions_)
+        self.addToolBar(self.toolbar)
 
         self.status_view = StatusView(self.statusBar(), device_text(self.device, self.precision))
         sv = self.status_view   # its fields keep their old names here (tests and controllers read them)
@@ -252,33 +235,15 @@ class MainWindow(QMainWindow):
                                   lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
-        self.history_dock = QDockWidget("History", self)
-        self.history_dock.setObjectName("history")
-        self.history_dock.setWidget(self.history_view)
+        self.history_dock = make_dock("History", "history", self.history_view, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
         self.history_dock.hide()
 
     def _build_menus(self):
-        """Menus from gui/actions.py's MENUS; '@' entries are filled here."""
-        for title, names in MENUS:
-            menu = self.menuBar().addMenu(title)
-            for name in names:
-                if name is None:
-                    menu.addSeparator()
-                elif name == "@recent":
-                    self.recent_menu = menu.addMenu("Open recent model")
-                    self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
-                elif name == "@history":
-                    menu.addAction(self.history_dock.toggleViewAction())
-                elif name == "@compare":
-                    cmp = menu.addMenu("Compare with the start image")
-                    for name in ("compare_hold", "compare_split", "compare_side"):
-                        cmp.addAction(self.actions_[name])
-                elif name == "@panels":
-                    for act in self.panel_actions():   # every panel can be shown again, however it was closed
-                        menu.addAction(act)
-                else:
-                    menu.addAction(self.actions_[name])
+        def recent(menu):
+            self.recent_menu = menu
+            self.recent = RecentModels(self.settings, menu, self.open_model)
+        build_menus(self.menuBar(), self.actions_, recent, self.history_dock.toggleViewAction(), self.panel_actions)
 
     def panel_actions(self) -> list:
         """View's show/hide action of each dock and of the toolbar, named after it."""
