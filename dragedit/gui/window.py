@@ -31,6 +31,7 @@ from .document import EditDocument
 from .export_controller import ExportController
 from .file_drop import dropped_files, open_dropped
 from .files import FileDialogs
+from .image_save import ImageSave
 from .keys import HeldKeys
 from .latent_controller import LatentController
 from .mask_controller import MaskController
@@ -104,7 +105,6 @@ class MainWindow(QMainWindow):
     # =============================================================== the document's state (read-only here)
     session = property(lambda self: self.doc.session)
     model_path = property(lambda self: self.doc.model_path)
-    model_info = property(lambda self: self.doc.model_info)
     source = property(lambda self: self.doc.source)
     frame = property(lambda self: self.doc.frame)
     run_frames = property(lambda self: self.doc.run_frames)
@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
         self.points = PointsController(self.doc, self.canvas, self.panel, self.points_model, self)
         self.exporter = ExportController(self.doc, self.panel, self.settings, self.files, self.give_focus_back_after,
                                          self)
+        self.image_save = ImageSave(self.doc, self.panel.overlay, self.files, lambda *m: self.show_message(*m),
+                                    lambda *t: self.status(*t))
         self.points.changed.connect(self._show_points_state)
         self.points.status.connect(lambda text: self.status(text))
         p = self.panel
@@ -294,10 +296,7 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
-    # the file dialogs are self.files (gui/files.py); these two are read by the panel's controllers
-    def last_dir(self, key):
-        return self.files.last_dir(key)
-
+    # the file dialogs are self.files (gui/files.py); photo_open.py remembers its folder through this
     def remember_dir(self, key, path):
         self.files.remember_dir(key, path)
 
@@ -370,22 +369,12 @@ class MainWindow(QMainWindow):
     pending = property(lambda self: self.points.pending, doc="A handle waiting for its target, or None.")
     selected = property(lambda self: self.points.selected, doc="The selected pair's index, or -1.")
 
-    def _pairs(self):
-        return self.doc.pairs()
-
-    def _sync_points(self):
-        self.points.sync()
-
     def _show_points_state(self):
-        self.status_view.show_pairs(self._pairs())
+        self.status_view.show_pairs(self.doc.pairs())
         self._update_actions()
 
     def select_pair(self, i):
         self.points.select(i)
-
-    def start_handle(self, x, y):
-        """A click on the image: a handle, or the target of the handle waiting for one."""
-        self.points.click(x, y)
 
     def cancel_pending(self):
         self.points.cancel_pending()
@@ -403,10 +392,6 @@ class MainWindow(QMainWindow):
         self.points.reset()
 
     # =============================================================== undoable edits
-    def _edit(self, text, fn, **kw) -> bool:
-        """One undoable edit of the document (see EditDocument.edit)."""
-        return self.doc.edit(text, fn, **kw)
-
     def undo(self):
         text = self.doc.undo()
         if text is not None:
@@ -468,34 +453,12 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _current_frame(self):
-        if self.frame is None:
-            raise DragEditError("there is no image yet: wait for the model to render")
-        return self.frame
-
     def save_image_dialog(self):
-        if not self.need_session():
-            return
-        path = self.files.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
-                                  f"{self.source_stem()}.png")
-        if path:
-            if not Path(path).suffix:
-                path += ".png"
-            self.save_image(path)
+        if self.need_session():
+            self.image_save.dialog(self.source_stem())
 
     def save_image(self, path) -> bool:
-        from ..io.export import draw_points, save_image
-        try:
-            frame = self._current_frame()
-            if self.panel.overlay.isChecked():
-                pairs = self._pairs()
-                frame = draw_points(frame, [h for h, _ in pairs], [t for _, t in pairs])
-            out = save_image(frame, path)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot save image", str(exc))
-            return False
-        self.status(f"Saved {out}.")
-        return True
+        return self.image_save.save(path)
 
     def export_frames_dialog(self, kind="gif"):
         """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
