@@ -51,9 +51,9 @@ from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
 from .status_view import StatusView
-from .widget_values import set_combo, set_quietly
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
+from .widget_values import set_quietly
 from .window_parts import build_menus, make_dock, make_toolbar
 from .window_state import WindowState
 
@@ -317,9 +317,7 @@ class MainWindow(QMainWindow):
     def _open_initial(self, model, seed):
         from ..models import resolve_model_path
         if seed is not None:
-            self.panel.seed.blockSignals(True)
-            self.panel.seed.setValue(int(seed))
-            self.panel.seed.blockSignals(False)
+            set_quietly(self.panel.seed, int(seed))
         try:
             path = resolve_model_path(model)
         except DragEditError as exc:
@@ -403,7 +401,6 @@ class MainWindow(QMainWindow):
             self.status(f"Redid: {text}")
 
     # =============================================================== latent (see latent_controller.py)
-    set_quietly, set_combo = staticmethod(set_quietly), staticmethod(set_combo)
 
     def replace_image(self, text, set_image, source, note, title=None) -> bool:
         return self.latent.replace_image(text, set_image, source, note, title)
