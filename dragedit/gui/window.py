@@ -1,4 +1,6 @@
-"""MainWindow: actions and menus, and the glue between canvas, side panel, worker and undo stack.
+"""MainWindow builds the widgets and controllers and wires them to the edit document (gui/document.py):
+latent_controller, mask_controller, run_controller, model_controller, points_controller, status_view,
+window_state, window_parts and the others each get the document and the widgets they use.
 
 Rules this file keeps:
 - The worker owns the session while a run goes on. From here only point and mask edits reach the
