@@ -60,7 +60,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
         w.panel.steps.setValue(steps)
         w.start_run()
         pump(lambda: not w.running)
-        w.select_pair(0)
+        w.points.select(0)
         pump(lambda: False, 0.2)
         if not w.grab().save(str(out)):
             raise RuntimeError(f"could not write {out}")

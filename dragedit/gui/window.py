@@ -139,8 +139,8 @@ class MainWindow(QMainWindow):
             load_latent=lambda: self.sessions.load_latent_dialog(),
             export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
             export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
-            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=self.reset_points,
-            remove_pair=self.remove_selected_pair, cancel=self.cancel_pending,
+            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=lambda: self.points.reset(),
+            remove_pair=lambda: self.points.remove_selected(), cancel=lambda: self.points.cancel_pending(),
             reset_image=lambda: self.latent.reset_image(), random_seed=lambda: self.latent.random_seed(),
             points_tool=lambda on: on and self.masks.set_tool("points"),
             mask_tool=lambda on: on and self.masks.set_tool("mask"), brush_smaller=lambda: self.masks.resize_brush(-1),
@@ -372,24 +372,6 @@ class MainWindow(QMainWindow):
     def _show_points_state(self):
         self.status_view.show_pairs(self.doc.pairs())
         self._update_actions()
-
-    def select_pair(self, i):
-        self.points.select(i)
-
-    def cancel_pending(self):
-        self.points.cancel_pending()
-
-    def move_point(self, i, which, x, y):
-        self.points.move_point(i, which, x, y)
-
-    def remove_pair(self, i):
-        self.points.remove_pair(i)
-
-    def remove_selected_pair(self):
-        self.points.remove_selected()
-
-    def reset_points(self):
-        self.points.reset()
 
     # =============================================================== undoable edits
     def undo(self):
