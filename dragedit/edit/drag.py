@@ -428,10 +428,10 @@ class DragSession:
             feat, _ = self._forward(ws, fb, need_image=False)
         return feat
 
-    def render(self) -> np.ndarray:
-        """The image of the current latent, full resolution."""
+    def render(self, ws=None) -> np.ndarray:
+        """The image of the current latent (or of `ws`, e.g. the start latent), full resolution."""
         with torch.no_grad():
-            img = self.G.synthesis(self.ws)
+            img = self.G.synthesis(self.ws if ws is None else ws)
         return self._frame(img)
 
     def _frame(self, img):

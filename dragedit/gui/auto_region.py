@@ -44,16 +44,17 @@ class _Outline(QWidget):
 
 
 class AutoRegion(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self.w = window
-        self.doc = window.doc
+    def __init__(self, doc, canvas, points_changed, cancel_action, status, parent=None):
+        """points_changed: a point dragged on the canvas; cancel_action: Esc dismisses the proposal;
+        status(text[, ms]): a note in the status bar."""
+        super().__init__(parent)
+        self.doc, self.canvas, self.status = doc, canvas, status
         self.enabled = False
         self.proposal = None          # bool [H, W] on screen, or None
         self._dismissed = None        # the pairs a dismissed proposal was for
         self._pairs = None            # the pairs the proposal on screen is for
-        self.outline = _Outline(window.canvas)
-        self.bar = QFrame(window.canvas.viewport())
+        self.outline = _Outline(canvas)
+        self.bar = QFrame(canvas.viewport())
         self.bar.setObjectName("auto_region_bar")
         row = QHBoxLayout(self.bar)
         row.setContentsMargins(8, 4, 8, 4)
@@ -74,9 +75,9 @@ class AutoRegion(QObject):
         self.timer.timeout.connect(self.propose)
         self.doc.pairsChanged.connect(self._pairs_changed)
         self.doc.maskChanged.connect(self._pairs_changed)
-        window.points.changed.connect(self._pairs_changed)     # a point dragged
+        points_changed.connect(self._pairs_changed)     # a point dragged
         self.doc.modelChanged.connect(self._clear)
-        window.actions_["cancel"].triggered.connect(self.dismiss)
+        cancel_action.triggered.connect(self.dismiss)
 
     def set_enabled(self, on):
         self.enabled = bool(on)
@@ -102,13 +103,13 @@ class AutoRegion(QObject):
         try:
             mask = auto_mask(s, pairs)
         except DragEditError as exc:
-            self.w.status(str(exc))
+            self.status(str(exc))
             return False
         if mask is None or not mask.any():
             self._clear()
             return False
         self.proposal, self._pairs = mask, pairs
-        self.outline.setGeometry(self.w.canvas.viewport().rect())
+        self.outline.setGeometry(self.canvas.viewport().rect())
         self.outline.paths = outline_paths(mask)
         self.outline.update()
         self.label.setText(f"Auto region: {int(mask.sum())} px flexible")
@@ -126,7 +127,7 @@ class AutoRegion(QObject):
         self._clear()
         ok = self.doc.edit("Auto region mask", lambda: s.set_mask(m, "flexible"))
         if ok:
-            self.w.status("The auto region is the mask: everything outside it is held fixed (Ctrl+Z undoes).")
+            self.status("The auto region is the mask: everything outside it is held fixed (Ctrl+Z undoes).")
         return ok
 
     def dismiss(self):

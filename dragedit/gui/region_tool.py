@@ -111,7 +111,7 @@ class RegionOverlay(QWidget):
         reach = max(math.dist(pivot, c) for c in corners)
         return corners, pivot, reach + RING_PX / max(self.canvas.zoom, 1e-6)
 
-    def _poly(self, pts) -> QPolygonF:
+    def poly(self, pts) -> QPolygonF:
         return QPolygonF([self.canvas.image_to_widget(float(x), float(y)) for x, y in pts])
 
     def paintEvent(self, event):
@@ -123,7 +123,7 @@ class RegionOverlay(QWidget):
             active = k == self.active and self.visible_tool
             for poly in paths:
                 path = QPainterPath()
-                path.addPolygon(self._poly(poly))
+                path.addPolygon(self.poly(poly))
                 path.closeSubpath()
                 p.setBrush(QBrush(QColor(80, 230, 140, 50 if active else 25)))
                 p.setPen(QPen(QColor(0, 0, 0, 190), 3.0))
@@ -133,7 +133,7 @@ class RegionOverlay(QWidget):
         g = self.gizmo() if self.visible_tool else None
         if g is not None:
             corners, pivot, ring = g
-            box = self._poly(corners)
+            box = self.poly(corners)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 170), 3.0))
             p.drawPolygon(box)
@@ -156,9 +156,9 @@ class RegionOverlay(QWidget):
             p.setPen(QPen(QColor(255, 255, 255), 1.2, Qt.PenStyle.DashLine))
             if self.rubber[0] == "rect":
                 (x0, y0), (x1, y1) = self.rubber[1], self.rubber[2]
-                p.drawPolygon(self._poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
+                p.drawPolygon(self.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
             elif len(self.rubber[1]) > 1:
-                p.drawPolyline(self._poly(self.rubber[1]))
+                p.drawPolyline(self.poly(self.rubber[1]))
         p.end()
 
 
@@ -166,11 +166,10 @@ class RegionTool(QObject):
     """The tool's controller: reads regions from the document's session, writes them back as edits."""
     changed = Signal()     # the live pairs (targets as the gizmo now places them) changed
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.w = window
-        self.doc = window.doc
-        self.canvas = window.canvas
+    def __init__(self, doc, canvas, cancel_action, status, parent=None):
+        """cancel_action: Esc (drops the gizmo drag); status(text[, ms]): a note in the status bar."""
+        super().__init__(parent)
+        self.doc, self.canvas, self.status = doc, canvas, status
         self.overlay = RegionOverlay(self.canvas)
         self.active = -1
         self.drag = None               # what a press started: select / move / scale / rotate
@@ -178,7 +177,7 @@ class RegionTool(QObject):
         self.on = False
         self.doc.pairsChanged.connect(self.sync)
         self.doc.modelChanged.connect(self.sync)
-        window.actions_["cancel"].triggered.connect(self.cancel)
+        cancel_action.triggered.connect(self.cancel)
         self._filter = _RegionFilter(self)
         self.canvas.viewport().installEventFilter(self._filter)
 
@@ -194,7 +193,7 @@ class RegionTool(QObject):
         if on:
             self.canvas.set_tool("region")
             self.canvas.viewport().setCursor(Qt.CursorShape.CrossCursor)
-            self.w.status("Region: drag a rectangle (Alt+drag: a lasso) or Shift+click a part; then drag "
+            self.status("Region: drag a rectangle (Alt+drag: a lasso) or Shift+click a part; then drag "
                           "inside to move, a corner to scale, the ring to rotate (Shift: uniform / 15°).", 0)
         self.drag, self.live = None, None
         self.sync()
@@ -246,13 +245,13 @@ class RegionTool(QObject):
         if s is None:
             return False
         if self.doc.running:   # sampling handles renders features: the run owns the generator now
-            self.w.status("Stop the run (Space) to select another region; its gizmo can be moved meanwhile.")
+            self.status("Stop the run (Space) to select another region; its gizmo can be moved meanwhile.")
             return False
         ok = self.doc.edit(text, lambda: s.add_region(mask, Affine()))
         if ok:
             self.active = len(s.regions) - 1
             self.sync()
-            self.w.status(f"Region of {int(np.count_nonzero(mask))} px with {len(s.regions[-1].handles)} "
+            self.status(f"Region of {int(np.count_nonzero(mask))} px with {len(s.regions[-1].handles)} "
                           "handles: drag inside to move it, a corner to scale, the ring to rotate; Space starts.")
         return ok
 
@@ -264,7 +263,7 @@ class RegionTool(QObject):
             # from the pixel under the press to the pixel under the release, both included
             mask = rect_mask((round(p0[0]), round(p0[1]), round(p1[0]), round(p1[1])), s.size)
         except DragEditError as exc:
-            self.w.status(str(exc))
+            self.status(str(exc))
             return False
         return self.add_region(mask)
 
@@ -274,7 +273,7 @@ class RegionTool(QObject):
             return False
         mask = polygon_mask(points, s.size)
         if not mask.any():
-            self.w.status("The lasso encloses no pixel: draw around the region.")
+            self.status("The lasso encloses no pixel: draw around the region.")
             return False
         return self.add_region(mask, "Select region (lasso)")
 
@@ -287,7 +286,7 @@ class RegionTool(QObject):
         try:
             mask = PartSelection(s.features(), (x, y), s.size).region()
         except DragEditError as exc:
-            self.w.status(str(exc))
+            self.status(str(exc))
             return False
         return self.add_region(mask, "Select part as region")
 
@@ -313,7 +312,7 @@ class RegionTool(QObject):
             q = self.canvas.image_to_widget(*c)
             if abs(q.x() - pos.x()) <= CORNER_PX + 3 and abs(q.y() - pos.y()) <= CORNER_PX + 3:
                 return ("corner", k)
-        if self.overlay._poly(corners).containsPoint(pos, Qt.FillRule.OddEvenFill):
+        if self.overlay.poly(corners).containsPoint(pos, Qt.FillRule.OddEvenFill):
             return ("inside",)
         c = self.canvas.image_to_widget(*pivot)
         if abs(math.hypot(pos.x() - c.x(), pos.y() - c.y()) - ring * self.canvas.zoom) <= RING_BAND_PX \

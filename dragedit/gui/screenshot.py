@@ -48,7 +48,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
         for h, t in (((50, 62), (44, 52)), ((80, 62), (86, 52)), ((64, 92), (64, 100))):
             QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(*h))
             QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(*t))
-        w.set_tool("mask")
+        w.masks.set_tool("mask")
         w.panel.brush.setValue(max(1, int(10 * s)))
         path = [(40, 55), (64, 50), (90, 55), (90, 70), (64, 75), (64, 62), (40, 70), (45, 90), (64, 100),
                 (85, 90), (64, 85), (50, 80)]
@@ -56,11 +56,11 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
         for p in path[1:]:
             QTest.mouseMove(vp, at(*p))
         QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(*path[-1]))
-        w.set_tool("points")
+        w.masks.set_tool("points")
         w.panel.steps.setValue(steps)
         w.start_run()
         pump(lambda: not w.running)
-        w.select_pair(0)
+        w.points.select(0)
         pump(lambda: False, 0.2)
         if not w.grab().save(str(out)):
             raise RuntimeError(f"could not write {out}")

@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class SemanticsController(QObject):
-    def __init__(self, window):
+    def __init__(self, doc, window, controls_dock, canvas, actions, click, mask_mode, status):
+        """window: the QMainWindow the Semantics dock joins, tabbed with controls_dock; actions:
+        name -> QAction (suggest_points, cancel, mask_tool); click(x, y): a click on the image, as
+        the Points tool takes it; mask_mode: the panel's mask-mode box; status(text[, ms])."""
         super().__init__(window)
-        self.w = window
+        self.doc, self.canvas, self.click, self.mask_mode, self.status = doc, canvas, click, mask_mode, status
         self.panel = SemanticsPanel()
         self.dock = QDockWidget("Semantics", window)
         self.dock.setObjectName("semantics")
@@ -36,11 +39,11 @@ class SemanticsController(QObject):
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # A tab beside Controls rather than a second dock under it: stacked, the two split the
         # height and the Controls panel no longer fits at 1200x800 without scrolling.
-        window.tabifyDockWidget(window.dock, self.dock)
-        window.dock.raise_()
+        window.tabifyDockWidget(controls_dock, self.dock)
+        controls_dock.raise_()
         self.preview = PreviewRenderer(self)
         self.preview.ready.connect(self._on_preview)
-        self.overlay = CanvasOverlay(window.canvas)
+        self.overlay = CanvasOverlay(canvas)
         self.overlay.ghostClicked.connect(self._on_ghost)
         self.overlay.partRequested.connect(self.select_part)
         self.overlay.partWheel.connect(self.grow_part)
@@ -52,11 +55,11 @@ class SemanticsController(QObject):
         p.released.connect(lambda i: self.commit(i))
         p.layersChanged.connect(self._on_layers)
         p.resetRequested.connect(self.reset)
-        self.action = window.actions_["suggest_points"]   # Drag > Suggest points (G), toggles show_ghosts
-        window.actions_["cancel"].triggered.connect(self.clear_part)
-        window.actions_["mask_tool"].toggled.connect(lambda on: on or self.clear_part())
-        window.doc.modelChanged.connect(self._sync)
-        window.doc.latentChanged.connect(self._sync)
+        self.action = actions["suggest_points"]   # Drag > Suggest points (G), toggles show_ghosts
+        actions["cancel"].triggered.connect(self.clear_part)
+        actions["mask_tool"].toggled.connect(lambda on: on or self.clear_part())
+        doc.modelChanged.connect(self._sync)
+        doc.latentChanged.connect(self._sync)
         self._session = None
         self.base = None            # latent the slider amounts are relative to
         self.committed = None       # latent of the last commit (equal to the session's: sliders are true)
@@ -69,17 +72,17 @@ class SemanticsController(QObject):
 
     # ----- what this uses of the window (one place to adapt if the window changes) ------------
     def _running(self) -> bool:
-        return self.w.doc.running
+        return self.doc.running
 
     def _shown_frame(self):
         """The frame on screen if it shows the session's latent, else None."""
-        return self.w.doc.current_frame()
+        return self.doc.current_frame()
 
     def _undoable(self, text, fn, **kw) -> bool:
-        return self.w.doc.edit(text, fn, **kw)
+        return self.doc.edit(text, fn, **kw)
 
     def _start_handle(self, x, y):
-        self.w.start_handle(x, y)
+        self.click(x, y)
 
     # ----- window hooks --------------------------------------------------------------------
     def update_enabled(self, has, running):
@@ -88,7 +91,7 @@ class SemanticsController(QObject):
 
     # ----- model and latent ------------------------------------------------------------------
     def _sync(self):
-        s = self.w.session
+        s = self.doc.session
         if s is not self._session:
             self._model_changed(s)
             return
@@ -119,27 +122,27 @@ class SemanticsController(QObject):
         self._rebase()
 
     def _rebase(self):
-        s = self.w.session
+        s = self.doc.session
         self.base = None if s is None else s.ws.clone()
         self.committed = self.base
         self.panel.zero()
 
     def _ensure_base(self):
-        s = self.w.session
+        s = self.doc.session
         if self.base is None or self.committed is None or not torch.equal(s.ws, self.committed):
             self._rebase()
 
     # ----- sliders ---------------------------------------------------------------------------
     def _busy(self) -> bool:
-        if self.w.session is None:
+        if self.doc.session is None:
             return True
         if self._running():
-            self.w.status("Stop the drag before using the semantic sliders.")
+            self.status("Stop the drag before using the semantic sliders.")
             return True
         return False
 
     def _target_ws(self):
-        return semantics.apply(self.w.session.G, self.base, self.panel.edits())
+        return semantics.apply(self.doc.session.G, self.base, self.panel.edits())
 
     def _on_pressed(self, i):
         if not self._busy():
@@ -150,7 +153,7 @@ class SemanticsController(QObject):
             return
         ws = self._target_ws()
         self._token += 1
-        self.preview.request(self.w.session.G, ws, self._token)
+        self.preview.request(self.doc.session.G, ws, self._token)
         if not self.panel.sliders[i].isSliderDown():
             self.commit(i, merge=True)   # keyboard or wheel: every step is an edit, merged per slider
 
@@ -167,24 +170,24 @@ class SemanticsController(QObject):
             return
         frame, token, ms, low = r
         if frame is None:
-            self.w.status(f"preview failed: {low}")
+            self.status(f"preview failed: {low}")
             return
-        if token <= self._shown_token or self._running() or self.w.session is None:
+        if token <= self._shown_token or self._running() or self.doc.session is None:
             return
         self.last_preview_ms = ms
         self.panel.info.setText(f"preview {ms:.0f} ms" + (" (low-res)" if low else ""))
-        self.w.canvas.set_frame(frame)
+        self.canvas.set_frame(frame)
 
     def commit(self, i=None, merge=False, text=None) -> bool:
         """Make the sliders' latent the session's (one undoable edit); the next drag starts from it."""
         if self._busy() or self.base is None:
             return False
-        s = self.w.session
+        s = self.doc.session
         ws = self._target_ws()
         self._shown_token = self._token      # previews still on their way are older than this
         if torch.equal(ws, s.ws):
             if self._shown_frame() is not None:
-                self.w.canvas.set_frame(self._shown_frame())
+                self.canvas.set_frame(self._shown_frame())
             return False
         if text is None:
             d = self.panel.directions[i] if i is not None else None
@@ -210,7 +213,7 @@ class SemanticsController(QObject):
         if not on:
             self.overlay.set_ghosts([])
             return
-        s = self.w.session
+        s = self.doc.session
         if s is None or self._running():
             self.action.setChecked(False)
             return
@@ -218,30 +221,30 @@ class SemanticsController(QObject):
         try:
             pts = suggest_points(s, frame=self._shown_frame())
         except (DragEditError, ValueError, OSError) as exc:
-            self.w.status(f"No suggestions: {exc}")
+            self.status(f"No suggestions: {exc}")
             self.action.setChecked(False)
             return
         self._ghost_ws = s.ws.clone()
         self.overlay.set_ghosts(pts)
         kind = "landmarks" if pts and pts[0]["kind"] == "landmark" else "distinctive feature points"
-        self.w.status(f"{len(pts)} suggested points ({kind}): click one to make it a handle, then click its target.")
+        self.status(f"{len(pts)} suggested points ({kind}): click one to make it a handle, then click its target.")
 
     def _on_ghost(self, i):
         g = self.overlay.ghosts[i]
         self._start_handle(g["x"], g["y"])
         self.overlay.set_ghosts([p for k, p in enumerate(self.overlay.ghosts) if k != i])
-        self.w.status(f"Handle at {ghost_label(g)} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
+        self.status(f"Handle at {ghost_label(g)} ({g['x']:.1f}, {g['y']:.1f}): now click its target.")
 
     # ----- part masks ------------------------------------------------------------------------
     def select_part(self, x, y):
-        s = self.w.session
+        s = self.doc.session
         if s is None or self._busy():
             return
         from ..edit.part_mask import PartSelection
         try:
             self.selection = PartSelection(s.features(), (x, y), s.size)
         except DragEditError as exc:
-            self.w.status(str(exc))
+            self.status(str(exc))
             return
         self._show_part()
 
@@ -257,16 +260,16 @@ class SemanticsController(QObject):
             self._show_part()
 
     def commit_part(self, subtract):
-        s = self.w.session
+        s = self.doc.session
         if self.selection is None or s is None or self._busy():
             return
         region = self.selection.region()
         cur = s.mask if s.mask is not None else np.zeros(s.size, bool)
         new = (cur & ~region) if subtract else (cur | region)
         m = new if new.any() else None
-        mode = self.w.panel.mask_mode.currentData()
+        mode = self.mask_mode.currentData()
         self._undoable("Subtract part from mask" if subtract else "Add part to mask", lambda: s.set_mask(m, mode))
-        self.w.canvas.set_mask(s.mask)
+        self.canvas.set_mask(s.mask)
         self.clear_part()
 
     def clear_part(self):

@@ -83,7 +83,7 @@ def take_screenshots(folder, model="default", seed=3, size=(1300, 860)) -> list:
 
         sem.reset()  # back to the seed's face for the part selection
         settle()
-        w.set_tool("mask")
+        w.masks.set_tool("mask")
         lm = landmarks.detect(w.frame)
         eye = lm[faces.LANDMARK_INDEX["l_pupil"]]
         vp = w.canvas.viewport()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import DragEditError
 from .timeline_file import load_timeline, save_timeline
+from .widget_values import set_combo, set_quietly
 
 SESSION_FILTER = "dragedit sessions (*.json)"
 LATENT_FILTER = "Latents (*.npz *.npy)"
@@ -92,9 +93,9 @@ class SessionIO:
         ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
                         source=("session", Path(path).name), timeline=timeline)
         if ok:
-            h.set_quietly(h.panel.seed, h.session.seed)
-            h.set_quietly(h.panel.truncation, h.session.params.truncation_psi)
-            h.set_combo(h.panel.mask_mode, h.session.mask_mode)
+            set_quietly(h.panel.seed, h.session.seed)
+            set_quietly(h.panel.truncation, h.session.params.truncation_psi)
+            set_combo(h.panel.mask_mode, h.session.mask_mode)
             h.canvas.set_mask_mode(h.session.mask_mode)
             h.canvas.set_mask(h.session.mask)
             h.status(f"Opened session {path}.")
@@ -114,12 +115,12 @@ class SessionIO:
 
     def _show_settings(self, file):
         """The panel shows the session's drag parameters and window settings (all validated)."""
-        h, p = self.host, self.host.panel
+        p = self.host.panel
         pr, st = file.params, file.settings
-        h.set_quietly(p.lr, pr.lr or 0.0)
-        h.set_combo(p.tracker, pr.tracker)
-        h.set_combo(p.space, pr.space)
-        h.set_quietly(p.stop_distance, pr.stop_distance or 0.0)
+        set_quietly(p.lr, pr.lr or 0.0)
+        set_combo(p.tracker, pr.tracker)
+        set_combo(p.space, pr.space)
+        set_quietly(p.stop_distance, pr.stop_distance or 0.0)
         for key, w in (("steps", p.steps), ("fps", p.fps), ("brush", p.brush)):
             if key in st:
                 w.setValue(int(st[key]))

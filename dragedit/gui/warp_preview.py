@@ -20,10 +20,11 @@ MOVED_PX = 0.5     # pairs whose target is nearer its handle than this do not mo
 class WarpPreview(QObject):
     ready = Signal()       # a warp finished (emitted from the warp thread; queued to the window)
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.w = window
-        self.doc = window.doc
+    def __init__(self, doc, canvas, region_tool, points_changed, status, parent=None):
+        """region_tool: the live pairs and regions while a gizmo is dragged; points_changed: a point
+        dragged on the canvas; status(text[, ms]): a note in the status bar."""
+        super().__init__(parent)
+        self.doc, self.canvas, self.region_tool, self.status = doc, canvas, region_tool, status
         self.enabled = False
         self.shown = None              # the warped image on the canvas, or None
         self.timings: list = []        # ms of each warp
@@ -32,10 +33,10 @@ class WarpPreview(QObject):
         self._warper = None
         self.ready.connect(self._on_ready)
         d = self.doc
-        for sig in (d.pairsChanged, d.maskChanged, d.frameChanged, window.points.changed):   # a point dragged
+        for sig in (d.pairsChanged, d.maskChanged, d.frameChanged, points_changed):   # a point dragged
             sig.connect(self.refresh)
         d.runStateChanged.connect(lambda running: self.refresh())
-        window.region_tool.changed.connect(self.refresh)
+        region_tool.changed.connect(self.refresh)
 
     # ----- what the user toggles -------------------------------------------------------------
     def set_enabled(self, on):
@@ -43,7 +44,7 @@ class WarpPreview(QObject):
         if not on:
             self._show_plain()
         else:
-            self.w.status("Warp preview: the image as the pairs ask, before a run (Space runs the generator).")
+            self.status("Warp preview: the image as the pairs ask, before a run (Space runs the generator).")
         self.refresh()
 
     def refresh(self):
@@ -55,18 +56,18 @@ class WarpPreview(QObject):
             self.shown = None
             return
         frame = self.doc.current_frame()
-        pairs = self.w.region_tool.live_pairs()
+        pairs = self.region_tool.live_pairs()
         if frame is None or not any(math.dist(h, t) > MOVED_PX for h, t in pairs):
             self._show_plain()
             return
         s = self.doc.session
         mask = None if s.mask is None else (s.mask.copy(), s.mask_mode)
-        regions = self.w.region_tool.live_regions()
+        regions = self.region_tool.live_regions()
         self._submit((frame, pairs, mask, regions, tuple(s.size), self._token))
 
     def _show_plain(self):
         if self.shown is not None and self.doc.frame is not None:
-            self.w.canvas.set_frame(self.doc.frame)
+            self.canvas.set_frame(self.doc.frame)
         self.shown = None
 
     # ----- the thread ---------------------------------------------------------------------------
@@ -103,12 +104,12 @@ class WarpPreview(QObject):
             return
         image, token, error = result
         if error is not None:
-            self.w.status(f"Warp preview failed: {error}")
+            self.status(f"Warp preview failed: {error}")
             return
         if token != self._token or not self.enabled or self.doc.running:
             return   # something changed since it was asked for: a newer request is on its way
         self.shown = image
-        self.w.canvas.set_frame(np.ascontiguousarray(image))
+        self.canvas.set_frame(np.ascontiguousarray(image))
 
     def wait_idle(self, timeout=10.0) -> bool:
         return self._worker.wait_idle(timeout)

@@ -1,4 +1,6 @@
-"""MainWindow: actions and menus, and the glue between canvas, side panel, worker and undo stack.
+"""MainWindow builds the widgets and controllers and wires them to the edit document (gui/document.py):
+latent_controller, mask_controller, run_controller, model_controller, points_controller, status_view,
+window_state, window_parts and the others each get the document and the widgets they use.
 
 Rules this file keeps:
 - The worker owns the session while a run goes on. From here only point and mask edits reach the
@@ -12,36 +14,37 @@ Rules this file keeps:
 from __future__ import annotations
 
 import logging
-import math
-import random
 from pathlib import Path
 
-import torch
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QToolBar,
-                               QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QUndoView, QVBoxLayout, QWidget)
 
-from .. import __version__
-from ..edit.drag import DragParams
 from ..errors import DragEditError
 from . import icons
-from .actions import COMMAND, COMMANDS, ICON_ONLY, MENUS, TOOLBAR, key_text, make_action
+from .action_state import update_actions, window_title
+from .about import show_about
+from .actions import COMMANDS, make_action
 from .canvas import Canvas
 from .compare import Compare
 from .side_by_side import SideBySide, make_splitter
 from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
+from .file_drop import dropped_files, open_dropped
 from .files import FileDialogs
+from .image_save import ImageSave
 from .keys import HeldKeys
-from .model_open import ModelLoader, OpenedModel, is_large, load_model
+from .latent_controller import LatentController
+from .mask_controller import MaskController
+from .model_controller import ModelController
 from .panels import SidePanel
-from .photo_open import IMAGE_SUFFIXES, PhotoOpen
+from .photo_open import PhotoOpen
 from .points_controller import PointsController
 from .points_model import PairsModel
 from .preferences import PreferencesDialog
 from .recent import RecentModels
+from .run_controller import RunController
 from .region_tool import RegionTool   # issue 24
 from .warp_preview import WarpPreview
 from .auto_region import AutoRegion
@@ -49,8 +52,12 @@ from .recovery import Recovery, RecoveryBanner, ask_quit
 from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
+from .status_view import StatusView
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
+from .widget_values import set_quietly
+from .window_parts import build_menus, make_dock, make_toolbar
+from .window_state import WindowState
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +76,6 @@ class MainWindow(QMainWindow):
         self.doc.source = ("seed", 0 if seed is None else int(seed))
         self.messages: list = []      # (kind, title, text) of every message shown
         self._closing = False
-        self.last_progress = None
-        self.model_loader = None      # a ModelLoader while a large model file is read
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.files = FileDialogs(self.settings, self)
@@ -86,7 +91,8 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._build_menus()
         self._bind_document()
-        self._restore_settings()
+        self.window_state = WindowState(self.settings, self, self.panel, self.actions_)   # kept between launches
+        self.window_state.restore()
         self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
         self.keys.install()
         self._update_actions()
@@ -101,7 +107,6 @@ class MainWindow(QMainWindow):
     # =============================================================== the document's state (read-only here)
     session = property(lambda self: self.doc.session)
     model_path = property(lambda self: self.doc.model_path)
-    model_info = property(lambda self: self.doc.model_info)
     source = property(lambda self: self.doc.source)
     frame = property(lambda self: self.doc.frame)
     run_frames = property(lambda self: self.doc.run_frames)
@@ -117,36 +122,10 @@ class MainWindow(QMainWindow):
         d = self.doc
         d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
         d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
-        d.maskChanged.connect(self._show_mask)
-        d.latentChanged.connect(self._show_latent)
-        d.timelineChanged.connect(self._show_timeline)
         d.sourceChanged.connect(self._show_source)
-        d.runStateChanged.connect(self._on_run_state)
-        d.progress.connect(self._show_progress)
         d.historyChanged.connect(self._update_actions)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
-
-    def _show_mask(self):
-        s = self.session
-        if s is None:
-            return
-        self.canvas.set_mask(s.mask)
-        self.set_combo(self.panel.mask_mode, s.mask_mode)
-        self.canvas.set_mask_mode(s.mask_mode)
-
-    def _show_latent(self):
-        s = self.session
-        if s is not None:
-            self.set_quietly(self.panel.seed, s.seed)
-            self.set_quietly(self.panel.truncation, s.params.truncation_psi)
-
-    def _on_run_state(self, running):
-        self.timeline_bar.set_busy(running)
-        if running:
-            self.timeline_bar.show_running(0)
-            self.status("Running… (Space stops)", 0)
-        self._update_actions()
 
     # =============================================================== construction
     def _handlers(self) -> dict:
@@ -160,12 +139,14 @@ class MainWindow(QMainWindow):
             load_latent=lambda: self.sessions.load_latent_dialog(),
             export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
             export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
-            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=self.reset_points,
-            remove_pair=self.remove_selected_pair, cancel=self.cancel_pending, reset_image=self.reset_image,
-            random_seed=self.random_seed, points_tool=lambda on: on and self.set_tool("points"),
-            mask_tool=lambda on: on and self.set_tool("mask"), brush_smaller=lambda: self.resize_brush(-1),
-            brush_larger=lambda: self.resize_brush(+1), toggle_mask=lambda on: self.panel.show_mask.setChecked(on),
-            clear_mask=self.clear_mask, zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
+            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=lambda: self.points.reset(),
+            remove_pair=lambda: self.points.remove_selected(), cancel=lambda: self.points.cancel_pending(),
+            reset_image=lambda: self.latent.reset_image(), random_seed=lambda: self.latent.random_seed(),
+            points_tool=lambda on: on and self.masks.set_tool("points"),
+            mask_tool=lambda on: on and self.masks.set_tool("mask"), brush_smaller=lambda: self.masks.resize_brush(-1),
+            brush_larger=lambda: self.masks.resize_brush(+1),
+            toggle_mask=lambda on: self.panel.show_mask.setChecked(on), clear_mask=lambda: self.masks.clear_mask(),
+            zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
             fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
             show_pixels=self._show_pixels,
             compare_side=lambda on: self.compare.set_side_by_side(on, self._ws_initial()),
@@ -196,17 +177,14 @@ class MainWindow(QMainWindow):
 
     def _build_ui(self):
         self.canvas = Canvas()
-        self.canvas.strokeFinished.connect(self.paint_stroke)
-        self.canvas.hovered.connect(self._on_hover)
-        self.canvas.zoomChanged.connect(lambda z: self.status_zoom.setText(f"{z * 100:.0f}%"))
-        self.actions_["points_tool"].setChecked(True)
+        self.canvas.hovered.connect(lambda x, y: self.status_view.show_hover(x, y))
+        self.canvas.zoomChanged.connect(lambda z: self.status_view.show_zoom(z))
 
         self.view_split = make_splitter()            # the canvas, and the start image beside it when asked
         self.view_split.addWidget(self.canvas)
         self.side_by_side = SideBySide(self.canvas, self.view_split)
         self.compare = Compare(self.canvas, self._render_start, self.side_by_side)
         self.timeline_bar = TimelineBar()
-        self.timeline_bar.picked.connect(self._on_timeline)
         self.timeline_slider, self.timeline_label = self.timeline_bar.slider, self.timeline_bar.label
         self.banner = RecoveryBanner()
         self.banner.recoverRequested.connect(self.recover_session)
@@ -225,98 +203,51 @@ class MainWindow(QMainWindow):
         self.points = PointsController(self.doc, self.canvas, self.panel, self.points_model, self)
         self.exporter = ExportController(self.doc, self.panel, self.settings, self.files, self.give_focus_back_after,
                                          self)
+        self.image_save = ImageSave(self.doc, self.panel.overlay, self.files, lambda *m: self.show_message(*m),
+                                    lambda *t: self.status(*t))
         self.points.changed.connect(self._show_points_state)
         self.points.status.connect(lambda text: self.status(text))
         p = self.panel
-        p.seed.valueChanged.connect(self.set_seed)
-        p.seed.seedEntered.connect(lambda v: self.set_seed(v, force=True))
-        p.truncation.valueChanged.connect(self.set_truncation)
-        p.space.currentIndexChanged.connect(lambda _i: self.apply_params())
-        p.lr.valueChanged.connect(lambda _v: self.apply_params())
-        p.tracker.currentIndexChanged.connect(lambda _i: self.apply_params())
-        p.stop_distance.valueChanged.connect(lambda _v: self.apply_params())
-        p.mask_mode.currentIndexChanged.connect(self._on_mask_mode)
-        p.brush.valueChanged.connect(self.canvas.set_brush_radius)
-        p.show_mask.toggled.connect(self.canvas.set_show_mask)
+        self.latent = LatentController(self.doc, p, self.points, self.status)   # seed, truncation, drag settings
+        tools = (self.actions_["points_tool"], self.actions_["mask_tool"])
+        self.masks = MaskController(self.doc, self.canvas, p, tools, self.status)   # strokes, mode, brush
+        self.actions_["points_tool"].setChecked(True)
         p.show_mask.toggled.connect(self.actions_["toggle_mask"].setChecked)
         self.actions_["toggle_mask"].setChecked(p.show_mask.isChecked())
-        self.canvas.set_brush_radius(p.brush.value())
-        dock = QDockWidget("Controls", self)
-        dock.setObjectName("controls")
-        dock.setWidget(p)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)   # View > Controls brings it back
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.dock = dock
+        self.dock = make_dock("Controls", "controls", p, self)   # View > Controls brings it back
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         guard_wheel(p)
+        self.toolbar = make_toolbar(self.actions_)
+        self.addToolBar(self.toolbar)
 
-        tb = QToolBar("Toolbar")
-        tb.setObjectName("main_toolbar")
-        tb.setIconSize(QSize(20, 20))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in TOOLBAR:
-            tb.addSeparator() if name is None else tb.addAction(self.actions_[name])
-        for name in ICON_ONLY:
-            w = tb.widgetForAction(self.actions_[name])
-            if w is not None:
-                w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.addToolBar(tb)
-        self.toolbar = tb
-
-        sb = self.statusBar()
-        self.status_iter = QLabel("")
-        self.status_rate = QLabel("")
-        self.status_loss = QLabel("")
-        self.status_dist = QLabel("")
-        self.status_pos = QLabel("")
-        self.status_zoom = QLabel("")
-        self.status_device = QLabel(device_text(self.device, self.precision))
-        self.status_busy = QProgressBar()       # a busy bar while a large model is read (in the bar only then)
-        self.status_busy.setRange(0, 0)
-        self.status_busy.setMaximumSize(120, self.status_iter.sizeHint().height())
-        self.status_busy.setToolTip("Reading the model file")
-        for w, tip in ((self.status_iter, "Iteration of the current edit"),
-                       (self.status_rate, "Iterations per second"), (self.status_loss, "Loss of the last step"),
-                       (self.status_dist, "Distance of each handle to its target"),
-                       (self.status_pos, "Image pixel under the cursor"), (self.status_zoom, "Zoom"),
-                       (self.status_device, "Where the generator runs")):
-            w.setToolTip(tip)
-            w.setContentsMargins(6, 0, 6, 0)
-            sb.addPermanentWidget(w)
-        self.semantics = SemanticsController(self)  # Semantics panel, suggested points, part masks
-        self.region_tool = RegionTool(self)          # issue 24: Region tool, warp preview, auto region
-        self.warp_preview = WarpPreview(self)
-        self.auto_region = AutoRegion(self)
+        self.status_view = StatusView(self.statusBar(), device_text(self.device, self.precision))
+        sv = self.status_view   # its fields keep their old names here (tests and controllers read them)
+        self.status_iter, self.status_rate, self.status_loss = sv.iteration, sv.rate, sv.loss
+        self.status_dist, self.status_pos, self.status_zoom = sv.dist, sv.pos, sv.zoom
+        self.status_device, self.status_busy = sv.device, sv.busy
+        self.semantics = SemanticsController(self.doc, self, self.dock, self.canvas, self.actions_,   # Semantics
+                                             self.points.click, self.panel.mask_mode, self.status)   # panel, ghosts
+        cancel, status = self.actions_["cancel"], self.status
+        self.region_tool = RegionTool(self.doc, self.canvas, cancel, status, self)   # issue 24: Region tool,
+        self.warp_preview = WarpPreview(self.doc, self.canvas, self.region_tool, self.points.changed, status,
+                                        self)                                              # warp preview,
+        self.auto_region = AutoRegion(self.doc, self.canvas, self.points.changed, cancel, status, self)   # auto mask
+        self.models = ModelController(self.doc, self.panel, self.canvas, self.status_view, self.latent.params_from_ui,
+                                      lambda: (self.device, self.precision), lambda *m: self.show_message(*m),
+                                      lambda *t: self.status(*t), self._forget_view, self._installed, self)
+        self.runs = RunController(self.doc, self.panel, self.timeline_bar, self.status_view, self.latent.apply_params,
+                                  lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
-        self.history_dock = QDockWidget("History", self)
-        self.history_dock.setObjectName("history")
-        self.history_dock.setWidget(self.history_view)
+        self.history_dock = make_dock("History", "history", self.history_view, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
         self.history_dock.hide()
 
     def _build_menus(self):
-        """Menus from gui/actions.py's MENUS; '@' entries are filled here."""
-        for title, names in MENUS:
-            menu = self.menuBar().addMenu(title)
-            for name in names:
-                if name is None:
-                    menu.addSeparator()
-                elif name == "@recent":
-                    self.recent_menu = menu.addMenu("Open recent model")
-                    self.recent = RecentModels(self.settings, self.recent_menu, self.open_model)
-                elif name == "@history":
-                    menu.addAction(self.history_dock.toggleViewAction())
-                elif name == "@compare":
-                    cmp = menu.addMenu("Compare with the start image")
-                    for name in ("compare_hold", "compare_split", "compare_side"):
-                        cmp.addAction(self.actions_[name])
-                elif name == "@panels":
-                    for act in self.panel_actions():   # every panel can be shown again, however it was closed
-                        menu.addAction(act)
-                else:
-                    menu.addAction(self.actions_[name])
+        def recent(menu):
+            self.recent_menu = menu
+            self.recent = RecentModels(self.settings, menu, self.open_model)
+        build_menus(self.menuBar(), self.actions_, recent, self.history_dock.toggleViewAction(), self.panel_actions)
 
     def panel_actions(self) -> list:
         """View's show/hide action of each dock and of the toolbar, named after it."""
@@ -367,10 +298,7 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
-    # the file dialogs are self.files (gui/files.py); these two are read by the panel's controllers
-    def last_dir(self, key):
-        return self.files.last_dir(key)
-
+    # the file dialogs are self.files (gui/files.py); photo_open.py remembers its folder through this
     def remember_dir(self, key, path):
         self.files.remember_dir(key, path)
 
@@ -385,30 +313,13 @@ class MainWindow(QMainWindow):
         return dlg
 
     def show_about(self):
-        import PySide6
-        box = QMessageBox(self)
-        box.setWindowTitle("About dragedit")
-        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
-        model = str(self.model_path) if self.model_path else "none"
-        box.setText(f"<h3>dragedit {__version__}</h3>"
-                    "<p>Drag-based point editing of images with a StyleGAN generator: click a handle, then "
-                    "its target, press Start, and the image follows.</p>"
-                    "<p>Method: <i>Drag Your GAN</i>, Pan et al., SIGGRAPH 2023. Pure PyTorch, runs on a CPU.</p>")
-        box.setInformativeText(f"Model: {model}<br>PyTorch {torch.__version__} · PySide6 {PySide6.__version__}"
-                               "<br>License: MIT")
-        box.setStandardButtons(QMessageBox.StandardButton.Close)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        return box
+        return show_about(self, self.model_path)
 
     # =============================================================== model
     def _open_initial(self, model, seed):
         from ..models import resolve_model_path
         if seed is not None:
-            self.panel.seed.blockSignals(True)
-            self.panel.seed.setValue(int(seed))
-            self.panel.seed.blockSignals(False)
+            set_quietly(self.panel.seed, int(seed))
         try:
             path = resolve_model_path(model)
         except DragEditError as exc:
@@ -420,16 +331,7 @@ class MainWindow(QMainWindow):
             self._show_no_model(self.messages[-1][2] if self.messages else "")
 
     def _show_no_model(self, reason):
-        if self.session is not None:
-            return
-        text = "No model is open."
-        if reason:
-            text += f"\n\n{reason}"
-        text += "\n\nOpen a StyleGAN2/3 .pkl or a .pt model with File › Open model (Ctrl+O),\n" \
-                "or drop it onto this window."
-        self.canvas.clear(text)
-        if reason:
-            self.status(reason, 0)
+        self.models.show_no_model(reason)
 
     def open_model_dialog(self):
         path = self.files.ask_open_path("Open model", MODEL_FILTER, "model")
@@ -437,143 +339,41 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def open_model(self, path, seed=None, background=None) -> bool:
-        """Load a generator; on any failure show a message and keep the current model and edits.
-        A large file (background None) is read in a thread with a note in the status bar: True then
-        means the load started, and the model is swapped in when it is read and checked."""
-        if background is None:
-            background = is_large(path)
-        if background:
-            return self._open_model_in_background(path, seed)
-        self.stop_run(wait=True)
-        opened = self.load_model_file(path, seed, "Cannot open model")
-        return opened is not None and self.install_model(opened, seed, "Cannot open model")
+        """See ModelController.open: False, after a message, leaves the current model and edits."""
+        return self.models.open(path, seed, background)
 
-    def _open_model_in_background(self, path, seed) -> bool:
-        if self.model_loader is not None:
-            self.show_message("info", "Opening a model", "Another model is still being read: wait for it.")
-            return False
-        path = Path(path).expanduser()
-        size = path.stat().st_size / 2 ** 20 if path.exists() else 0
-        loader = ModelLoader(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
-                             self.device, self.precision, self)
-        self.model_loader = loader
+    def load_model_file(self, path, seed=None, title="Cannot open model"):
+        return self.models.load(path, seed, title)
 
-        def done(opened, error):
-            self.model_loader = None
-            loader.wait()
-            loader.deleteLater()
-            self.statusBar().removeWidget(self.status_busy)
-            if opened is None:
-                self.show_message("warning", "Cannot open model", error)
-                return
-            self.stop_run(wait=True)
-            self.install_model(opened, seed, "Cannot open model")
+    def install_model(self, opened, seed=None, title="Cannot open model") -> bool:
+        return self.models.install(opened, seed, title)
 
-        loader.loaded.connect(done)
-        self.statusBar().addPermanentWidget(self.status_busy)
-        self.status_busy.show()
-        self.status(f"Reading {path.name} ({size:.0f} MB)… the current image stays editable until it is ready.", 0)
-        loader.start()
-        return True
+    model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
-    def load_model_file(self, path, seed=None, title="Cannot open model") -> OpenedModel | None:
-        """Read and check a model into a new object (nothing on screen changes); None after a message."""
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            return load_model(path, self.panel.seed.value() if seed is None else int(seed), self._params_from_ui(),
-                              self.device, self.precision)
-        except DragEditError as exc:
-            self.show_message("warning", title, str(exc))
-            return None
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-
-    def install_model(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
-        """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
-        undo history ends with it."""
-        if not self.doc.worker.wait_idle(120):
-            self.show_message("warning", title, "the previous model is still busy: try again")
-            return False
+    def _forget_view(self):
+        """Before another model comes in: the old edit is autosaved, its marks and overlays go."""
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
         self.points.clear_marks()
         self.canvas.cancel_interaction()
         self.canvas.set_mask(None)
         self.compare.forget()
-        self.canvas.placeholder = "Rendering…"
-        if seed is not None:
-            self.set_quietly(self.panel.seed, int(seed))
-        if not self.doc.install(opened):
-            self.show_message("warning", title, "the previous model is still busy: try again")
-            return False
-        session = opened.session
-        self.status_device.setText(device_text(session.device, session.precision))
-        self.panel.show_model(self.model_path, self.model_info)
-        self.recent.add(self.model_path)
+
+    def _installed(self, path):
+        self.recent.add(path)
         self._update_actions()
-        self.status(f"Opened {self.model_path.name}: {opened.info['resolution']} px. "
-                    "Click a handle, then its target.")
-        return True
 
     # =============================================================== frames
-    def _show_progress(self, res, rate, iteration):
-        """iteration: of this run (the count the timeline and the final message use)."""
-        self.last_progress = (res, rate)
-        self.status_iter.setText(f"iteration {iteration}")
-        if self.running:
-            self.timeline_bar.show_running(iteration)
-        self.status_rate.setText(f"{rate:.1f} it/s")
-        if res.reached:
-            self.status_loss.setText("targets reached")
-        elif getattr(res, "stalled", False):
-            self.status_loss.setText("handles stalled")
-        else:
-            self.status_loss.setText(f"loss {res.loss:.4f}")
+    last_progress = property(lambda self: self.status_view.last_progress, doc="(result, rate) of the newest step.")
 
     # =============================================================== points (see points_controller.py)
     pending = property(lambda self: self.points.pending, doc="A handle waiting for its target, or None.")
     selected = property(lambda self: self.points.selected, doc="The selected pair's index, or -1.")
 
-    def _pairs(self):
-        return self.doc.pairs()
-
-    def _sync_points(self):
-        self.points.sync()
-
     def _show_points_state(self):
-        pairs = self._pairs()
-        if pairs:
-            self.status_dist.setText("distance " + " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs) + " px")
-        else:
-            self.status_dist.setText("no pairs")
+        self.status_view.show_pairs(self.doc.pairs())
         self._update_actions()
 
-    def select_pair(self, i):
-        self.points.select(i)
-
-    def start_handle(self, x, y):
-        """A click on the image: a handle, or the target of the handle waiting for one."""
-        self.points.click(x, y)
-
-    def cancel_pending(self):
-        self.points.cancel_pending()
-
-    def move_point(self, i, which, x, y):
-        self.points.move_point(i, which, x, y)
-
-    def remove_pair(self, i):
-        self.points.remove_pair(i)
-
-    def remove_selected_pair(self):
-        self.points.remove_selected()
-
-    def reset_points(self):
-        self.points.reset()
-
     # =============================================================== undoable edits
-    def _edit(self, text, fn, **kw) -> bool:
-        """One undoable edit of the document (see EditDocument.edit)."""
-        return self.doc.edit(text, fn, **kw)
-
     def undo(self):
         text = self.doc.undo()
         if text is not None:
@@ -584,67 +384,11 @@ class MainWindow(QMainWindow):
         if text is not None:
             self.status(f"Redid: {text}")
 
-    # =============================================================== latent
-    @staticmethod
-    def set_quietly(widget, value):
-        widget.blockSignals(True)
-        widget.setValue(value)
-        widget.blockSignals(False)
-
-    @staticmethod
-    def set_combo(combo, data):
-        i = combo.findData(data)
-        if i >= 0 and i != combo.currentIndex():
-            combo.blockSignals(True)
-            combo.setCurrentIndex(i)
-            combo.blockSignals(False)
-
-    def set_seed(self, seed, force=False):
-        """A new seed is a new image: its points and mask are cleared in the same undoable edit."""
-        s = self.session
-        if s is None or (int(seed) == s.seed and self.doc.frame_ok and self.source == ("seed", s.seed) and not force):
-            return
-        psi = self.panel.truncation.value()
-        self.replace_image(f"Seed {seed}", lambda: s.set_seed(int(seed), psi), ("seed", int(seed)), f"Seed {seed}")
+    # =============================================================== latent (see latent_controller.py)
 
     def replace_image(self, text, set_image, source, note, title=None) -> bool:
-        """A new image (seed, latent file, photo): set_image() changes the latent, and the old image's
-        points and mask are cleared with it, as one undoable edit; the status bar says what went."""
-        s = self.session
-        if s is None:
-            return False
-        dropped = [f"{len(s.pairs)} pair{'s' if len(s.pairs) != 1 else ''}"] if s.pairs else []
-        dropped += ["the mask"] if s.mask is not None else []
+        return self.latent.replace_image(text, set_image, source, note, title)
 
-        def apply():
-            set_image()
-            s.clear_pairs()
-            s.set_mask(None, mode=s.mask_mode)
-
-        if not self._edit(text, apply, changes_latent=True, title=title, source=source):
-            return False
-        self._clear_marks()
-        if dropped:
-            self.status(f"{note}: cleared {' and '.join(dropped)} of the old image (Ctrl+Z brings them back).",
-                        15000)
-        return True
-
-    def random_seed(self):
-        self.panel.seed.setValue(random.randrange(0, 100000))
-
-    def set_truncation(self, psi):
-        if self.session is None:
-            return
-        seed = self.session.seed
-        self._edit(f"Truncation {psi:.2f}", lambda: self.session.set_seed(seed, float(psi)),
-                   changes_latent=True, merge_key="truncation", source=("seed", seed))
-
-    def reset_image(self):
-        if self.session is not None:
-            self._edit("Reset image", self.session.reset, changes_latent=True)
-
-    def _clear_marks(self):
-        self.points.clear_marks()
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
         kind, name = self.source
@@ -668,116 +412,20 @@ class MainWindow(QMainWindow):
         """The start image, rendered here when no frame of it was kept (never during a run)."""
         if self.session is None or self.running or not self.doc.worker.wait_idle(5):
             return None
-        with torch.no_grad():
-            return self.session._frame(self.session.G.synthesis(self.session.ws_initial))
-
-    # =============================================================== params
-    def _params_from_ui(self) -> DragParams:
-        p = self.panel
-        return DragParams(lr=float(p.lr.value()) or None, space=p.space.currentData(), tracker=p.tracker.currentData(),
-                          truncation_psi=float(p.truncation.value()),
-                          stop_distance=float(p.stop_distance.value()) or None)
-
-    def apply_params(self) -> bool:
-        if self.session is None:
-            return True
-        new = self._params_from_ui()
-        try:
-            new.validate()
-        except DragEditError as exc:
-            self.status(str(exc))
-            return False
-        s = self.session.params
-        s.lr, s.tracker, s.stop_distance = new.lr, new.tracker, new.stop_distance
-        if not self.running:
-            s.space = new.space  # the run's optimiser was built for one space: a change waits for Start
-        return True
+        return self.session.render(self.session.ws_initial)
 
     # =============================================================== run
-    def toggle_run(self):
-        if not self.running:
-            self.start_run()
-        else:
-            self.stop_run()
+    def apply_params(self) -> bool:
+        return self.latent.apply_params()
 
-    def _refuse(self, text):
-        """Why Start did nothing: the status bar says it and the Points list lights up (no dialog)."""
-        self.status(text, 15000)
-        self.panel.flash_points()
+    def toggle_run(self):
+        self.runs.toggle()
 
     def start_run(self) -> bool:
-        if self.running:
-            return False
-        if self.session is None:
-            self._refuse("Open a model first (File › Open model, Ctrl+O).")
-            return False
-        if not self.session.pairs:
-            extra = " The handle you clicked still needs its target." if self.pending is not None else ""
-            self._refuse("Start needs at least one complete pair: click a handle (red), then its target (blue)."
-                         + extra)
-            return False
-        if not self.apply_params():
-            return False
-        stop = float(self.session.options()["stop_distance"])
-        if all(math.dist(h, t) <= stop for h, t in self._pairs()):
-            n = len(self.session.pairs)
-            self.status(f"{'Every handle is' if n > 1 else 'The handle is'} already within {stop:g} px of "
-                        f"{'its target' if n > 1 else 'the target'}: nothing to drag.", 15000)
-            return False
-        self.session.params.space = self.panel.space.currentData()
-        return self.doc.start_run(self.panel.steps.value())
+        return self.runs.start()
 
     def stop_run(self, wait=False):
-        self.doc.stop_run(wait)
-
-    # =============================================================== timeline
-    def _show_timeline(self):
-        """The bar, and the status bar's count, follow the run that made the image on screen."""
-        run = self.run_frames
-        self.timeline_bar.show_run(run, busy=self.running)
-        if not self.running:
-            self.status_iter.setText("" if run is None else f"iteration {run.step()}")
-            if run is None or run.index != len(run.frames) - 1:
-                self.status_rate.setText("")
-                self.status_loss.setText("")
-        self._update_actions()
-
-    def _on_timeline(self, i):
-        self.doc.pick_frame(i)
-
-    # =============================================================== mask
-    def set_tool(self, tool):
-        self.canvas.set_tool(tool)
-        self.actions_["points_tool" if tool == "points" else "mask_tool"].setChecked(True)
-        if tool == "mask":
-            self.status("Paint the mask: left button paints, right button erases, [ and ] resize the brush.")
-
-    def resize_brush(self, direction):
-        v = self.panel.brush.value()
-        step = max(1, round(v * 0.2))
-        self.panel.brush.setValue(v + direction * step)
-
-    def paint_stroke(self, mask):
-        if self.session is None:
-            return
-        mode = self.panel.mask_mode.currentData()
-        m = None if mask is None or not mask.any() else mask
-        if not self._edit("Paint mask", lambda: self.session.set_mask(m, mode)):
-            self.canvas.set_mask(self.session.mask)
-
-    def _on_mask_mode(self, _i):
-        mode = self.panel.mask_mode.currentData()
-        self.canvas.set_mask_mode(mode)
-        if self.session is not None and self.session.mask_mode != mode:
-            self._edit("Mask mode", lambda: self.session.set_mask(self.session.mask, mode))
-
-    def clear_mask(self):
-        if self.session is None or self.session.mask is None:
-            self.canvas.set_mask(None)
-            return
-        mode = self.panel.mask_mode.currentData()
-        self._edit("Clear mask", lambda: self.session.set_mask(None, mode))
-        self.canvas.set_mask(None)
+        self.runs.stop(wait)
 
     # =============================================================== export
     def need_session(self) -> bool:
@@ -786,34 +434,12 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _current_frame(self):
-        if self.frame is None:
-            raise DragEditError("there is no image yet: wait for the model to render")
-        return self.frame
-
     def save_image_dialog(self):
-        if not self.need_session():
-            return
-        path = self.files.ask_save_path("Save image", "PNG image (*.png);;JPEG image (*.jpg *.jpeg)", "export",
-                                  f"{self.source_stem()}.png")
-        if path:
-            if not Path(path).suffix:
-                path += ".png"
-            self.save_image(path)
+        if self.need_session():
+            self.image_save.dialog(self.source_stem())
 
     def save_image(self, path) -> bool:
-        from ..io.export import draw_points, save_image
-        try:
-            frame = self._current_frame()
-            if self.panel.overlay.isChecked():
-                pairs = self._pairs()
-                frame = draw_points(frame, [h for h, _ in pairs], [t for _, t in pairs])
-            out = save_image(frame, path)
-        except DragEditError as exc:
-            self.show_message("warning", "Cannot save image", str(exc))
-            return False
-        self.status(f"Saved {out}.")
-        return True
+        return self.image_save.save(path)
 
     def export_frames_dialog(self, kind="gif"):
         """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
@@ -862,64 +488,31 @@ class MainWindow(QMainWindow):
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if dropped_files(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
-        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if not files:
-            return
-        event.acceptProposedAction()
-        self.open_path(files[0])
+        files = dropped_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.open_path(files[0])
 
     def open_path(self, path):
-        """Open whatever file the user dropped: a session (.json), a latent (.npz/.npy), a photo or a model."""
-        ext = Path(path).suffix.lower()
-        if ext in IMAGE_SUFFIXES:
-            return self.open_image(path) is not None
-        if ext == ".json":
-            return self.open_session(path)
-        if ext in (".npz", ".npy"):
-            if self.session is None:
-                self.show_message("info", "No model", "Open a model before loading a latent.")
-                return False
-            return self.load_latent(path)
-        return self.open_model(path)
+        """Open whatever file the user dropped (see gui/file_drop.py)."""
+        return open_dropped(path, open_image=self.open_image, open_session=self.open_session,
+                            load_latent=self.load_latent, open_model=self.open_model,
+                            has_session=lambda: self.session is not None, show_message=self.show_message)
 
     # =============================================================== misc
-    def _on_hover(self, x, y):
-        self.status_pos.setText("" if math.isnan(x) else f"x {x:.1f}  y {y:.1f}")
-
     def _update_actions(self):
-        a = self.actions_
-        has = self.session is not None
-        running = self.running
-        frames = has and self.run_frames is not None and len(self.run_frames.frames) > 1
-        for command in COMMANDS:   # 'needs' of gui/actions.py: when each command can be used
-            if command.needs:
-                a[command.name].setEnabled(frames if command.needs == "frames" else has)
-        word = "Stop" if running else "Start"
-        if a["start_stop"].iconText() != word:
-            a["start_stop"].setText(f"{word}\tSpace")
-            a["start_stop"].setIconText(word)
-            a["start_stop"].setIcon(icons.standard("SP_MediaStop" if running else "SP_MediaPlay"))
-            a["start_stop"].setToolTip(f"{word} the drag (Space)")
-        u, r = self.undo_stack.canUndo(), self.undo_stack.canRedo()
-        a["undo"].setEnabled(has and u)
-        a["redo"].setEnabled(has and r)
-        a["undo"].setText(f"Undo {self.undo_stack.undoText()}" if u else "Undo")
-        a["redo"].setText(f"Redo {self.undo_stack.redoText()}" if r else "Redo")
-        for name in ("undo", "redo"):   # the menu names the edit; Help keeps the command's own name
-            keys = key_text(COMMAND[name])
-            a[name].setToolTip(f"{a[name].text()} ({keys})")
+        has, running = self.session is not None, self.running
+        update_actions(self.actions_, self.doc)
         self.panel.space.setEnabled(has and not running)
         self.panel.seed.setEnabled(has)
         self.panel.truncation.setEnabled(has)
         self.timeline_bar.set_busy(running)
         self.semantics.update_enabled(has, running)
-        # Qt adds " — dragedit" (the application's display name) itself where the platform shows titles
-        title = f"{self.model_path.name} — {self.source[0]} {self.source[1]}" if self.model_path else "dragedit"
-        title += " (running)" if running else ""
+        title = window_title(self.doc)
         if self.windowTitle() != title:
             self.setWindowTitle(title)
 
@@ -929,43 +522,10 @@ class MainWindow(QMainWindow):
         return read_setting(self.settings, key)
 
     def setting_widgets(self) -> dict:
-        """Where each remembered value of WINDOW_SETTINGS (gui/settings.py) lives: key -> (read, write)."""
-        p, a = self.panel, self.actions_
-        truncation = lambda v: self.set_quietly(p.truncation, v)  # noqa: E731 - no edit on restore
-        return {
-            "drag/lr": (p.lr.value, p.lr.setValue), "drag/steps": (p.steps.value, p.steps.setValue),
-            "drag/tracker": (p.tracker.currentData, lambda v: self.set_combo(p.tracker, v)),
-            "drag/stop_distance": (p.stop_distance.value, p.stop_distance.setValue),
-            "latent/space": (p.space.currentData, lambda v: self.set_combo(p.space, v)),
-            "latent/truncation": (p.truncation.value, truncation),
-            "mask/radius": (p.brush.value, p.brush.setValue),
-            "mask/show": (p.show_mask.isChecked, p.show_mask.setChecked),
-            "export/fps": (p.fps.value, p.fps.setValue), "export/overlay": (p.overlay.isChecked, p.overlay.setChecked),
-            "view/show_pixels": (a["show_pixels"].isChecked, a["show_pixels"].setChecked),
-            "panel/more_drag": (lambda: p.drag_more.expanded, p.drag_more.set_expanded),
-            "panel/files": (lambda: p.export_more.expanded, p.export_more.set_expanded),
-        }
-
-    def _restore_settings(self):
-        s = self.settings
-        geo = s.value("window/geometry")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1200, 800)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        for key, (_read, write) in self.setting_widgets().items():
-            write(self.setting(key))
+        return self.window_state.widgets()
 
     def save_settings(self):
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        for key, (read, _write) in self.setting_widgets().items():
-            s.setValue(key, read())
-        s.sync()
+        self.window_state.save()
 
     def _unsaved(self) -> bool:
         return not self.undo_stack.isClean() and self.recovery.worth_saving(self.session)
@@ -982,8 +542,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             try:
                 self.stop_run(wait=True)
-                if self.model_loader is not None:   # a large model still being read: let it finish
-                    self.model_loader.wait()
+                self.models.wait()   # a large model still being read: let it finish
                 self.exporter.shutdown()
                 if self.sessions.autosave() and self.undo_stack.isClean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer

@@ -52,5 +52,5 @@ def test_esc_dismisses_the_proposal_until_the_pairs_change(qtbot, win):
     win.doc.maskChanged.emit()
     qtbot.wait(400)
     assert auto.proposal is None
-    win.move_point(0, "target", 30, 26)
+    win.points.move_point(0, "target", 30, 26)
     proposed(qtbot, win)

@@ -57,7 +57,7 @@ def worked(qtbot, win):
     add_pair(w, (30, 10), (34, 14))
     mask = np.zeros((64, 64), bool)
     mask[5:25, 5:25] = True
-    w.paint_stroke(mask)
+    w.masks.paint_stroke(mask)
     assert len(w.timeline) > 1 and len(w.session.pairs) == 2 and w.session.mask is not None
     return w
 

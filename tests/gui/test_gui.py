@@ -30,7 +30,7 @@ from gui_helpers import (add_pair, click, make_window, photo_of, run_a_few, wait
 def test_click_creates_pair_at_image_coordinates(win):
     w, c = win, win.canvas
     for zoom in (None, 3.0, 20.0):
-        w.reset_points()
+        w.points.reset()
         if zoom is None:
             c.fit_to_window()
         else:
@@ -423,8 +423,8 @@ def test_latent_and_session_round_trip(qtbot, win, tmp_path):
     assert (tmp_path / "s.json").is_file() and (tmp_path / "s.npz").is_file()
     pairs = [(p.handle, p.target) for p in w.session.pairs]
     w.panel.seed.setValue(11)
-    w.reset_points()
-    w.clear_mask()
+    w.points.reset()
+    w.masks.clear_mask()
     assert not w.session.pairs and not torch.equal(w.session.ws, ws)
     assert w.open_session(tmp_path / "s.json")
     assert torch.equal(w.session.ws, ws)
@@ -589,8 +589,8 @@ def test_random_ui_actions_never_raise(qtbot, win):
     qtbot.waitUntil(lambda: bool(fired), timeout=2000)
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     w.actions_["points_tool"].trigger()
-    w.cancel_pending()
-    w.reset_points()
+    w.points.cancel_pending()
+    w.points.reset()
     w.canvas.fit_to_window()
     add_pair(w, (10, 10), (30, 30))
     assert len(w.session.pairs) == 1
@@ -633,7 +633,7 @@ def test_open_image_inverts_and_the_edit_is_undoable(qtbot, win, tmp_path):
     assert torch.equal(w.session.ws, ws)
     assert w.session.pairs == [] and w.session.mask is None
     assert "photo.png" in w.statusBar().currentMessage()
-    w.reset_image()  # the photo is now the image Reset returns to
+    w.latent.reset_image()  # the photo is now the image Reset returns to
     assert torch.equal(w.session.ws, ws)
     w.undo()  # undo the reset
     w.undo()  # undo opening the photo: the old latent and its point pair come back

@@ -324,9 +324,9 @@ def test_the_points_list_and_the_canvas_share_one_selection_and_follow_live_move
     assert model.rowCount() == 2 and text(1, 2) == "{:.1f}, {:.1f}".format(*pair(1).target)
     sel.select(model.index(0, 0), sel.SelectionFlag.ClearAndSelect | sel.SelectionFlag.Rows)
     assert w.selected == 0 and w.canvas.selected == 0
-    w.select_pair(1)                                 # a click on a point on the canvas
+    w.points.select(1)                                 # a click on a point on the canvas
     assert [i.row() for i in sel.selectedRows()] == [1]
-    w.move_point(1, "target", 52.0, 46.0)        # dragging the target: the row follows at once
+    w.points.move_point(1, "target", 52.0, 46.0)        # dragging the target: the row follows at once
     assert text(1, 2) == "52.0, 46.0" and [i.row() for i in sel.selectedRows()] == [1]
-    w.remove_pair(0)
+    w.points.remove_pair(0)
     assert model.rowCount() == 1 and text(0, 1) == "{:.1f}, {:.1f}".format(*pair(0).handle)

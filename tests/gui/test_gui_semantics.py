@@ -167,7 +167,7 @@ def _wheel(w, pos, steps):
 
 def test_shift_click_selects_a_part_the_wheel_grows_it_and_click_adds_it(qtbot, win):
     w = win
-    w.set_tool("mask")
+    w.masks.set_tool("mask")
     vp = w.canvas.viewport()
     pupil = landmarks.detect(w.frame)[LM["l_pupil"]]
     pos = wpos(w, *pupil)

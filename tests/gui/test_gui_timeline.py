@@ -69,7 +69,7 @@ def test_a_new_image_ends_the_timeline_and_undo_restores_it(qtbot, win, tmp_path
     if how == "seed":
         w.panel.seed.setValue(9)
     elif how == "reset":
-        w.reset_image()
+        w.latent.reset_image()
     elif how == "latent":
         assert w.load_latent(tmp_path / "lat.npz")
     elif how == "session":
@@ -133,7 +133,7 @@ def test_a_new_seed_clears_points_and_mask_in_one_undoable_edit(qtbot, win):
     add_pair(w, (10, 50), (12, 40))
     mask = np.zeros((64, 64), bool)
     mask[5:20, 5:20] = True
-    w.paint_stroke(mask)
+    w.masks.paint_stroke(mask)
     assert w.session.mask is not None
     w.panel.seed.setValue(11)
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)

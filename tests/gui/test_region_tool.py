@@ -120,7 +120,7 @@ def test_a_session_holding_a_region_saves_and_reopens(win, tmp_path):
     affine, handles, mask = saved.affine, saved.handles.copy(), saved.mask.copy()
     path = tmp_path / "region.json"
     assert win.save_session(str(path))
-    win.reset_points()
+    win.points.reset()
     assert not win.session.regions
     assert win.open_session(str(path))
     back = win.session.regions[0]

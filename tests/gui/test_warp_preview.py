@@ -85,7 +85,7 @@ def test_a_slow_warp_never_blocks_the_event_loop(qtbot, win, monkeypatch):
     timer.start()
     win.actions_["warp_preview"].trigger()
     for t in ((30, 24), (32, 26), (34, 28)):      # the target dragged on while a warp is in progress
-        win.move_point(0, "target", *t)
+        win.points.move_point(0, "target", *t)
         qtbot.wait(50)
     qtbot.waitUntil(lambda: win.warp_preview.shown is not None, timeout=10000)
     timer.stop()
