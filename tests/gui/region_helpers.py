@@ -1,11 +1,15 @@
 """What the region, warp-preview and auto-region tests do as a user would: choose the Region tool,
 drag a rectangle, drag the gizmo."""
+import os
+import tempfile
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from gui_helpers import wpos
 
-SHOTS = "/work/notes/shots/r"
+# Screenshots the region tests write for a person to look at: $DRAGEDIT_SHOTS, else a temporary folder.
+SHOTS = os.environ.get("DRAGEDIT_SHOTS") or os.path.join(tempfile.gettempdir(), "dragedit-shots")
 NONE = Qt.KeyboardModifier.NoModifier
 LEFT = Qt.MouseButton.LeftButton
 
