@@ -6,6 +6,8 @@ import math
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+LISTED_DISTANCES = 5   # more pairs than this: the status bar says the largest and the mean distance
+
 
 class StatusView:
     def __init__(self, bar: QStatusBar, device: str):
@@ -48,8 +50,14 @@ class StatusView:
             self.loss.setText("")
 
     def show_pairs(self, pairs):
-        text = " / ".join(f"{math.dist(h, t):.1f}" for h, t in pairs)
-        self.dist.setText(f"distance {text} px" if pairs else "no pairs")
+        dists = [math.dist(h, t) for h, t in pairs]
+        if not dists:
+            text = "no pairs"
+        elif len(dists) <= LISTED_DISTANCES:
+            text = "distance " + " / ".join(f"{d:.1f}" for d in dists) + " px"
+        else:   # a region's 16-32 pairs: one figure each would run off the status bar
+            text = f"{len(dists)} pairs: distance up to {max(dists):.1f} px, mean {sum(dists) / len(dists):.1f}"
+        self.dist.setText(text)
 
     def show_hover(self, x, y):
         self.pos.setText("" if math.isnan(x) else f"x {x:.1f}  y {y:.1f}")

@@ -27,6 +27,9 @@ def test_a_rectangle_drag_selects_a_region_with_handles_inside(win):
     assert len(win.session.pairs) == len(r.handles)   # one pair per handle, targets on the handles
     assert win.undo_stack.undoText() == "Select region"
     assert win.region_tool.overlay.gizmo() is not None
+    press_drag(win, [(22, 22), (22, 26)])
+    text = win.status_view.dist.text()          # 16-32 pairs: one summary, not a figure per pair
+    assert text.startswith(f"{len(win.session.pairs)} pairs: distance up to") and len(text) < 60, text
 
 
 def test_a_lasso_selects_the_pixels_inside_it(win):
