@@ -5,11 +5,11 @@ their drags) as an outline on the canvas, with an Accept button: one click makes
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ..errors import DragEditError
-from .canvas_overlay import outline_paths
+from .canvas_overlay import draw_outlines, outline_paths
 
 PROPOSE_AFTER_MS = 250     # wait this long after the last pair change (a point being dragged) to propose
 
@@ -29,17 +29,7 @@ class _Outline(QWidget):
             return
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for poly in self.paths:
-            path = QPainterPath()
-            for k, (x, y) in enumerate(poly):
-                q = self.canvas.image_to_widget(x, y)
-                path.moveTo(q) if k == 0 else path.lineTo(q)
-            path.closeSubpath()
-            p.setBrush(QBrush(QColor(255, 120, 200, 40)))
-            p.setPen(QPen(QColor(0, 0, 0, 200), 3.0))
-            p.drawPath(path)
-            p.setPen(QPen(QColor(255, 130, 210), 1.5, Qt.PenStyle.DashLine))
-            p.drawPath(path)
+        draw_outlines(p, self.canvas, self.paths, QColor(255, 120, 200, 40), QColor(255, 130, 210))
         p.end()
 
 

@@ -27,6 +27,22 @@ def outline_paths(region: np.ndarray):
     return [[((x + 0.5) / 2 - 0.5, (y + 0.5) / 2 - 0.5) for x, y in c[:, 0]] for c in contours]
 
 
+def draw_outlines(p: QPainter, canvas, polys, fill: QColor, edge: QColor):
+    """Closed image-space polygons on the canvas: a translucent fill, a dark halo and a dashed edge,
+    so the outline reads on light and dark pixels alike at every zoom."""
+    for poly in polys:
+        path = QPainterPath()
+        for k, (x, y) in enumerate(poly):
+            q = canvas.image_to_widget(x, y)
+            path.moveTo(q) if k == 0 else path.lineTo(q)
+        path.closeSubpath()
+        p.setBrush(QBrush(fill))
+        p.setPen(QPen(QColor(0, 0, 0, 200), 3.0))
+        p.drawPath(path)
+        p.setPen(QPen(edge, 1.5, Qt.PenStyle.DashLine))
+        p.drawPath(path)
+
+
 class CanvasOverlay(QWidget):
     """Ghost points and a part outline over the canvas image; the events for them arrive as signals."""
     ghostClicked = Signal(int)               # index into ghosts
@@ -84,17 +100,7 @@ class CanvasOverlay(QWidget):
             return
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for poly in self.part_paths:
-            path = QPainterPath()
-            for k, (x, y) in enumerate(poly):
-                q = self.canvas.image_to_widget(x, y)
-                path.moveTo(q) if k == 0 else path.lineTo(q)
-            path.closeSubpath()
-            p.setBrush(QBrush(QColor(255, 200, 0, 45)))
-            p.setPen(QPen(QColor(0, 0, 0, 200), 3.0))
-            p.drawPath(path)
-            p.setPen(QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine))
-            p.drawPath(path)
+        draw_outlines(p, self.canvas, self.part_paths, QColor(255, 200, 0, 45), QColor(255, 210, 0))
         if self.part_label:
             p.setPen(QColor(255, 255, 255))
             r = self.rect().adjusted(8, 8, -8, -8)

@@ -1,6 +1,6 @@
 """Fixtures of the window tests, defined once: a small model file, private settings, recorded
-message boxes and a window open on the small model. Every test here runs with one torch thread
-(the worker and the event loop share the CPU)."""
+message boxes, a window open on the small model and one open on the shipped face model. Every
+test here runs with one torch thread (the worker and the event loop share the CPU)."""
 import os
 
 import pytest
@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 
 from dragedit.gui.window import MainWindow
 from dragedit.io.checkpoint import save_generator
+from dragedit.models import DEFAULT_GENERATOR
 from gui_helpers import make_window, small_generator
 
 
@@ -53,5 +54,15 @@ def messages(monkeypatch):
 @pytest.fixture
 def win(qtbot, settings, messages, gen_path):
     w = make_window(qtbot, settings, gen_path)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def face_win(qtbot, settings, messages):
+    """The window at 1200x800 on the shipped face model, seed 0."""
+    w = make_window(qtbot, settings, DEFAULT_GENERATOR, seed=0)
+    w.resize(1200, 800)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
     yield w
     w.close()

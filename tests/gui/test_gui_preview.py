@@ -6,12 +6,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from dragedit.edit import semantics as S
-from dragedit.gui.window import MainWindow
-from dragedit.models import DEFAULT_GENERATOR
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
@@ -33,18 +30,8 @@ class ScriptedClock:
 
 
 @pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    monkeypatch.setattr(MainWindow, "show_message", lambda self, k, t, x: None)
-    w = MainWindow(model=str(DEFAULT_GENERATOR), seed=0, settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
-    yield w
-    w.close()
+def win(face_win):
+    return face_win
 
 
 def test_a_128px_models_slider_preview_is_full_size_when_a_full_render_is_fast(qtbot, win, monkeypatch):

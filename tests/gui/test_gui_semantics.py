@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication
 
 from dragedit.edit import semantics as S
 from dragedit.gui.window import MainWindow
-from dragedit.models import DEFAULT_GENERATOR
 from dragedit.synth import faces, landmarks
 
 LM = faces.LANDMARK_INDEX
@@ -23,18 +22,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")   # see conftest.py
 
 
 @pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "user"))
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    monkeypatch.setattr(MainWindow, "show_message", lambda self, k, t, x: self.messages.append((k, t, x)))
-    w = MainWindow(model=str(DEFAULT_GENERATOR), seed=0, settings=settings)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
-    yield w
-    w.close()
+def win(face_win):
+    return face_win
 
 
 def wpos(w, x, y):
