@@ -27,6 +27,14 @@ class ModelController(QObject):
         self.params, self.device, self.show_message, self.status = params, device, show_message, status
         self.forget_view, self.installed = forget_view, installed
         self.loader = None      # a ModelLoader while a large model file is read
+        doc.modelChanged.connect(self._show_model)   # also when undo or redo puts another model back
+
+    def _show_model(self):
+        session = self.doc.session
+        if session is None:
+            return
+        self.status_view.device.setText(device_text(session.device, session.precision))
+        self.panel.show_model(self.doc.model_path, self.doc.model_info)
 
     def _seed(self, seed) -> int:
         return self.panel.seed.value() if seed is None else int(seed)
@@ -53,7 +61,7 @@ class ModelController(QObject):
             return self._open_in_background(path, seed)
         self.doc.stop_run(True)
         opened = self.load(path, seed, "Cannot open model")
-        return opened is not None and self.install(opened, seed, "Cannot open model")
+        return opened is not None and self.install(opened, seed, "Cannot open model", text=_open_text(opened))
 
     def _open_in_background(self, path, seed) -> bool:
         if self.loader is not None:
@@ -74,7 +82,7 @@ class ModelController(QObject):
                 self.show_message("warning", "Cannot open model", error)
                 return
             self.doc.stop_run(True)
-            self.install(opened, seed, "Cannot open model")
+            self.install(opened, seed, "Cannot open model", text=_open_text(opened))
 
         loader.loaded.connect(done)
         self.status_view.show_busy(True)
@@ -98,22 +106,33 @@ class ModelController(QObject):
         finally:
             QGuiApplication.restoreOverrideCursor()
 
-    def install(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
-        """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
-        undo history ends with it."""
+    def install(self, opened: OpenedModel, seed=None, title="Cannot open model", text=None, then=None,
+                source=None, timeline=None) -> bool:
+        """Swap a loaded model in: the old edit is autosaved (File > Recover last session). With `text`
+        the swap (and then(), a session's state on the new model) is one undoable step; on a
+        DragEditError from then() the previous model comes back and the message says why."""
         if not self.doc.worker.wait_idle(120):
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
         self.forget_view()
         self.canvas.placeholder = "Rendering…"
+        old_seed = self.panel.seed.value()
         if seed is not None:
             set_quietly(self.panel.seed, int(seed))
-        if not self.doc.install(opened):
+        try:
+            ok = self.doc.install(opened, text, then, source, timeline)
+        except DragEditError as exc:
+            set_quietly(self.panel.seed, old_seed)
+            self.show_message("warning", title, str(exc))
+            return False
+        if not ok:
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
-        session, path = opened.session, self.doc.model_path
-        self.status_view.device.setText(device_text(session.device, session.precision))
-        self.panel.show_model(path, self.doc.model_info)
+        path = self.doc.model_path
         self.installed(path)
         self.status(f"Opened {path.name}: {opened.info['resolution']} px. Click a handle, then its target.")
         return True
+
+
+def _open_text(opened: OpenedModel) -> str:
+    return f"Open model {opened.path.name}"

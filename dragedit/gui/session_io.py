@@ -80,18 +80,20 @@ class SessionIO:
         except DragEditError as exc:
             h.show_message("warning", title, f"{Path(path).name}: {exc}")
             return False
-        if opened is not None and not h.install_model(opened, file.seed, title):
-            return False
-        snap = file.snapshot_for(h.session)
-        timeline = None if timeline_path is None else load_timeline(timeline_path, snap["ws"], h.session.size)
+        session = h.session if opened is None else opened.session
+        snap = file.snapshot_for(session)
+        timeline = None if timeline_path is None else load_timeline(timeline_path, snap["ws"], session.size)
         self._show_settings(file)
+        text, source = f"Open session {Path(path).name}", ("session", Path(path).name)
 
         def apply():
-            h.session.restore(snap)
+            session.restore(snap)
             h.apply_params()
 
-        ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
-                        source=("session", Path(path).name), timeline=timeline)
+        if opened is None:
+            ok = h.doc.edit(text, apply, changes_latent=True, title=title, source=source, timeline=timeline)
+        else:   # the model swap and the session on it: one undoable step (undo brings the old model back)
+            ok = h.install_model(opened, file.seed, title, text=text, then=apply, source=source, timeline=timeline)
         if ok:
             set_quietly(h.panel.seed, h.session.seed)
             set_quietly(h.panel.truncation, h.session.params.truncation_psi)

@@ -345,8 +345,9 @@ class MainWindow(QMainWindow):
     def load_model_file(self, path, seed=None, title="Cannot open model"):
         return self.models.load(path, seed, title)
 
-    def install_model(self, opened, seed=None, title="Cannot open model") -> bool:
-        return self.models.install(opened, seed, title)
+    def install_model(self, opened, seed=None, title="Cannot open model", **step) -> bool:
+        """step: text, then, source, timeline (see ModelController.install)."""
+        return self.models.install(opened, seed, title, **step)
 
     model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
