@@ -32,6 +32,7 @@ from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
 from .file_drop import dropped_files, open_dropped
+from .file_services import FileServices
 from .files import FileDialogs
 from .image_save import ImageSave
 from .keys import HeldKeys
@@ -79,8 +80,6 @@ class MainWindow(QMainWindow):
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.files = FileDialogs(self.settings, self)
-        self.sessions = SessionIO(self)
-        self.photos = PhotoOpen(self)
         self.exporter = None          # made with the panel (it reads the panel's export defaults)
 
         self.setWindowTitle("dragedit")
@@ -237,6 +236,11 @@ class MainWindow(QMainWindow):
                                       lambda *t: self.status(*t), self._forget_view, self._installed, self)
         self.runs = RunController(self.doc, self.panel, self.timeline_bar, self.status_view, self.latent.apply_params,
                                   lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
+        app = FileServices(self.files, lambda *m: self.show_message(*m), lambda *t: self.status(*t),
+                           self.need_session, self.source_stem, self.latent.apply_params, self.latent.replace_image,
+                           self.models, self.settings, self, self.give_focus_back_after)
+        self.sessions = SessionIO(self.doc, self.panel, self.canvas, self.banner, self.recovery, app)   # sessions,
+        self.photos = PhotoOpen(self.doc, app)                                                   # photos
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
         self.history_dock = make_dock("History", "history", self.history_view, self)
