@@ -18,12 +18,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QMainWindow, QUndoView, QVBoxLayout, QWidget)
 
 from ..errors import DragEditError
 from . import icons
 from .action_state import update_actions, window_title
-from .about import show_about
 from .actions import COMMANDS, make_action
 from .canvas import Canvas
 from .compare import Compare
@@ -34,6 +33,7 @@ from .export_controller import ExportController
 from .file_drop import dropped_files, open_dropped
 from .file_services import FileServices
 from .files import FileDialogs
+from .command_handlers import command_handlers
 from .image_save import ImageSave
 from .keys import HeldKeys
 from .latent_controller import LatentController
@@ -43,7 +43,6 @@ from .panels import SidePanel
 from .photo_open import PhotoOpen
 from .points_controller import PointsController
 from .points_model import PairsModel
-from .preferences import PreferencesDialog
 from .recent import RecentModels
 from .run_controller import RunController
 from .region_tool import RegionTool   # issue 24
@@ -54,6 +53,7 @@ from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
 from .status_view import StatusView
+from .window_dialogs import WindowDialogs, message_box
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
 from .widget_values import set_quietly
@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.files = FileDialogs(self.settings, self)
+        self.dialogs = WindowDialogs(self, self.settings, lambda: self.canvas, lambda: self.model_path,
+                                     lambda: self.set_device(AppSettings(self.settings).device))
         self.exporter = None          # made with the panel (it reads the panel's export defaults)
 
         self.setWindowTitle("dragedit")
@@ -127,42 +129,12 @@ class MainWindow(QMainWindow):
         d.status.connect(lambda text, ms: self.status(text, ms))
 
     # =============================================================== construction
-    def _handlers(self) -> dict:
-        """What each command of gui/actions.py does in this window."""
-        c = lambda: self.canvas  # noqa: E731 - the canvas is made after the actions
-        return dict(
-            open_model=self.open_model_dialog, open_image=self.open_image_dialog,
-            open_session=lambda: self.sessions.open_dialog(), save_session=lambda: self.sessions.save_dialog(),
-            recover_session=self.recover_session, save_image=self.save_image_dialog,
-            save_latent=lambda: self.sessions.save_latent_dialog(),
-            load_latent=lambda: self.sessions.load_latent_dialog(),
-            export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
-            export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
-            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=lambda: self.points.reset(),
-            remove_pair=lambda: self.points.remove_selected(), cancel=lambda: self.points.cancel_pending(),
-            reset_image=lambda: self.latent.reset_image(), random_seed=lambda: self.latent.random_seed(),
-            points_tool=lambda on: on and self.masks.set_tool("points"),
-            mask_tool=lambda on: on and self.masks.set_tool("mask"), brush_smaller=lambda: self.masks.resize_brush(-1),
-            brush_larger=lambda: self.masks.resize_brush(+1),
-            toggle_mask=lambda on: self.panel.show_mask.setChecked(on), clear_mask=lambda: self.masks.clear_mask(),
-            zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
-            fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
-            show_pixels=self._show_pixels,
-            compare_side=lambda on: self.compare.set_side_by_side(on, self._ws_initial()),
-            compare_hold=lambda on: self.compare.hold(on, self._ws_initial()),
-            compare_split=lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
-            suggest_points=lambda on: self.semantics.show_ghosts(on),
-            region_tool=lambda on: self.region_tool.set_active(on),   # issue 24: region / warp / auto mask
-            warp_preview=lambda on: self.warp_preview.set_enabled(on),
-            auto_region=lambda on: self.auto_region.set_enabled(on),
-            shortcuts=lambda: self.show_help(0), howto=lambda: self.show_help(1), about=self.show_about)
-
     def _show_pixels(self, on):
         self.canvas.set_show_pixels(on)
         self.side_by_side.pane.set_show_pixels(on)
 
     def _build_actions(self):
-        handlers = self._handlers()
+        handlers = command_handlers(self)
         self.actions_: dict[str, QAction] = {}
         for command in COMMANDS:
             a = make_action(command, self, handlers[command.name])
@@ -262,33 +234,19 @@ class MainWindow(QMainWindow):
         return acts
 
     # =============================================================== messages and dialogs
-    def open_preferences(self):
-        """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
-        self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
-        self.preferences_dialog.accepted.connect(lambda: self.set_device(AppSettings(self.settings).device))
-        self.give_focus_back_after(self.preferences_dialog)
-        self.preferences_dialog.open()
-        return self.preferences_dialog
-
-    def give_focus_back_after(self, dialog):
-        """When a dialog closes the canvas has the keyboard again, so shortcuts work at once."""
-        dialog.finished.connect(lambda _result: self._focus_canvas())
-
-    def _focus_canvas(self):
-        self.activateWindow()
-        self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
+    # Edit › Preferences, Help, About and giving the canvas the keys back after a dialog: window_dialogs.py
+    open_preferences = property(lambda self: self.dialogs.open_preferences)
+    give_focus_back_after = property(lambda self: self.dialogs.give_focus_back_after)
+    show_help = property(lambda self: self.dialogs.show_help)
+    show_about = property(lambda self: self.dialogs.show_about)
+    preferences_dialog = property(lambda self: self.dialogs.preferences)
+    help_dialog = property(lambda self: self.dialogs.help)
 
     def show_message(self, kind, title, text):
         """Every message box goes through here (non-modal; tests replace this method)."""
         self.messages.append((kind, title, text))
         self.statusBar().showMessage(text, 15000)
-        icon = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
-                "error": QMessageBox.Icon.Critical}.get(kind, QMessageBox.Icon.Information)
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        return box
+        return message_box(self, kind, title, text)
 
     def status(self, text, timeout=8000):
         self.statusBar().showMessage(text, timeout)
@@ -305,19 +263,6 @@ class MainWindow(QMainWindow):
     # the file dialogs are self.files (gui/files.py); photo_open.py remembers its folder through this
     def remember_dir(self, key, path):
         self.files.remember_dir(key, path)
-
-    def show_help(self, page=0):
-        """Help › Keyboard shortcuts (page 0) or How to drag-edit (page 1); non-modal."""
-        from .help import HelpDialog
-        dlg = HelpDialog(self, page=page)
-        dlg.setWindowModality(Qt.WindowModality.NonModal)
-        self.give_focus_back_after(dlg)
-        dlg.show()
-        self.help_dialog = dlg
-        return dlg
-
-    def show_about(self):
-        return show_about(self, self.model_path)
 
     # =============================================================== model
     def _open_initial(self, model, seed):
