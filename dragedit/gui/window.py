@@ -260,10 +260,6 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
-    # the file dialogs are self.files (gui/files.py); photo_open.py remembers its folder through this
-    def remember_dir(self, key, path):
-        self.files.remember_dir(key, path)
-
     # =============================================================== model
     def _open_initial(self, model, seed):
         from ..models import resolve_model_path
@@ -290,13 +286,6 @@ class MainWindow(QMainWindow):
     def open_model(self, path, seed=None, background=None) -> bool:
         """See ModelController.open: False, after a message, leaves the current model and edits."""
         return self.models.open(path, seed, background)
-
-    def load_model_file(self, path, seed=None, title="Cannot open model"):
-        return self.models.load(path, seed, title)
-
-    def install_model(self, opened, seed=None, title="Cannot open model", **step) -> bool:
-        """step: text, then, source, timeline (see ModelController.install)."""
-        return self.models.install(opened, seed, title, **step)
 
     model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
@@ -336,9 +325,6 @@ class MainWindow(QMainWindow):
 
     # =============================================================== latent (see latent_controller.py)
 
-    def replace_image(self, text, set_image, source, note, title=None) -> bool:
-        return self.latent.replace_image(text, set_image, source, note, title)
-
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
         kind, name = self.source
@@ -365,9 +351,6 @@ class MainWindow(QMainWindow):
         return self.session.render(self.session.ws_initial)
 
     # =============================================================== run
-    def apply_params(self) -> bool:
-        return self.latent.apply_params()
-
     def toggle_run(self):
         self.runs.toggle()
 
