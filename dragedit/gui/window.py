@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
         d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
         d.sourceChanged.connect(self._show_source)
+        d.modelChanged.connect(self._model_changed)
         d.historyChanged.connect(self._update_actions)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
@@ -290,11 +291,14 @@ class MainWindow(QMainWindow):
     model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
     def _forget_view(self):
-        """Before another model comes in: the old edit is autosaved, its marks and overlays go."""
+        """Before another model is opened: the old edit is autosaved, its mask overlay goes."""
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
+        self.canvas.set_mask(None)
+
+    def _model_changed(self):
+        """Another model is in (opened, or put back by undo/redo): marks and overlays of the old one go."""
         self.points.clear_marks()
         self.canvas.cancel_interaction()
-        self.canvas.set_mask(None)
         self.compare.forget()
 
     def _installed(self, path):

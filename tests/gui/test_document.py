@@ -153,9 +153,12 @@ def test_open_model_is_one_undoable_step(qtbot, worked, messages, tmp_path):
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.model_path.name == "other.pt" and list(w.canvas.pairs) == []
     assert w.undo_stack.undoText() == "Open model other.pt"
+    w.points.click(5, 5)                 # a handle waiting for its target on the 32-px image
+    assert w.pending is not None
     w.undo()
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
     assert w.model_path == old_model and list(w.canvas.pairs) == old_pairs and torch.equal(w.session.ws, old_ws)
+    assert w.pending is None             # it belonged to the other model's image
     assert w.frame.shape[:2] == (64, 64)
     w.redo()
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
