@@ -24,7 +24,13 @@ class ModelController(QObject):
         installed(path): after a swap (recent models, the window's actions)."""
         super().__init__(parent)
         self.doc, self.panel, self.canvas, self.status_view = doc, panel, canvas, status_view
-        self.params, self.device, self.show_message, self.status = params, device, show_message, status
+        self.params, self.device, self.status = params, device, status
+        self.last_message = ""   # the text of the newest message (the empty canvas repeats why)
+
+        def message(kind, title, text):
+            self.last_message = text
+            show_message(kind, title, text)
+        self.show_message = message
         self.forget_view, self.installed = forget_view, installed
         self.loader = None      # a ModelLoader while a large model file is read
         doc.modelChanged.connect(self._show_model)   # also when undo or redo puts another model back
@@ -50,6 +56,23 @@ class ModelController(QObject):
         self.canvas.clear(text)
         if reason:
             self.status(reason, 0)
+
+    def open_initial(self, model, seed=None):
+        """The model named on the command line (a file or a registry name); on failure the empty
+        canvas says why."""
+        from ..models import resolve_model_path
+        if seed is not None:
+            set_quietly(self.panel.seed, int(seed))
+        try:
+            path = resolve_model_path(model)
+        except DragEditError as exc:
+            self.show_no_model(str(exc))
+            self.show_message("warning", "No model", f"{exc}\n\nOpen a model file with File › Open model "
+                                                     "(Ctrl+O) or drop one onto the window.")
+            return
+        self.last_message = ""
+        if not self.open(path):
+            self.show_no_model(self.last_message)
 
     def open(self, path, seed=None, background=None) -> bool:
         """Load a generator; on any failure show a message and keep the current model and edits.

@@ -20,7 +20,6 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QUndoView, QVBoxLayout, QWidget)
 
-from ..errors import DragEditError
 from . import icons
 from .action_state import update_actions, window_title
 from .actions import COMMANDS, make_action
@@ -56,7 +55,6 @@ from .status_view import StatusView
 from .window_dialogs import WindowDialogs, message_box
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
-from .widget_values import set_quietly
 from .window_parts import build_menus, make_dock, make_toolbar
 from .window_state import WindowState
 
@@ -97,9 +95,9 @@ class MainWindow(QMainWindow):
         self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
         self.keys.install()
         self._update_actions()
-        self._show_no_model("")
+        self.models.show_no_model("")
         if model is not None:
-            self._open_initial(model, seed)
+            self.models.open_initial(model, seed)
         if device_note:  # e.g. CUDA asked for but absent: the CPU is used, and the user is told
             self.status(device_note, 0)
         if self.recovery.offer_once():
@@ -262,23 +260,6 @@ class MainWindow(QMainWindow):
             self.status(note, 0)
 
     # =============================================================== model
-    def _open_initial(self, model, seed):
-        from ..models import resolve_model_path
-        if seed is not None:
-            set_quietly(self.panel.seed, int(seed))
-        try:
-            path = resolve_model_path(model)
-        except DragEditError as exc:
-            self._show_no_model(str(exc))
-            self.show_message("warning", "No model", f"{exc}\n\nOpen a model file with File › Open model "
-                                                     "(Ctrl+O) or drop one onto the window.")
-            return
-        if not self.open_model(path):
-            self._show_no_model(self.messages[-1][2] if self.messages else "")
-
-    def _show_no_model(self, reason):
-        self.models.show_no_model(reason)
-
     def open_model_dialog(self):
         path = self.files.ask_open_path("Open model", MODEL_FILTER, "model")
         if path:
