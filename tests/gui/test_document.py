@@ -144,6 +144,22 @@ def test_undo_after_a_session_for_another_model_brings_the_old_model_back(qtbot,
     assert messages == []
 
 
+def test_a_session_state_that_fails_on_the_new_model_puts_the_old_model_back(worked, messages, tmp_path,
+                                                                              monkeypatch):
+    from dragedit.errors import DragEditError
+    path = other_model_session(tmp_path, lambda doc: None)
+    restore = DragSession.restore
+
+    def failing(self, snap):
+        if self.G.img_resolution == 32:    # only on the model the session brings
+            raise DragEditError("other.json: the state does not fit (simulated)")
+        return restore(self, snap)
+
+    monkeypatch.setattr(DragSession, "restore", failing)
+    fails_cleanly(worked, messages, lambda: worked.open_session(path), "simulated")
+    assert worked.panel.model_resolution.text() == "64 x 64 px"
+
+
 def test_open_model_is_one_undoable_step(qtbot, worked, messages, tmp_path):
     w = worked
     qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
