@@ -89,30 +89,52 @@ class EditDocument(QObject):
         return [] if self.run_frames is None else list(self.run_frames.frames)
 
     def state(self) -> State:
-        return State(self.session.snapshot(), self.current_frame(), self.run_frames, self.source)
+        return State(self.session.snapshot(), self.current_frame(), self.run_frames, self.source,
+                     (self.session, self.model_path, self.model_info))
 
     # ----- the model ----------------------------------------------------------------------------
-    def install(self, opened: OpenedModel) -> bool:
-        """Swap a loaded model in (see model_open.py); its undo history starts empty. False when the
-        worker does not let go of the old session (nothing changed then)."""
+    def install(self, opened: OpenedModel, text=None, then=None, source=None, timeline=None) -> bool:
+        """Swap a loaded model in (see model_open.py). With `text` and a model already open this is one
+        undoable step (undo re-installs the previous model with its image, points, mask and timeline);
+        without it the undo history starts empty. then(): run on the new session inside the same step
+        (a session's state); a DragEditError from it puts the previous model back and is re-raised.
+        False when the worker does not let go of the old session (nothing changed then)."""
         self.stop_run(wait=True)
         if not self.worker.wait_idle(120):
             return False
-        self.worker.set_session(opened.session)
-        self.session = opened.session
-        self.model_path = opened.path
-        self.model_info = dict(opened.info)
+        before = None if self.session is None else self.state()
+        self._swap_model(opened.session, opened.path, opened.info)
         self.source = opened.source
-        self.undo_stack.clear()
         self.run_frames = None
+        if then is not None:
+            try:
+                then()
+            except DragEditError:
+                if before is not None:
+                    self._swap_model(*before.model)
+                    self._restore(before)
+                raise
+        self.source = source or self.source
+        self.run_frames = timeline
         self.frame, self.frame_ok = None, False
         self._latent_changed()
-        self.modelChanged.emit()
+        if text is None or before is None:
+            self.undo_stack.clear()
+        else:
+            self.undo_stack.push_edit(text, before, self.state())
         self.sourceChanged.emit()
         self.timelineChanged.emit()
         self.pairsChanged.emit()
         self.maskChanged.emit()
         return True
+
+    def _swap_model(self, session, path, info):
+        """Hand another session to the worker (idle) and say so; its state is the caller's to set."""
+        if session is self.session:
+            return
+        self.worker.set_session(session)
+        self.session, self.model_path, self.model_info = session, path, dict(info)
+        self.modelChanged.emit()
 
     # ----- undoable edits -----------------------------------------------------------------------
     def edit(self, text, fn, merge_key=None, changes_latent=False, title=None, source=None, timeline=None) -> bool:
@@ -173,16 +195,20 @@ class EditDocument(QObject):
         """Put a recorded state back (the history's commands call this on undo and redo)."""
         import copy
         self.stop_run(wait=True)
+        params = copy.deepcopy(self.session.params)
+        swapped = state.model is not None and state.model[0] is not self.session
+        if swapped:
+            self.worker.wait_idle(120)
+            self._swap_model(*state.model)
         s = self.session
         old_ws = s.ws
-        params = copy.deepcopy(s.params)
         params.truncation_psi = state.snap["params"].truncation_psi
         s.restore(state.snap)
         s.params = params    # drag settings are the panel's, not history (the image's truncation is)
         self.run_frames, self.source = state.timeline, state.source or self.source
         if state.frame is not None:
             self._latent_changed(state.frame)
-        elif not torch.equal(old_ws, s.ws) or not self.frame_ok:
+        elif swapped or not torch.equal(old_ws, s.ws) or not self.frame_ok:
             self._latent_changed()
         else:
             self.latentChanged.emit()

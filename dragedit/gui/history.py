@@ -3,8 +3,9 @@ state before and after it.
 
 A state is `DragSession.snapshot()` plus the frame that was on screen for that latent (when known,
 so undoing a run shows the first image exactly and without rendering), the timeline (the frames of
-the run that made that image) and where the image came from; so undo, redo and a click in
-Edit › History bring the timeline and the source back with the image. Edits with the same merge
+the run that made that image), where the image came from and the model (session object) it belongs
+to; so undo, redo and a click in Edit › History bring the timeline, the source and the model back
+with the image. Edits with the same merge
 key in a row (a slider, truncation, timeline picks) become one command through `mergeWith`; a run,
 an undo or a redo starts a new one.
 """
@@ -23,6 +24,7 @@ class State:
     frame: np.ndarray | None = None
     timeline: object = None        # RunFrames or None
     source: tuple | None = None    # ('seed', n) | ('photo', name) | ('latent', name) | ('session', name)
+    model: tuple | None = None     # (session, path, info) the state belongs to: undo across an open re-installs it
 
 
 class StateCommand(QUndoCommand):

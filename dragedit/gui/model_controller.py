@@ -24,9 +24,23 @@ class ModelController(QObject):
         installed(path): after a swap (recent models, the window's actions)."""
         super().__init__(parent)
         self.doc, self.panel, self.canvas, self.status_view = doc, panel, canvas, status_view
-        self.params, self.device, self.show_message, self.status = params, device, show_message, status
+        self.params, self.device, self.status = params, device, status
+        self.last_message = ""   # the text of the newest message (the empty canvas repeats why)
+
+        def message(kind, title, text):
+            self.last_message = text
+            show_message(kind, title, text)
+        self.show_message = message
         self.forget_view, self.installed = forget_view, installed
         self.loader = None      # a ModelLoader while a large model file is read
+        doc.modelChanged.connect(self._show_model)   # also when undo or redo puts another model back
+
+    def _show_model(self):
+        session = self.doc.session
+        if session is None:
+            return
+        self.status_view.device.setText(device_text(session.device, session.precision))
+        self.panel.show_model(self.doc.model_path, self.doc.model_info)
 
     def _seed(self, seed) -> int:
         return self.panel.seed.value() if seed is None else int(seed)
@@ -43,6 +57,23 @@ class ModelController(QObject):
         if reason:
             self.status(reason, 0)
 
+    def open_initial(self, model, seed=None):
+        """The model named on the command line (a file or a registry name); on failure the empty
+        canvas says why."""
+        from ..models import resolve_model_path
+        if seed is not None:
+            set_quietly(self.panel.seed, int(seed))
+        try:
+            path = resolve_model_path(model)
+        except DragEditError as exc:
+            self.show_no_model(str(exc))
+            self.show_message("warning", "No model", f"{exc}\n\nOpen a model file with File › Open model "
+                                                     "(Ctrl+O) or drop one onto the window.")
+            return
+        self.last_message = ""
+        if not self.open(path):
+            self.show_no_model(self.last_message)
+
     def open(self, path, seed=None, background=None) -> bool:
         """Load a generator; on any failure show a message and keep the current model and edits.
         A large file (background None) is read in a thread with a note in the status bar: True then
@@ -53,7 +84,7 @@ class ModelController(QObject):
             return self._open_in_background(path, seed)
         self.doc.stop_run(True)
         opened = self.load(path, seed, "Cannot open model")
-        return opened is not None and self.install(opened, seed, "Cannot open model")
+        return opened is not None and self.install(opened, seed, "Cannot open model", text=_open_text(opened))
 
     def _open_in_background(self, path, seed) -> bool:
         if self.loader is not None:
@@ -74,7 +105,7 @@ class ModelController(QObject):
                 self.show_message("warning", "Cannot open model", error)
                 return
             self.doc.stop_run(True)
-            self.install(opened, seed, "Cannot open model")
+            self.install(opened, seed, "Cannot open model", text=_open_text(opened))
 
         loader.loaded.connect(done)
         self.status_view.show_busy(True)
@@ -98,22 +129,33 @@ class ModelController(QObject):
         finally:
             QGuiApplication.restoreOverrideCursor()
 
-    def install(self, opened: OpenedModel, seed=None, title="Cannot open model") -> bool:
-        """Swap a loaded model in: the old edit is autosaved (File > Recover last session) and its
-        undo history ends with it."""
+    def install(self, opened: OpenedModel, seed=None, title="Cannot open model", text=None, then=None,
+                source=None, timeline=None) -> bool:
+        """Swap a loaded model in: the old edit is autosaved (File > Recover last session). With `text`
+        the swap (and then(), a session's state on the new model) is one undoable step; on a
+        DragEditError from then() the previous model comes back and the message says why."""
         if not self.doc.worker.wait_idle(120):
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
         self.forget_view()
         self.canvas.placeholder = "Rendering…"
+        old_seed = self.panel.seed.value()
         if seed is not None:
             set_quietly(self.panel.seed, int(seed))
-        if not self.doc.install(opened):
+        try:
+            ok = self.doc.install(opened, text, then, source, timeline)
+        except DragEditError as exc:
+            set_quietly(self.panel.seed, old_seed)
+            self.show_message("warning", title, str(exc))
+            return False
+        if not ok:
             self.show_message("warning", title, "the previous model is still busy: try again")
             return False
-        session, path = opened.session, self.doc.model_path
-        self.status_view.device.setText(device_text(session.device, session.precision))
-        self.panel.show_model(path, self.doc.model_info)
+        path = self.doc.model_path
         self.installed(path)
         self.status(f"Opened {path.name}: {opened.info['resolution']} px. Click a handle, then its target.")
         return True
+
+
+def _open_text(opened: OpenedModel) -> str:
+    return f"Open model {opened.path.name}"

@@ -1,6 +1,7 @@
 """Sessions and latents on disk from the window: save and open (.json + .npz, latent .npz), the
 autosave on close and File › Recover last session. The file format and its validation are the
-engine's (`dragedit.edit.session_file`); this class moves a validated session into the window.
+engine's (`dragedit.edit.session_file`); this class moves a validated session into the document
+(it gets the document, the widgets it sets and a FileServices, not the window).
 
 Opens are whole steps: everything is read and checked first (a session's points and mask against
 the model it will be shown on, that model loaded into a new object when it is another one); only
@@ -18,96 +19,94 @@ LATENT_FILTER = "Latents (*.npz *.npy)"
 
 
 class SessionIO:
-    def __init__(self, host):
-        self.host = host   # the main window
+    def __init__(self, doc, panel, canvas, banner, recovery, app):
+        self.doc, self.panel, self.canvas, self.banner, self.recovery = doc, panel, canvas, banner, recovery
+        self.app = app     # FileServices
 
     def settings_dict(self):
-        h = self.host
-        p = h.panel
+        p = self.panel
         return dict(steps=p.steps.value(), fps=p.fps.value(), overlay=p.overlay.isChecked(),
                     brush=p.brush.value())
 
     def save_dialog(self):
-        h = self.host
-        if not h.need_session():
+        if not self.app.need_session():
             return
-        path = h.files.ask_save_path("Save session", SESSION_FILTER, "session", f"{h.source_stem()}.json")
+        path = self.app.files.ask_save_path("Save session", SESSION_FILTER, "session", f"{self.app.source_stem()}.json")
         if path:
             self.save(path)
 
     def save(self, path) -> bool:
         from ..edit.session_file import save_session
-        h = self.host
-        if h.session is None:
+        if self.doc.session is None:
             return False
-        h.apply_params()
+        self.app.apply_params()
         try:
-            out = save_session(path, h.session, h.model_path, self.settings_dict())
+            out = save_session(path, self.doc.session, self.doc.model_path, self.settings_dict())
         except DragEditError as exc:
-            h.show_message("warning", "Cannot save session", str(exc))
+            self.app.show_message("warning", "Cannot save session", str(exc))
             return False
-        h.undo_stack.setClean()
-        h.status(f"Saved session {out}.")
+        self.doc.undo_stack.setClean()
+        self.app.status(f"Saved session {out}.")
         return True
 
     def open_dialog(self):
-        h = self.host
-        path = h.files.ask_open_path("Open session", SESSION_FILTER, "session")
+        path = self.app.files.ask_open_path("Open session", SESSION_FILTER, "session")
         if path:
             self.open(path)
 
     def open(self, path, timeline_path=None) -> bool:
         """timeline_path: the run saved with a recovered session (shown when it made that image)."""
         from ..edit.session_file import read_session
-        h = self.host
         title = "Cannot open session"
-        h.stop_run(wait=True)
+        self.doc.stop_run(wait=True)
         try:
             file = read_session(path)
             other = self._other_model(file)
-            if other is None and h.session is None:
+            if other is None and self.doc.session is None:
                 raise DragEditError("the session names no model: open a model first")
         except DragEditError as exc:
-            h.show_message("warning", title, str(exc))
+            self.app.show_message("warning", title, str(exc))
             return False
         opened = None
         if other is not None:
-            opened = h.load_model_file(other, file.seed, title)
+            opened = self.app.models.load(other, file.seed, title)
             if opened is None:
                 return False
         try:
-            file.check_fits(opened.G if opened is not None else h.session.G)
+            file.check_fits(opened.G if opened is not None else self.doc.session.G)
         except DragEditError as exc:
-            h.show_message("warning", title, f"{Path(path).name}: {exc}")
+            self.app.show_message("warning", title, f"{Path(path).name}: {exc}")
             return False
-        if opened is not None and not h.install_model(opened, file.seed, title):
-            return False
-        snap = file.snapshot_for(h.session)
-        timeline = None if timeline_path is None else load_timeline(timeline_path, snap["ws"], h.session.size)
+        session = self.doc.session if opened is None else opened.session
+        snap = file.snapshot_for(session)
+        timeline = None if timeline_path is None else load_timeline(timeline_path, snap["ws"], session.size)
         self._show_settings(file)
+        text, source = f"Open session {Path(path).name}", ("session", Path(path).name)
 
         def apply():
-            h.session.restore(snap)
-            h.apply_params()
+            session.restore(snap)
+            self.app.apply_params()
 
-        ok = h.doc.edit(f"Open session {Path(path).name}", apply, changes_latent=True, title=title,
-                        source=("session", Path(path).name), timeline=timeline)
+        if opened is None:
+            ok = self.doc.edit(text, apply, changes_latent=True, title=title, source=source, timeline=timeline)
+        else:   # the model swap and the session on it: one undoable step (undo brings the old model back)
+            ok = self.app.models.install(opened, file.seed, title, text=text, then=apply, source=source,
+                                         timeline=timeline)
         if ok:
-            set_quietly(h.panel.seed, h.session.seed)
-            set_quietly(h.panel.truncation, h.session.params.truncation_psi)
-            set_combo(h.panel.mask_mode, h.session.mask_mode)
-            h.canvas.set_mask_mode(h.session.mask_mode)
-            h.canvas.set_mask(h.session.mask)
-            h.status(f"Opened session {path}.")
+            set_quietly(self.panel.seed, self.doc.session.seed)
+            set_quietly(self.panel.truncation, self.doc.session.params.truncation_psi)
+            set_combo(self.panel.mask_mode, self.doc.session.mask_mode)
+            self.canvas.set_mask_mode(self.doc.session.mask_mode)
+            self.canvas.set_mask(self.doc.session.mask)
+            self.app.status(f"Opened session {path}.")
         return ok
 
     def _other_model(self, file):
         """The session's model file when it is not the one open (None: the open one will do)."""
-        h = self.host
         if not file.model:
             return None
         model = Path(file.model)
-        if h.model_path is not None and model.resolve() == h.model_path:
+        if self.doc.model_path is not None and model.resolve() == self.doc.model_path:
             return None
         if not model.exists():
             raise DragEditError(f"the session's model {model} does not exist: open that model first")
@@ -115,7 +114,7 @@ class SessionIO:
 
     def _show_settings(self, file):
         """The panel shows the session's drag parameters and window settings (all validated)."""
-        p = self.host.panel
+        p = self.panel
         pr, st = file.params, file.settings
         set_quietly(p.lr, pr.lr or 0.0)
         set_combo(p.tracker, pr.tracker)
@@ -128,53 +127,48 @@ class SessionIO:
             p.overlay.setChecked(bool(st["overlay"]))
 
     def recover(self) -> bool:
-        h = self.host
-        h.banner.hide()
-        p = h.recovery.path
+        self.banner.hide()
+        p = self.recovery.path
         if not p.is_file():
-            h.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
+            self.app.show_message("info", "Nothing to recover", "No session was saved when the app last closed.")
             return False
-        h.recovery.mark_offered()
+        self.recovery.mark_offered()
         return self.open(p, timeline_path=self.timeline_path())
 
     def timeline_path(self) -> Path:
-        return self.host.recovery.path.with_name("autosave.timeline.npz")
+        return self.recovery.path.with_name("autosave.timeline.npz")
 
     def autosave(self) -> bool:
-        h = self.host
-        saved = h.recovery.save(h.session, h.model_path, self.settings_dict())
+        saved = self.recovery.save(self.doc.session, self.doc.model_path, self.settings_dict())
         if saved:   # and the run that made the image, so Recover brings the timeline back too
-            save_timeline(self.timeline_path(), h.run_frames)
+            save_timeline(self.timeline_path(), self.doc.run_frames)
         return saved
 
     def save_latent_dialog(self):
-        h = self.host
-        if not h.need_session():
+        if not self.app.need_session():
             return
-        path = h.files.ask_save_path("Save latent", LATENT_FILTER, "latent", f"{h.source_stem()}.npz")
+        path = self.app.files.ask_save_path("Save latent", LATENT_FILTER, "latent", f"{self.app.source_stem()}.npz")
         if path:
             self.save_latent(path)
 
     def save_latent(self, path) -> bool:
         from ..io.latents import save_latent
-        h = self.host
         p = Path(path)
         if p.suffix.lower() != ".npz":
             p = p.with_name(p.name + ".npz")
         try:
-            save_latent(p, h.session.ws, seed=h.session.seed, model=str(h.model_path),
-                        truncation_psi=h.session.params.truncation_psi)
+            save_latent(p, self.doc.session.ws, seed=self.doc.session.seed, model=str(self.doc.model_path),
+                        truncation_psi=self.doc.session.params.truncation_psi)
         except OSError as exc:
-            h.show_message("warning", "Cannot save latent", f"{p}: {exc.strerror or exc}")
+            self.app.show_message("warning", "Cannot save latent", f"{p}: {exc.strerror or exc}")
             return False
-        h.status(f"Saved latent {p}.")
+        self.app.status(f"Saved latent {p}.")
         return True
 
     def load_latent_dialog(self):
-        h = self.host
-        if not h.need_session():
+        if not self.app.need_session():
             return
-        path = h.files.ask_open_path("Load latent", LATENT_FILTER, "latent")
+        path = self.app.files.ask_open_path("Load latent", LATENT_FILTER, "latent")
         if path:
             self.load_latent(path)
 
@@ -182,15 +176,14 @@ class SessionIO:
         """A latent file is a new image: checked against the model first, then shown with the old
         image's points and mask cleared in the same undoable edit (as a new seed or a photo)."""
         from ..io.latents import load_latent
-        h = self.host
-        if h.session is None:
+        if self.doc.session is None:
             return False
-        G = h.session.G
+        G = self.doc.session.G
         try:
             ws = load_latent(path, expect=(G.num_ws, G.w_dim))
         except DragEditError as exc:
-            h.show_message("warning", "Cannot load latent", str(exc))
+            self.app.show_message("warning", "Cannot load latent", str(exc))
             return False
         name = Path(path).name
-        return h.replace_image(f"Load latent {name}", lambda: h.session.set_latent(ws), ("latent", name),
+        return self.app.replace_image(f"Load latent {name}", lambda: self.doc.session.set_latent(ws), ("latent", name),
                                f"Loaded {name}", title="Cannot load latent")

@@ -18,12 +18,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QMainWindow, QUndoView, QVBoxLayout, QWidget)
 
-from ..errors import DragEditError
 from . import icons
 from .action_state import update_actions, window_title
-from .about import show_about
 from .actions import COMMANDS, make_action
 from .canvas import Canvas
 from .compare import Compare
@@ -32,7 +30,9 @@ from .device_choice import app_device, device_text
 from .document import EditDocument
 from .export_controller import ExportController
 from .file_drop import dropped_files, open_dropped
+from .file_services import FileServices
 from .files import FileDialogs
+from .command_handlers import command_handlers
 from .image_save import ImageSave
 from .keys import HeldKeys
 from .latent_controller import LatentController
@@ -42,7 +42,6 @@ from .panels import SidePanel
 from .photo_open import PhotoOpen
 from .points_controller import PointsController
 from .points_model import PairsModel
-from .preferences import PreferencesDialog
 from .recent import RecentModels
 from .run_controller import RunController
 from .region_tool import RegionTool   # issue 24
@@ -53,9 +52,9 @@ from .semantics_controller import SemanticsController
 from .session_io import SessionIO
 from .settings import AppSettings, read_setting
 from .status_view import StatusView
+from .window_dialogs import WindowDialogs, message_box
 from .timeline import TimelineBar
 from .wheelguard import guard_wheel
-from .widget_values import set_quietly
 from .window_parts import build_menus, make_dock, make_toolbar
 from .window_state import WindowState
 
@@ -79,8 +78,8 @@ class MainWindow(QMainWindow):
         self.confirm_quit = False     # run_app turns this on: quitting with unsaved work asks first
         self.recovery = Recovery(self.settings)
         self.files = FileDialogs(self.settings, self)
-        self.sessions = SessionIO(self)
-        self.photos = PhotoOpen(self)
+        self.dialogs = WindowDialogs(self, self.settings, lambda: self.canvas, lambda: self.model_path,
+                                     lambda: self.set_device(AppSettings(self.settings).device))
         self.exporter = None          # made with the panel (it reads the panel's export defaults)
 
         self.setWindowTitle("dragedit")
@@ -96,9 +95,9 @@ class MainWindow(QMainWindow):
         self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
         self.keys.install()
         self._update_actions()
-        self._show_no_model("")
+        self.models.show_no_model("")
         if model is not None:
-            self._open_initial(model, seed)
+            self.models.open_initial(model, seed)
         if device_note:  # e.g. CUDA asked for but absent: the CPU is used, and the user is told
             self.status(device_note, 0)
         if self.recovery.offer_once():
@@ -123,47 +122,18 @@ class MainWindow(QMainWindow):
         d.frameChanged.connect(lambda: self.canvas.set_frame(d.frame) if d.frame is not None else None)
         d.imageKnown.connect(lambda frame, ws: self.compare.note(frame, ws, d.session.ws_initial))
         d.sourceChanged.connect(self._show_source)
+        d.modelChanged.connect(self._model_changed)
         d.historyChanged.connect(self._update_actions)
         d.message.connect(lambda kind, title, text: self.show_message(kind, title, text))
         d.status.connect(lambda text, ms: self.status(text, ms))
 
     # =============================================================== construction
-    def _handlers(self) -> dict:
-        """What each command of gui/actions.py does in this window."""
-        c = lambda: self.canvas  # noqa: E731 - the canvas is made after the actions
-        return dict(
-            open_model=self.open_model_dialog, open_image=self.open_image_dialog,
-            open_session=lambda: self.sessions.open_dialog(), save_session=lambda: self.sessions.save_dialog(),
-            recover_session=self.recover_session, save_image=self.save_image_dialog,
-            save_latent=lambda: self.sessions.save_latent_dialog(),
-            load_latent=lambda: self.sessions.load_latent_dialog(),
-            export_gif=lambda: self.export_frames_dialog("gif"), export_png=lambda: self.export_frames_dialog("png"),
-            export_mp4=lambda: self.export_frames_dialog("mp4"), quit=self.close, preferences=self.open_preferences,
-            undo=self.undo, redo=self.redo, start_stop=self.toggle_run, reset_points=lambda: self.points.reset(),
-            remove_pair=lambda: self.points.remove_selected(), cancel=lambda: self.points.cancel_pending(),
-            reset_image=lambda: self.latent.reset_image(), random_seed=lambda: self.latent.random_seed(),
-            points_tool=lambda on: on and self.masks.set_tool("points"),
-            mask_tool=lambda on: on and self.masks.set_tool("mask"), brush_smaller=lambda: self.masks.resize_brush(-1),
-            brush_larger=lambda: self.masks.resize_brush(+1),
-            toggle_mask=lambda on: self.panel.show_mask.setChecked(on), clear_mask=lambda: self.masks.clear_mask(),
-            zoom_in=lambda: c().zoom_by(1.25), zoom_out=lambda: c().zoom_by(0.8),
-            fit=lambda: c().fit_to_window(), actual_size=lambda: c().set_zoom(1.0),
-            show_pixels=self._show_pixels,
-            compare_side=lambda on: self.compare.set_side_by_side(on, self._ws_initial()),
-            compare_hold=lambda on: self.compare.hold(on, self._ws_initial()),
-            compare_split=lambda on: self.compare.set_mode("split" if on else "off", self._ws_initial()),
-            suggest_points=lambda on: self.semantics.show_ghosts(on),
-            region_tool=lambda on: self.region_tool.set_active(on),   # issue 24: region / warp / auto mask
-            warp_preview=lambda on: self.warp_preview.set_enabled(on),
-            auto_region=lambda on: self.auto_region.set_enabled(on),
-            shortcuts=lambda: self.show_help(0), howto=lambda: self.show_help(1), about=self.show_about)
-
     def _show_pixels(self, on):
         self.canvas.set_show_pixels(on)
         self.side_by_side.pane.set_show_pixels(on)
 
     def _build_actions(self):
-        handlers = self._handlers()
+        handlers = command_handlers(self)
         self.actions_: dict[str, QAction] = {}
         for command in COMMANDS:
             a = make_action(command, self, handlers[command.name])
@@ -237,6 +207,11 @@ class MainWindow(QMainWindow):
                                       lambda *t: self.status(*t), self._forget_view, self._installed, self)
         self.runs = RunController(self.doc, self.panel, self.timeline_bar, self.status_view, self.latent.apply_params,
                                   lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
+        app = FileServices(self.files, lambda *m: self.show_message(*m), lambda *t: self.status(*t),
+                           self.need_session, self.source_stem, self.latent.apply_params, self.latent.replace_image,
+                           self.models, self.settings, self, self.give_focus_back_after)
+        self.sessions = SessionIO(self.doc, self.panel, self.canvas, self.banner, self.recovery, app)   # sessions,
+        self.photos = PhotoOpen(self.doc, app)                                                   # photos
         self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
         self.history_dock = make_dock("History", "history", self.history_view, self)
@@ -258,33 +233,19 @@ class MainWindow(QMainWindow):
         return acts
 
     # =============================================================== messages and dialogs
-    def open_preferences(self):
-        """Edit › Preferences: window-modal, so the event loop (and a running edit) keeps going."""
-        self.preferences_dialog = PreferencesDialog(AppSettings(self.settings), parent=self)
-        self.preferences_dialog.accepted.connect(lambda: self.set_device(AppSettings(self.settings).device))
-        self.give_focus_back_after(self.preferences_dialog)
-        self.preferences_dialog.open()
-        return self.preferences_dialog
-
-    def give_focus_back_after(self, dialog):
-        """When a dialog closes the canvas has the keyboard again, so shortcuts work at once."""
-        dialog.finished.connect(lambda _result: self._focus_canvas())
-
-    def _focus_canvas(self):
-        self.activateWindow()
-        self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
+    # Edit › Preferences, Help, About and giving the canvas the keys back after a dialog: window_dialogs.py
+    open_preferences = property(lambda self: self.dialogs.open_preferences)
+    give_focus_back_after = property(lambda self: self.dialogs.give_focus_back_after)
+    show_help = property(lambda self: self.dialogs.show_help)
+    show_about = property(lambda self: self.dialogs.show_about)
+    preferences_dialog = property(lambda self: self.dialogs.preferences)
+    help_dialog = property(lambda self: self.dialogs.help)
 
     def show_message(self, kind, title, text):
         """Every message box goes through here (non-modal; tests replace this method)."""
         self.messages.append((kind, title, text))
         self.statusBar().showMessage(text, 15000)
-        icon = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
-                "error": QMessageBox.Icon.Critical}.get(kind, QMessageBox.Icon.Information)
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        return box
+        return message_box(self, kind, title, text)
 
     def status(self, text, timeout=8000):
         self.statusBar().showMessage(text, timeout)
@@ -298,41 +259,7 @@ class MainWindow(QMainWindow):
         if note:
             self.status(note, 0)
 
-    # the file dialogs are self.files (gui/files.py); photo_open.py remembers its folder through this
-    def remember_dir(self, key, path):
-        self.files.remember_dir(key, path)
-
-    def show_help(self, page=0):
-        """Help › Keyboard shortcuts (page 0) or How to drag-edit (page 1); non-modal."""
-        from .help import HelpDialog
-        dlg = HelpDialog(self, page=page)
-        dlg.setWindowModality(Qt.WindowModality.NonModal)
-        self.give_focus_back_after(dlg)
-        dlg.show()
-        self.help_dialog = dlg
-        return dlg
-
-    def show_about(self):
-        return show_about(self, self.model_path)
-
     # =============================================================== model
-    def _open_initial(self, model, seed):
-        from ..models import resolve_model_path
-        if seed is not None:
-            set_quietly(self.panel.seed, int(seed))
-        try:
-            path = resolve_model_path(model)
-        except DragEditError as exc:
-            self._show_no_model(str(exc))
-            self.show_message("warning", "No model", f"{exc}\n\nOpen a model file with File › Open model "
-                                                     "(Ctrl+O) or drop one onto the window.")
-            return
-        if not self.open_model(path):
-            self._show_no_model(self.messages[-1][2] if self.messages else "")
-
-    def _show_no_model(self, reason):
-        self.models.show_no_model(reason)
-
     def open_model_dialog(self):
         path = self.files.ask_open_path("Open model", MODEL_FILTER, "model")
         if path:
@@ -342,20 +269,17 @@ class MainWindow(QMainWindow):
         """See ModelController.open: False, after a message, leaves the current model and edits."""
         return self.models.open(path, seed, background)
 
-    def load_model_file(self, path, seed=None, title="Cannot open model"):
-        return self.models.load(path, seed, title)
-
-    def install_model(self, opened, seed=None, title="Cannot open model") -> bool:
-        return self.models.install(opened, seed, title)
-
     model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
     def _forget_view(self):
-        """Before another model comes in: the old edit is autosaved, its marks and overlays go."""
+        """Before another model is opened: the old edit is autosaved, its mask overlay goes."""
         self.sessions.autosave()  # what was being edited can come back with File > Recover last session
+        self.canvas.set_mask(None)
+
+    def _model_changed(self):
+        """Another model is in (opened, or put back by undo/redo): marks and overlays of the old one go."""
         self.points.clear_marks()
         self.canvas.cancel_interaction()
-        self.canvas.set_mask(None)
         self.compare.forget()
 
     def _installed(self, path):
@@ -386,9 +310,6 @@ class MainWindow(QMainWindow):
 
     # =============================================================== latent (see latent_controller.py)
 
-    def replace_image(self, text, set_image, source, note, title=None) -> bool:
-        return self.latent.replace_image(text, set_image, source, note, title)
-
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
         kind, name = self.source
@@ -415,9 +336,6 @@ class MainWindow(QMainWindow):
         return self.session.render(self.session.ws_initial)
 
     # =============================================================== run
-    def apply_params(self) -> bool:
-        return self.latent.apply_params()
-
     def toggle_run(self):
         self.runs.toggle()
 

@@ -116,6 +116,72 @@ def test_a_good_session_for_another_model_opens_in_one_step(worked, messages, tm
     assert w.session.mask is None and w.timeline == [] and w.source == ("session", "other.json")
 
 
+def test_undo_after_a_session_for_another_model_brings_the_old_model_back(qtbot, worked, messages, tmp_path):
+    w = worked
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    before = state(w)
+    path = other_model_session(tmp_path, lambda doc: None)
+    assert w.open_session(path)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    assert w.session.G.img_resolution == 32 and w.frame.shape[:2] == (32, 32)
+    assert w.undo_stack.undoText() == "Open session other.json"
+    w.undo()
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    back = state(w)
+    assert back["model"] == before["model"] and back["G"] == before["G"] and w.session.G.img_resolution == 64
+    for key in ("ws", "pairs", "canvas_pairs", "mask", "mask_mode", "timeline", "run", "source", "frame"):
+        other = back[key]
+        value = before[key]
+        assert np.array_equal(value, other) if isinstance(value, np.ndarray) else value == other, key
+    assert w.panel.model_file.text() == before["model"].name and w.panel.model_resolution.text() == "64 x 64 px"
+    assert w.windowTitle() == before["title"]
+    w.redo()
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    assert w.model_path.name == "other.pt" and w.session.G.img_resolution == 32
+    assert [(p.handle, p.target) for p in w.session.pairs] == [((4, 4), (8, 8))]
+    assert w.source == ("session", "other.json") and w.frame.shape[:2] == (32, 32)
+    assert w.panel.model_file.text() == "other.pt" and w.panel.model_resolution.text() == "32 x 32 px"
+    assert messages == []
+
+
+def test_a_session_state_that_fails_on_the_new_model_puts_the_old_model_back(worked, messages, tmp_path,
+                                                                              monkeypatch):
+    from dragedit.errors import DragEditError
+    path = other_model_session(tmp_path, lambda doc: None)
+    restore = DragSession.restore
+
+    def failing(self, snap):
+        if self.G.img_resolution == 32:    # only on the model the session brings
+            raise DragEditError("other.json: the state does not fit (simulated)")
+        return restore(self, snap)
+
+    monkeypatch.setattr(DragSession, "restore", failing)
+    fails_cleanly(worked, messages, lambda: worked.open_session(path), "simulated")
+    assert worked.panel.model_resolution.text() == "64 x 64 px"
+
+
+def test_open_model_is_one_undoable_step(qtbot, worked, messages, tmp_path):
+    w = worked
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    old_model, old_pairs, old_ws = w.model_path, list(w.canvas.pairs), w.session.ws.clone()
+    other = save_generator(other_generator(), tmp_path / "other.pt")
+    assert w.open_model(other, background=False)
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    assert w.model_path.name == "other.pt" and list(w.canvas.pairs) == []
+    assert w.undo_stack.undoText() == "Open model other.pt"
+    w.points.click(5, 5)                 # a handle waiting for its target on the 32-px image
+    assert w.pending is not None
+    w.undo()
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    assert w.model_path == old_model and list(w.canvas.pairs) == old_pairs and torch.equal(w.session.ws, old_ws)
+    assert w.pending is None             # it belonged to the other model's image
+    assert w.frame.shape[:2] == (64, 64)
+    w.redo()
+    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    assert w.model_path.name == "other.pt" and w.frame.shape[:2] == (32, 32)
+    assert messages == []
+
+
 def test_a_failed_model_open_changes_nothing(worked, messages, tmp_path):
     G = other_generator()
     with torch.no_grad():

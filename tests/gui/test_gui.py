@@ -464,6 +464,15 @@ def test_bad_model_file_gives_a_message_and_keeps_the_model(qtbot, win, tmp_path
     assert w.session is session
 
 
+def test_a_broken_model_on_the_command_line_leaves_an_empty_canvas_that_says_why(qtbot, settings, messages,
+                                                                                  tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x80\x04 not a model")
+    w = make_window(qtbot, settings, junk)
+    assert w.session is None and len(messages) == 1 and "junk.pt" in messages[0][2]
+    assert "No model" in w.canvas.placeholder and messages[0][2] in w.canvas.placeholder
+
+
 def test_opens_without_the_default_model(qtbot, settings, messages, gen_path, monkeypatch, tmp_path):
     import dragedit.models
     monkeypatch.setattr(dragedit.models, "DEFAULT_GENERATOR", tmp_path / "nope" / "faces128.pt")
