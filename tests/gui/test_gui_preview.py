@@ -58,5 +58,9 @@ def test_a_128px_models_slider_preview_is_full_size_when_a_full_render_is_fast(q
     target = S.apply(G, w.semantics.base, w.semantics.panel.edits())
     full = S.preview_frame(G, target, low_res=False)
     assert shown[-1].shape == (128, 128, 3)
-    assert np.array_equal(shown[-1], full)       # what the user sees is the full render of the edit
+    # What the user sees is the full render of the edit. Not bit-equal: the preview thread's OpenMP
+    # thread count is its own (a per-thread setting), so float sums may round 1 level apart; a
+    # low-resolution frame, scaled up, differs by tens of levels at the eyes and mouth.
+    diff = np.abs(shown[-1].astype(int) - full.astype(int))
+    assert diff.max() <= 2 and diff.mean() < 0.1, (diff.max(), diff.mean())
     s.setSliderDown(False)
