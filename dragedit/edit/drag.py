@@ -32,7 +32,7 @@ from ..nets.stylegan2 import ws_from_seed
 from . import region as region_mod
 from . import tracking
 from .drag_defaults import FRAME_TAIL_BUDGET_MS, LOW_RES_FRAMES_ABOVE_PX, TRUNCATION_PSI, default_lr_for
-from .preview_policy import PreviewPolicy
+from .preview_policy import PROBE_EVERY as TAIL_TIMING_EVERY, PreviewPolicy
 
 
 @dataclass
@@ -140,6 +140,7 @@ class DragSession:
         # times (only models over 256 px; a full tail slower than 0.2 s), never once for good.
         self._frame_policy = PreviewPolicy(budget_ms=FRAME_TAIL_BUDGET_MS, small_ok_ms=FRAME_TAIL_BUDGET_MS,
                                            min_low_res_px=LOW_RES_FRAMES_ABOVE_PX + 1)
+        self._full_frames = 0   # full-resolution frames made (the tail timing's counter)
         self._version = 0
 
     # ----- latent -----------------------------------------------------------------
@@ -407,11 +408,18 @@ class DragSession:
                 for block, bw, xb in zip(blocks, block_ws, xs):
                     img = block.forward_rgb(xb.detach(), img, bw.detach())
                 if not low_res:
+                    # Timing the tail needs host syncs on an accelerator, which would stall the queued
+                    # step: there only every TAIL_TIMING_EVERY-th full frame is timed (on the CPU, all).
+                    timed = fb + 1 < len(blocks) and (self.device.type == "cpu"
+                                                      or self._full_frames % TAIL_TIMING_EVERY == 0)
+                    self._full_frames += 1
+                    if timed:
+                        devices.synchronize(self.device)
                     t = time.perf_counter()
                     xd = x.detach()
                     for block, bw in zip(blocks[fb + 1:], block_ws[fb + 1:]):
                         xd, img = block(xd, img, bw.detach())
-                    if fb + 1 < len(blocks):
+                    if timed:
                         devices.synchronize(self.device)
                         self._frame_policy.record("tail", (time.perf_counter() - t) * 1000, False)
                 else:
