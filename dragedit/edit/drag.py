@@ -256,14 +256,8 @@ class DragSession:
     def _fixed_region(self):
         """Float [1, 1, H, W] with 1 where features must stay as they were, or None. Without a painted
         mask, the regions' dilated areas are flexible."""
-        if self.mask is None:
-            flexible = region_mod.flexible_union(self.regions, self.size)
-            if flexible is None:
-                return None
-            fixed = ~flexible
-        else:
-            fixed = self.mask if self.mask_mode == "fixed" else ~self.mask
-        if not fixed.any():
+        fixed = region_mod.fixed_pixels(self.mask, self.mask_mode, self.regions, self.size)
+        if fixed is None:
             return None
         return torch.from_numpy(fixed.astype(np.float32))[None, None].to(self.device)
 

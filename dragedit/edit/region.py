@@ -255,6 +255,19 @@ def make_region(mask, affine, size, feat=None, handles=None) -> Region:
     return Region(mask=mask, affine=affine, handles=handles)
 
 
+def fixed_pixels(mask, mask_mode, regions, size) -> np.ndarray | None:
+    """bool [H, W] of the pixels a drag holds fixed, or None when none are: a painted mask decides
+    ('fixed': its pixels, 'flexible': all others); without one, all but the regions' flexible areas."""
+    if mask is not None:
+        fixed = mask if mask_mode == "fixed" else ~mask
+    else:
+        flexible = flexible_union(regions, size)
+        if flexible is None:
+            return None
+        fixed = ~flexible
+    return fixed if fixed.any() else None
+
+
 def flexible_union(regions, size) -> np.ndarray | None:
     """The union of the regions' flexible areas, or None without regions."""
     if not regions:

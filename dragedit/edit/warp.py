@@ -145,12 +145,5 @@ def warp_preview(image, pairs, fixed_mask=None, grid: int | None = None) -> np.n
 def session_fixed_mask(session):
     """bool [H, W] of the pixels a DragSession holds fixed (its painted mask, or all but its regions'
     flexible areas), or None when nothing is fixed."""
-    from .region import flexible_union
-    if session.mask is not None:
-        fixed = session.mask if session.mask_mode == "fixed" else ~session.mask
-    else:
-        flexible = flexible_union(session.regions, session.size)
-        if flexible is None:
-            return None
-        fixed = ~flexible
-    return fixed if fixed.any() else None
+    from .region import fixed_pixels
+    return fixed_pixels(session.mask, session.mask_mode, session.regions, session.size)

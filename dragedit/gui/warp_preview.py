@@ -81,19 +81,13 @@ class WarpPreview(QObject):
             return None, request[-1], str(exc)
 
     def _warp(self, frame, pairs, mask, regions, size, token):
-        from ..edit.region import flexible_union
+        from ..edit.region import fixed_pixels
         from ..edit.warp import Warper
         t = time.perf_counter()
         if self._warper is None or self._warper.size != size:
             self._warper = Warper(size)
-        if mask is not None:
-            m, mode = mask
-            fixed = m if mode == "fixed" else ~m
-        else:
-            flexible = flexible_union(regions, size)
-            fixed = None if flexible is None else ~flexible
-        if fixed is not None and not fixed.any():
-            fixed = None
+        m, mode = mask if mask is not None else (None, None)
+        fixed = fixed_pixels(m, mode, regions, size)   # the live regions: the gizmo may be mid-drag
         out = self._warper.warp(frame, pairs, fixed)
         self.timings.append((time.perf_counter() - t) * 1000)
         return out, token, None
