@@ -25,13 +25,14 @@ def radii(h):
     return round(3 * h / 512), round(12 * h / 512), max(2 * h / 512, 2.0)
 
 
-def _features(G, ws, fb):
+def features_of(G, ws, fb):
+    """(image, block fb's features resized bilinearly to the image size), with a graph."""
     img, feats = G.synthesis(ws, return_features=True)
     h = G.img_resolution
     return img, F.interpolate(feats[fb].float(), size=(h, h), mode="bilinear", align_corners=False)
 
 
-def _nearest(feat, ref, point, r2):
+def nearest(feat, ref, point, r2):
     """The integer pixel (x, y) of smallest L2 distance to ref within r2 of point."""
     h, w = feat.shape[-2:]
     x, y = int(point[0]), int(point[1])
@@ -41,7 +42,7 @@ def _nearest(feat, ref, point, r2):
     return (x0 + idx % win.shape[-1], y0 + idx // win.shape[-1])
 
 
-def _motion_loss(feat, points, targets, r1):
+def motion_loss(feat, points, targets, r1):
     h, w = feat.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(h, device=feat.device), torch.arange(w, device=feat.device),
                             indexing="ij")
@@ -80,15 +81,15 @@ class DragGANLoop:
 
     def step(self):
         """One iteration; returns True once every handle is within the stop distance."""
-        _, feat = _features(self.G, self.ws(), self.fb)
+        _, feat = features_of(self.G, self.ws(), self.fb)
         with torch.no_grad():
             if self.refs is None:
                 self.refs = [feat[0, :, y, x].clone() for x, y in self.points]
             else:
-                self.points = [_nearest(feat, ref, p, self.r2) for ref, p in zip(self.refs, self.points)]
+                self.points = [nearest(feat, ref, p, self.r2) for ref, p in zip(self.refs, self.points)]
         if all(math.dist(p, t) <= self.stop for p, t in zip(self.points, self.targets)):
             return True
-        loss = _motion_loss(feat, self.points, self.targets, self.r1)
+        loss = motion_loss(feat, self.points, self.targets, self.r1)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

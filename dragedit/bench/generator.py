@@ -174,27 +174,15 @@ def _count_flops(fn) -> float:
 
 
 def straightforward_step(G, w, ws_rest, opt, handle, target, fb, r1=3, r2=12):
-    """A plain DragGAN iteration as the reference code does it: full synthesis with a graph, features
-    resized to the image size, nearest-neighbour tracking and the motion loss on the resized map."""
-    import torch.nn.functional as F
-    h = G.img_resolution
-    dev = w.device
-    ws = torch.cat([w, ws_rest], dim=1)
-    img, feats = G.synthesis(ws, return_features=True)
-    feat = F.interpolate(feats[fb].float(), size=(h, h), mode="bilinear", align_corners=False)
-    with torch.no_grad():
+    """A plain DragGAN iteration as the reference code does it (the loop of `bench.draggan`, one pair):
+    full synthesis with a graph, features resized to the image size, nearest-neighbour tracking and
+    the motion loss on the resized map."""
+    from .draggan import features_of, motion_loss, nearest
+    img, feat = features_of(G, torch.cat([w, ws_rest], dim=1), fb)
+    with torch.no_grad():   # tracked as the reference does every iteration (its cost is part of the step)
         x, y = int(handle[0]), int(handle[1])
-        ref = feat[0, :, y, x]
-        patch = feat[0, :, max(y - r2, 0):y + r2 + 1, max(x - r2, 0):x + r2 + 1]
-        torch.argmin((patch - ref.reshape(-1, 1, 1)).square().sum(0))
-    yy, xx = torch.meshgrid(torch.arange(h, device=dev), torch.arange(h, device=dev), indexing="ij")
-    inside = ((xx - x) ** 2 + (yy - y) ** 2) < r1 * r1
-    qy, qx = torch.where(inside)
-    d = torch.tensor([target[0] - handle[0], target[1] - handle[1]], dtype=torch.float32, device=dev)
-    d = d / d.norm()
-    grid = torch.stack([(qx + d[0]) / (h - 1) * 2 - 1, (qy + d[1]) / (h - 1) * 2 - 1], -1).reshape(1, 1, -1, 2)
-    moved = F.grid_sample(feat, grid, align_corners=True)
-    loss = F.l1_loss(feat[:, :, qy, qx].detach(), moved[:, :, 0])
+        nearest(feat, feat[0, :, y, x], handle, r2)
+    loss = motion_loss(feat, [handle], [target], r1)
     opt.zero_grad()
     loss.backward()
     opt.step()
