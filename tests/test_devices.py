@@ -506,7 +506,7 @@ def _window(qtbot, tmp_path, model, **kw):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     return w
 
 
@@ -522,10 +522,10 @@ def gen_file(tmp_path):
 def test_the_apps_device_reaches_the_workers_session(qtbot, tmp_path, gen_file, device):
     w = _window(qtbot, tmp_path, gen_file, device=device)
     try:
-        assert w.worker._session is w.session
+        assert w.doc.worker._session is w.session
         assert w.session.device.type == device
         assert w.session.precision == resolve_precision("auto", torch.device(device))
-        assert w.status_device.text().startswith(describe_device(w.session.device))
+        assert w.status_view.device.text().startswith(describe_device(w.session.device))
     finally:
         w.close()
 
@@ -535,7 +535,7 @@ def test_the_app_falls_back_to_the_cpu_when_the_device_is_absent(qtbot, tmp_path
     w = _window(qtbot, tmp_path, gen_file, device="cuda")
     try:
         assert w.session.device == torch.device("cpu")
-        assert w.status_device.text() == describe_device(torch.device("cpu"))
+        assert w.status_view.device.text() == describe_device(torch.device("cpu"))
         assert "not available" in w.statusBar().currentMessage()
     finally:
         w.close()
@@ -549,9 +549,9 @@ def test_a_new_device_setting_applies_to_the_next_model_opened(qtbot, tmp_path, 
         assert "not available" in w.statusBar().currentMessage() and w.device == torch.device("cpu")
         w.set_device("cpu", "fp32")
         assert w.open_model(gen_file)
-        qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
-        assert w.worker._session is w.session and w.session.device == torch.device("cpu")
-        assert w.status_device.text() == describe_device(torch.device("cpu"))
+        qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
+        assert w.doc.worker._session is w.session and w.session.device == torch.device("cpu")
+        assert w.status_view.device.text() == describe_device(torch.device("cpu"))
     finally:
         w.close()
 
@@ -568,13 +568,13 @@ def test_the_preferences_device_reaches_the_session(qtbot, tmp_path, gen_file, m
     w = _window(qtbot, tmp_path, gen_file)
     try:
         assert w.session.device == torch.device("cpu") and "not available" in w.statusBar().currentMessage()
-        dlg = w.open_preferences()
+        dlg = w.dialogs.open_preferences()
         dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
         dlg.accept()
         assert AppSettings(w.settings).device == "cpu"
         assert w.device == torch.device("cpu") and w.precision == "fp32"
         assert w.open_model(gen_file)
-        qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
-        assert w.worker._session.device == torch.device("cpu")
+        qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
+        assert w.doc.worker._session.device == torch.device("cpu")
     finally:
         w.close()

@@ -7,14 +7,17 @@ def command_handlers(w) -> dict:
     """What each command of gui/actions.py does in this window."""
     c = lambda: w.canvas  # noqa: E731 - the canvas is made after the actions
     return dict(
-        open_model=w.open_model_dialog, open_image=w.open_image_dialog,
+        open_model=w.open_model_dialog, open_image=lambda: w.photos.open_dialog(),
         open_session=lambda: w.sessions.open_dialog(), save_session=lambda: w.sessions.save_dialog(),
-        recover_session=w.recover_session, save_image=w.save_image_dialog,
+        recover_session=lambda: w.sessions.recover(),
+        save_image=lambda: w.need_session() and w.image_save.dialog(w.source_stem()),
         save_latent=lambda: w.sessions.save_latent_dialog(),
         load_latent=lambda: w.sessions.load_latent_dialog(),
-        export_gif=lambda: w.export_frames_dialog("gif"), export_png=lambda: w.export_frames_dialog("png"),
-        export_mp4=lambda: w.export_frames_dialog("mp4"), quit=w.close, preferences=w.open_preferences,
-        undo=w.undo, redo=w.redo, start_stop=w.toggle_run, reset_points=lambda: w.points.reset(),
+        export_gif=lambda: w.need_session() and w.exporter.open_dialog("gif"),
+        export_png=lambda: w.need_session() and w.exporter.open_dialog("png"),
+        export_mp4=lambda: w.need_session() and w.exporter.open_dialog("mp4"), quit=w.close,
+        preferences=lambda: w.dialogs.open_preferences(),
+        undo=w.undo, redo=w.redo, start_stop=lambda: w.runs.toggle(), reset_points=lambda: w.points.reset(),
         remove_pair=lambda: w.points.remove_selected(), cancel=lambda: w.points.cancel_pending(),
         reset_image=lambda: w.latent.reset_image(), random_seed=lambda: w.latent.random_seed(),
         points_tool=lambda on: on and w.masks.set_tool("points"),
@@ -31,4 +34,5 @@ def command_handlers(w) -> dict:
         region_tool=lambda on: w.region_tool.set_active(on),   # issue 24: region / warp / auto mask
         warp_preview=lambda on: w.warp_preview.set_enabled(on),
         auto_region=lambda on: w.auto_region.set_enabled(on),
-        shortcuts=lambda: w.show_help(0), howto=lambda: w.show_help(1), about=w.show_about)
+        shortcuts=lambda: w.dialogs.show_help(0), howto=lambda: w.dialogs.show_help(1),
+        about=lambda: w.dialogs.show_about())

@@ -38,7 +38,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
     try:
         if w.session is None:
             raise RuntimeError(f"no model could be opened: {w.messages[-1][2] if w.messages else model}")
-        pump(lambda: w.frame_is_current)
+        pump(lambda: w.doc.frame_ok)
         c, vp = w.canvas, w.canvas.viewport()
         s = w.session.size[0] / 128.0  # positions below are for a 128-px face
 
@@ -58,8 +58,8 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
         QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(*path[-1]))
         w.masks.set_tool("points")
         w.panel.steps.setValue(steps)
-        w.start_run()
-        pump(lambda: not w.running)
+        w.runs.start()
+        pump(lambda: not w.doc.running)
         w.points.select(0)
         pump(lambda: False, 0.2)
         if not w.grab().save(str(out)):
@@ -74,7 +74,7 @@ def take_screenshot(out, model="default", seed=3, steps=20, size=(1200, 800), ex
 def _extras(w, app, pump, folder):
     """The help page, before/after (split and side by side) and the export dialog with its progress bar,
     from the same window."""
-    help_dialog = w.show_help(0)
+    help_dialog = w.dialogs.show_help(0)
     help_dialog.resize(760, 600)
     pump(lambda: False, 0.2)
     help_dialog.grab().save(os.path.join(folder, "shortcuts.png"))
@@ -87,14 +87,14 @@ def _extras(w, app, pump, folder):
     pump(lambda: False, 0.3)
     w.grab().save(os.path.join(folder, "side_by_side.png"))
     w.actions_["compare_side"].setChecked(False)
-    dlg = w.export_frames_dialog("gif")
+    dlg = w.exporter.open_dialog("gif")
     dlg.overlay.setChecked(True)
     dlg.scale.setCurrentIndex(dlg.scale.findData(4))
     dlg.path.setText(os.path.join(tempfile.mkdtemp(prefix="dragedit-shot-"), "edit.gif"))
     dlg.start()
     pump(lambda: dlg.progress.value() >= max(2, dlg.progress.maximum() // 3) or not dlg.running, 30)
     dlg.grab().save(os.path.join(folder, "export_dialog.png"))
-    pump(lambda: not w.exporting, 60)
+    pump(lambda: not w.exporter.busy, 60)
     dlg.close()
 
 

@@ -40,7 +40,7 @@ def take_screenshots(folder, model="default", seed=3, size=(1300, 860)) -> list:
             time.sleep(0.005)
 
     def settle():
-        pump(lambda: w.semantics.preview.idle() and w.frame_is_current)
+        pump(lambda: w.semantics.preview.idle() and w.doc.frame_ok)
         pump(lambda: False, 0.2)
 
     def save(name):
@@ -84,7 +84,7 @@ def take_screenshots(folder, model="default", seed=3, size=(1300, 860)) -> list:
         sem.reset()  # back to the seed's face for the part selection
         settle()
         w.masks.set_tool("mask")
-        lm = landmarks.detect(w.frame)
+        lm = landmarks.detect(w.doc.frame)
         eye = lm[faces.LANDMARK_INDEX["l_pupil"]]
         vp = w.canvas.viewport()
         pos = at(*eye)

@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self._bind_document()
         self.window_state = WindowState(self.settings, self, self.panel, self.actions_)   # kept between launches
         self.window_state.restore()
-        self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], self.toggle_run)   # Space, \\
+        self.keys = HeldKeys(self, self.canvas, self.actions_["compare_hold"], lambda: self.runs.toggle())   # Space, \\
         self.keys.install()
         self._update_actions()
         self.models.show_no_model("")
@@ -106,15 +106,6 @@ class MainWindow(QMainWindow):
     # =============================================================== the document's state (read-only here)
     session = property(lambda self: self.doc.session)
     model_path = property(lambda self: self.doc.model_path)
-    source = property(lambda self: self.doc.source)
-    frame = property(lambda self: self.doc.frame)
-    run_frames = property(lambda self: self.doc.run_frames)
-    undo_stack = property(lambda self: self.doc.undo_stack)
-    worker = property(lambda self: self.doc.worker)
-    timeline = property(lambda self: self.doc.timeline)
-    running = property(lambda self: self.doc.running)
-    frame_is_current = property(lambda self: self.doc.frame_ok,
-                                doc="The frame on screen shows the session's current latent (not a run's step).")
 
     def _bind_document(self):
         """The views follow the document's signals; nothing here changes the edit state itself."""
@@ -157,7 +148,7 @@ class MainWindow(QMainWindow):
         self.timeline_bar = TimelineBar()
         self.timeline_slider, self.timeline_label = self.timeline_bar.slider, self.timeline_bar.label
         self.banner = RecoveryBanner()
-        self.banner.recoverRequested.connect(self.recover_session)
+        self.banner.recoverRequested.connect(lambda: self.sessions.recover())
         central = QWidget()
         col = QVBoxLayout(central)
         col.setContentsMargins(0, 0, 0, 0)
@@ -171,7 +162,8 @@ class MainWindow(QMainWindow):
         self.points_model = PairsModel(self.doc, self)   # the Points list reads the document's pairs
         self.panel.set_points_model(self.points_model)
         self.points = PointsController(self.doc, self.canvas, self.panel, self.points_model, self)
-        self.exporter = ExportController(self.doc, self.panel, self.settings, self.files, self.give_focus_back_after,
+        self.exporter = ExportController(self.doc, self.panel, self.settings, self.files,
+                                         self.dialogs.give_focus_back_after,
                                          self)
         self.image_save = ImageSave(self.doc, self.panel.overlay, self.files, lambda *m: self.show_message(*m),
                                     lambda *t: self.status(*t))
@@ -191,10 +183,6 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.toolbar)
 
         self.status_view = StatusView(self.statusBar(), device_text(self.device, self.precision))
-        sv = self.status_view   # its fields keep their old names here (tests and controllers read them)
-        self.status_iter, self.status_rate, self.status_loss = sv.iteration, sv.rate, sv.loss
-        self.status_dist, self.status_pos, self.status_zoom = sv.dist, sv.pos, sv.zoom
-        self.status_device, self.status_busy = sv.device, sv.busy
         self.semantics = SemanticsController(self.doc, self, self.dock, self.canvas, self.actions_,   # Semantics
                                              self.points.click, self.panel.mask_mode, self.status)   # panel, ghosts
         cancel, status = self.actions_["cancel"], self.status
@@ -209,10 +197,10 @@ class MainWindow(QMainWindow):
                                   lambda: self.points.pending, self.status, self._update_actions)   # Start/Stop
         app = FileServices(self.files, lambda *m: self.show_message(*m), lambda *t: self.status(*t),
                            self.need_session, self.source_stem, self.latent.apply_params, self.latent.replace_image,
-                           self.models, self.settings, self, self.give_focus_back_after)
+                           self.models, self.settings, self, self.dialogs.give_focus_back_after)
         self.sessions = SessionIO(self.doc, self.panel, self.canvas, self.banner, self.recovery, app)   # sessions,
         self.photos = PhotoOpen(self.doc, app)                                                   # photos
-        self.history_view = QUndoView(self.undo_stack)   # Edit > History: click an entry to go back to it
+        self.history_view = QUndoView(self.doc.undo_stack)   # Edit > History: click an entry to go back to it
         self.history_view.setEmptyLabel("Start")
         self.history_dock = make_dock("History", "history", self.history_view, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.history_dock)
@@ -232,15 +220,6 @@ class MainWindow(QMainWindow):
             act.setStatusTip(f"Show or hide the {act.text()} panel")
         return acts
 
-    # =============================================================== messages and dialogs
-    # Edit › Preferences, Help, About and giving the canvas the keys back after a dialog: window_dialogs.py
-    open_preferences = property(lambda self: self.dialogs.open_preferences)
-    give_focus_back_after = property(lambda self: self.dialogs.give_focus_back_after)
-    show_help = property(lambda self: self.dialogs.show_help)
-    show_about = property(lambda self: self.dialogs.show_about)
-    preferences_dialog = property(lambda self: self.dialogs.preferences)
-    help_dialog = property(lambda self: self.dialogs.help)
-
     def show_message(self, kind, title, text):
         """Every message box goes through here (non-modal; tests replace this method)."""
         self.messages.append((kind, title, text))
@@ -255,7 +234,7 @@ class MainWindow(QMainWindow):
         showing where the open model runs. precision None: what the command line asked for."""
         self.device, self.precision, note = app_device(device, precision or self._precision_asked)
         if self.session is None:
-            self.status_device.setText(device_text(self.device, self.precision))
+            self.status_view.device.setText(device_text(self.device, self.precision))
         if note:
             self.status(note, 0)
 
@@ -268,8 +247,6 @@ class MainWindow(QMainWindow):
     def open_model(self, path, seed=None, background=None) -> bool:
         """See ModelController.open: False, after a message, leaves the current model and edits."""
         return self.models.open(path, seed, background)
-
-    model_loader = property(lambda self: self.models.loader, doc="A ModelLoader while a large model is read.")
 
     def _forget_view(self):
         """Before another model is opened: the old edit is autosaved, its mask overlay goes."""
@@ -285,13 +262,6 @@ class MainWindow(QMainWindow):
     def _installed(self, path):
         self.recent.add(path)
         self._update_actions()
-
-    # =============================================================== frames
-    last_progress = property(lambda self: self.status_view.last_progress, doc="(result, rate) of the newest step.")
-
-    # =============================================================== points (see points_controller.py)
-    pending = property(lambda self: self.points.pending, doc="A handle waiting for its target, or None.")
-    selected = property(lambda self: self.points.selected, doc="The selected pair's index, or -1.")
 
     def _show_points_state(self):
         self.status_view.show_pairs(self.doc.pairs())
@@ -312,7 +282,7 @@ class MainWindow(QMainWindow):
 
     def _show_source(self):
         """Title, Latent panel and seed box name where the image came from."""
-        kind, name = self.source
+        kind, name = self.doc.source
         text = f"{kind} {name}"
         self.panel.show_source(text, None if kind == "seed" else text)
         self._update_actions()
@@ -320,7 +290,7 @@ class MainWindow(QMainWindow):
     def source_stem(self) -> str:
         """A file name (no extension) for what is on screen, after where it came from: seed5,
         sample_face (a photo), the latent's or the session's own name."""
-        kind, name = self.source
+        kind, name = self.doc.source
         if kind == "seed":
             return f"seed{name}"
         stem = Path(str(name)).stem
@@ -331,19 +301,9 @@ class MainWindow(QMainWindow):
 
     def _render_start(self):
         """The start image, rendered here when no frame of it was kept (never during a run)."""
-        if self.session is None or self.running or not self.doc.worker.wait_idle(5):
+        if self.session is None or self.doc.running or not self.doc.worker.wait_idle(5):
             return None
         return self.session.render(self.session.ws_initial)
-
-    # =============================================================== run
-    def toggle_run(self):
-        self.runs.toggle()
-
-    def start_run(self) -> bool:
-        return self.runs.start()
-
-    def stop_run(self, wait=False):
-        self.runs.stop(wait)
 
     # =============================================================== export
     def need_session(self) -> bool:
@@ -351,58 +311,6 @@ class MainWindow(QMainWindow):
             self.show_message("info", "No model", "Open a model first (File › Open model, Ctrl+O).")
             return False
         return True
-
-    def save_image_dialog(self):
-        if self.need_session():
-            self.image_save.dialog(self.source_stem())
-
-    def save_image(self, path) -> bool:
-        return self.image_save.save(path)
-
-    def export_frames_dialog(self, kind="gif"):
-        """The export dialog (options, where to, progress and Cancel), non-modal; returns it."""
-        return self.exporter.open_dialog(kind) if self.need_session() else None
-
-    def export_frames(self, path, kind=None, options=None) -> bool:
-        """Start writing the run's frames in the background (see ExportController.export)."""
-        return self.exporter.export(path, kind, options)
-
-    @property
-    def exporting(self) -> bool:
-        return self.exporter.busy
-
-    @property
-    def export_dialog(self):
-        return self.exporter.dialog
-
-    def save_latent(self, path) -> bool:
-        return self.sessions.save_latent(path)
-
-    def load_latent(self, path) -> bool:
-        return self.sessions.load_latent(path)
-
-    # =============================================================== photos (see photo_open.py)
-    def open_image_dialog(self):
-        self.photos.open_dialog()
-
-    def open_image(self, path):
-        """Show the inversion dialog for a photo (non-blocking); returns it, or None on a bad file."""
-        return self.photos.open(path)
-
-    def apply_inversion(self, res, path) -> bool:
-        return self.photos.apply(res, path)
-
-    invert_dialog = property(lambda self: self.photos.dialog)
-
-    # =============================================================== sessions (see session_io.py)
-    def save_session(self, path) -> bool:
-        return self.sessions.save(path)
-
-    def open_session(self, path) -> bool:
-        return self.sessions.open(path)
-
-    def recover_session(self) -> bool:
-        return self.sessions.recover()
 
     # =============================================================== drag and drop
     def dragEnterEvent(self, event):
@@ -417,13 +325,13 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path):
         """Open whatever file the user dropped (see gui/file_drop.py)."""
-        return open_dropped(path, open_image=self.open_image, open_session=self.open_session,
-                            load_latent=self.load_latent, open_model=self.open_model,
+        return open_dropped(path, open_image=self.photos.open, open_session=self.sessions.open,
+                            load_latent=self.sessions.load_latent, open_model=self.open_model,
                             has_session=lambda: self.session is not None, show_message=self.show_message)
 
     # =============================================================== misc
     def _update_actions(self):
-        has, running = self.session is not None, self.running
+        has, running = self.session is not None, self.doc.running
         update_actions(self.actions_, self.doc)
         self.panel.space.setEnabled(has and not running)
         self.panel.seed.setEnabled(has)
@@ -439,14 +347,8 @@ class MainWindow(QMainWindow):
         """A remembered value (gui/settings.py's WINDOW_SETTINGS names each key, type and default)."""
         return read_setting(self.settings, key)
 
-    def setting_widgets(self) -> dict:
-        return self.window_state.widgets()
-
-    def save_settings(self):
-        self.window_state.save()
-
     def _unsaved(self) -> bool:
-        return not self.undo_stack.isClean() and self.recovery.worth_saving(self.session)
+        return not self.doc.undo_stack.isClean() and self.recovery.worth_saving(self.session)
 
     def ask_quit(self) -> bool:
         return ask_quit(self, self.settings)
@@ -459,12 +361,12 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._closing = True
             try:
-                self.stop_run(wait=True)
+                self.runs.stop(wait=True)
                 self.models.wait()   # a large model still being read: let it finish
                 self.exporter.shutdown()
-                if self.sessions.autosave() and self.undo_stack.isClean():
+                if self.sessions.autosave() and self.doc.undo_stack.isClean():
                     self.recovery.mark_offered()   # saved as a session already: nothing to offer
-                self.save_settings()
+                self.window_state.save()
             finally:
                 self.warp_preview.shutdown()   # issue 24
                 self.doc.shutdown()

@@ -63,6 +63,6 @@ def face_win(qtbot, settings, messages):
     """The window at 1200x800 on the shipped face model, seed 0."""
     w = make_window(qtbot, settings, DEFAULT_GENERATOR, seed=0)
     w.resize(1200, 800)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=20000)
     yield w
     w.close()

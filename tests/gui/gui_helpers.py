@@ -23,7 +23,7 @@ def make_window(qtbot, settings, model, seed=1):
     w.show()
     qtbot.waitExposed(w)
     if w.session is not None:
-        qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+        qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     return w
 
 
@@ -42,14 +42,14 @@ def add_pair(w, h, t):
 
 
 def wait_run_end(qtbot, w, timeout=20000):
-    qtbot.waitUntil(lambda: not w.running, timeout=timeout)
+    qtbot.waitUntil(lambda: not w.doc.running, timeout=timeout)
 
 
 def run_a_few(qtbot, w, steps=5):
     add_pair(w, (20, 20), (44, 40))
     w.panel.steps.setValue(steps)
     w.panel.stop_distance.setValue(0.1)
-    w.start_run()
+    w.runs.start()
     wait_run_end(qtbot, w)
 
 

@@ -33,7 +33,7 @@ def test_accept_makes_the_proposal_the_mask_in_one_undoable_step(qtbot, win):
     assert win.grab().save(f"{SHOTS}/auto_region.png")
     qtbot.mouseClick(auto.accept_button, Qt.MouseButton.LeftButton)
     assert np.array_equal(win.session.mask, expected) and win.session.mask_mode == "flexible"
-    assert win.undo_stack.undoText() == "Auto region mask"
+    assert win.doc.undo_stack.undoText() == "Auto region mask"
     assert auto.proposal is None and not auto.bar.isVisible()
     add_pair(win, (40, 40), (44, 44))
     qtbot.wait(400)

@@ -46,7 +46,7 @@ def test_click_creates_pair_at_image_coordinates(win):
         assert c.zoom != 1
         ph, pt = wpos(w, *h), wpos(w, *t)
         QTest.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, ph)
-        assert w.pending is not None and not w.session.pairs
+        assert w.points.pending is not None and not w.session.pairs
         QTest.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt)
         assert len(w.session.pairs) == 1
         pair = w.session.pairs[0]
@@ -92,7 +92,7 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor_and_pans(win):
     QTest.mouseRelease(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(350, 300))
     QTest.keyRelease(win, Qt.Key.Key_Space)
     assert c.horizontalScrollBar().value() == hv + 50
-    assert not win.running and not win.session.pairs and win.pending is None
+    assert not win.doc.running and not win.session.pairs and win.points.pending is None
     win.actions_["fit"].trigger()
     assert c.horizontalScrollBar().maximum() == 0
 
@@ -116,13 +116,13 @@ def test_right_click_and_delete_remove_pairs(win):
 def test_start_refused_without_a_complete_pair(win):
     # issue 16: no modal dialog; the status bar says why and the Points list lights up
     QTest.keyClick(win, Qt.Key.Key_Space)
-    assert not win.running
+    assert not win.doc.running
     assert not win.messages
     assert "complete pair" in win.statusBar().currentMessage()
     assert win.panel.flashing      # the Points list lights up
     click(win, 10, 10)  # a handle without its target is still not a pair
     win.actions_["start_stop"].trigger()
-    assert not win.running and "needs its target" in win.statusBar().currentMessage()
+    assert not win.doc.running and "needs its target" in win.statusBar().currentMessage()
     assert not win.messages
 
 
@@ -131,14 +131,15 @@ def test_start_updates_canvas_and_stop_answers_within_one_iteration(qtbot, win):
     add_pair(w, (20, 20), (40, 30))
     w.panel.steps.setValue(5000)
     w.panel.stop_distance.setValue(0.1)
-    first = w.frame.copy()
+    first = w.doc.frame.copy()
     start_handle = w.session.pairs[0].handle
     QTest.keyClick(w, Qt.Key.Key_Space)  # Space starts
-    assert w.running
-    qtbot.waitUntil(lambda: w.last_progress is not None and w.last_progress[0].iteration >= 4, timeout=20000)
-    assert not np.array_equal(w.frame, first), "the picture follows the run"
-    assert w.status_iter.text().startswith("iteration") and "it/s" in w.status_rate.text()
-    assert "loss" in w.status_loss.text() and "px" in w.status_dist.text()
+    assert w.doc.running
+    sv = w.status_view
+    qtbot.waitUntil(lambda: sv.last_progress is not None and sv.last_progress[0].iteration >= 4, timeout=20000)
+    assert not np.array_equal(w.doc.frame, first), "the picture follows the run"
+    assert w.status_view.iteration.text().startswith("iteration") and "it/s" in w.status_view.rate.text()
+    assert "loss" in w.status_view.loss.text() and "px" in w.status_view.dist.text()
     at_stop = w.session.iteration
     t0 = time.perf_counter()
     QTest.keyClick(w, Qt.Key.Key_Space)  # Space stops
@@ -147,8 +148,8 @@ def test_start_updates_canvas_and_stop_answers_within_one_iteration(qtbot, win):
     assert w.session.iteration <= at_stop + 1
     assert "Stopped" in w.statusBar().currentMessage()
     # what is on screen is the latent that is kept
-    assert np.array_equal(w.frame, w.session.render())
-    assert len(w.timeline) == w.session.iteration and w.timeline_slider.isEnabled()  # start + one per step
+    assert np.array_equal(w.doc.frame, w.session.render())
+    assert len(w.doc.timeline) == w.session.iteration and w.timeline_slider.isEnabled()  # start + one per step
     # the canvas and the list show the session's tracked handles
     assert w.session.pairs[0].handle != start_handle
     assert w.canvas.pairs[0][0] == pytest.approx(w.session.pairs[0].handle, abs=1e-9)
@@ -161,7 +162,7 @@ def test_dragging_points_during_a_run_is_honoured(qtbot, win):
     add_pair(w, (20, 20), (44, 40))
     w.panel.steps.setValue(5000)
     w.panel.stop_distance.setValue(0.1)
-    w.start_run()
+    w.runs.start()
     qtbot.waitUntil(lambda: w.session.iteration >= 2, timeout=20000)
     # move the target while the optimisation runs
     target = w.session.pairs[0].target
@@ -173,8 +174,9 @@ def test_dragging_points_during_a_run_is_honoured(qtbot, win):
     tol = 0.5 / c.zoom + 1e-6
     assert w.session.pairs[0].target == pytest.approx(new_target, abs=tol)
     it = w.session.iteration
-    qtbot.waitUntil(lambda: w.last_progress[0].iteration >= it + 2, timeout=20000)
-    assert w.last_progress[0].targets[0] == pytest.approx(new_target, abs=tol), "the run uses the new target"
+    qtbot.waitUntil(lambda: w.status_view.last_progress[0].iteration >= it + 2, timeout=20000)
+    progress = w.status_view.last_progress[0]
+    assert progress.targets[0] == pytest.approx(new_target, abs=tol), "the run uses the new target"
     # move the handle: tracking continues from where the user put it
     handle = w.session.pairs[0].handle
     new_handle = (8.0, 54.0)
@@ -182,13 +184,13 @@ def test_dragging_points_during_a_run_is_honoured(qtbot, win):
     QTest.mouseMove(c.viewport(), wpos(w, *new_handle))
     QTest.mouseRelease(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, *new_handle))
     it = w.session.iteration
-    qtbot.waitUntil(lambda: w.last_progress[0].iteration >= it + 3, timeout=20000)
+    qtbot.waitUntil(lambda: w.status_view.last_progress[0].iteration >= it + 3, timeout=20000)
     r2 = w.session.options()["r2"]
     h = w.session.pairs[0].handle
     assert math.dist(h, new_handle) <= 3 * r2 + 1, "the user's handle won over tracking"
     assert math.dist(h, handle) > 10
-    w.stop_run(wait=True)
-    assert not w.running
+    w.runs.stop(wait=True)
+    assert not w.doc.running
     # the whole run (with the edits made during it) is one undo step
     w.undo()
     assert w.session.pairs[0].target == pytest.approx((44, 40), abs=0.5)
@@ -197,12 +199,12 @@ def test_dragging_points_during_a_run_is_honoured(qtbot, win):
 def test_start_with_every_handle_already_at_its_target_says_so_and_changes_nothing(qtbot, win):
     add_pair(win, (20, 20), (24, 23))
     win.panel.stop_distance.setValue(10.0)
-    ws, entries = win.session.ws.clone(), len(win.undo_stack)
-    assert not win.start_run()
-    assert not win.running and "already within 10 px" in win.statusBar().currentMessage()
-    assert torch.equal(win.session.ws, ws) and len(win.undo_stack) == entries and win.timeline == []
+    ws, entries = win.session.ws.clone(), len(win.doc.undo_stack)
+    assert not win.runs.start()
+    assert not win.doc.running and "already within 10 px" in win.statusBar().currentMessage()
+    assert torch.equal(win.session.ws, ws) and len(win.doc.undo_stack) == entries and win.doc.timeline == []
     QTest.keyClick(win.canvas, Qt.Key.Key_Space)        # Space again: still nothing to do
-    assert not win.running and win.session.iteration == 0 and win.status_iter.text() == ""
+    assert not win.doc.running and win.session.iteration == 0 and win.status_view.iteration.text() == ""
 
 
 def test_errors_in_the_worker_become_messages(qtbot, win, monkeypatch):
@@ -212,12 +214,12 @@ def test_errors_in_the_worker_become_messages(qtbot, win, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(win.session, "step", broken)
-    win.start_run()
+    win.runs.start()
     wait_run_end(qtbot, win)
     assert "boom" in win.messages[-1][2]
     monkeypatch.undo()
     win.panel.steps.setValue(2)
-    assert win.start_run()  # and the next run works
+    assert win.runs.start()  # and the next run works
     wait_run_end(qtbot, win)
     assert win.session.iteration >= 1
 
@@ -229,8 +231,8 @@ def test_worker_never_queues_frames(qtbot, win):
     w.panel.steps.setValue(5000)
     w.panel.stop_distance.setValue(0.1)
     got = []
-    w.worker.frameReady.connect(lambda: got.append(1))
-    w.start_run()
+    w.doc.worker.frameReady.connect(lambda: got.append(1))
+    w.runs.start()
     qtbot.waitUntil(lambda: w.session.iteration >= 2, timeout=20000)
     it0 = w.session.iteration
     got.clear()
@@ -239,7 +241,7 @@ def test_worker_never_queues_frames(qtbot, win):
     QApplication.processEvents()
     assert it1 - it0 >= 3
     assert len(got) <= 2, f"{len(got)} notifications for {it1 - it0} iterations"
-    w.stop_run(wait=True)
+    w.runs.stop(wait=True)
 
 
 def test_closing_during_a_run_stops_cleanly(qtbot, settings, messages, gen_path):
@@ -247,13 +249,13 @@ def test_closing_during_a_run_stops_cleanly(qtbot, settings, messages, gen_path)
     add_pair(w, (20, 20), (44, 40))
     w.panel.steps.setValue(5000)
     w.panel.stop_distance.setValue(0.1)
-    w.start_run()
+    w.runs.start()
     qtbot.waitUntil(lambda: w.session.iteration >= 1, timeout=20000)
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 10
-    assert not w.worker.isRunning()
-    assert not w.running
+    assert not w.doc.worker.isRunning()
+    assert not w.doc.running
     # what was being edited was saved for File > Recover last session
     assert (settings_dir(settings) / "autosave.json").is_file()
     w2 = make_window(qtbot, settings, None)
@@ -280,16 +282,16 @@ def test_event_loop_stays_responsive_during_a_run(qtbot, win, capsys):
         gaps.append(now - last[0])
         last[0] = now
 
-    w.worker.wait_idle()  # after the one-time warm-up of torch's optimiser imports
+    w.doc.worker.wait_idle()  # after the one-time warm-up of torch's optimiser imports
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
     last[0] = time.perf_counter()
-    w.start_run()
+    w.runs.start()
     wait_run_end(qtbot, w, timeout=30000)
     timer.stop()
-    its = w.last_progress[0].iteration
+    its = w.status_view.last_progress[0].iteration
     worst = max(gaps) * 1000
     with capsys.disabled():
         print(f"\nevent-loop probe: {len(gaps)} ticks over {its} iterations, worst gap {worst:.0f} ms, "
@@ -337,36 +339,36 @@ def test_mask_painting_changes_the_session_mask(win):
 
 def test_undo_after_a_run_restores_the_first_image_exactly(qtbot, win):
     w = win
-    first = w.frame.copy()
+    first = w.doc.frame.copy()
     ws0 = w.session.ws.clone()
     add_pair(w, (20, 20), (44, 40))
     w.panel.steps.setValue(6)
     w.panel.stop_distance.setValue(0.1)
-    w.start_run()
+    w.runs.start()
     wait_run_end(qtbot, w)
-    final = w.frame.copy()
+    final = w.doc.frame.copy()
     assert not np.array_equal(final, first)
-    assert "Drag" in w.undo_stack.undoText()
+    assert "Drag" in w.doc.undo_stack.undoText()
     QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert np.array_equal(w.frame, first)
+    assert np.array_equal(w.doc.frame, first)
     assert torch.equal(w.session.ws, ws0)
     assert np.array_equal(w.session.render(), first)
     assert w.session.pairs[0].handle == pytest.approx(w.canvas.pairs[0][0])
     QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert np.array_equal(w.frame, final)
+    assert np.array_equal(w.doc.frame, final)
     # the timeline picks a frame of the run and editing continues from there
     w.timeline_slider.setValue(2)
-    entry = w.timeline[2]
-    assert torch.equal(w.session.ws, entry["ws"]) and np.array_equal(w.frame, entry["frame"])
+    entry = w.doc.timeline[2]
+    assert torch.equal(w.session.ws, entry["ws"]) and np.array_equal(w.doc.frame, entry["frame"])
     w.timeline_slider.setValue(3)
     w.undo()  # the slider moves merge into one step
-    assert np.array_equal(w.frame, final)
+    assert np.array_equal(w.doc.frame, final)
     # seed changes are undoable too
     w.panel.seed.setValue(7)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
-    assert w.session.seed == 7 and not np.array_equal(w.frame, final)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
+    assert w.session.seed == 7 and not np.array_equal(w.doc.frame, final)
     w.undo()
-    assert w.session.seed == 1 and w.panel.seed.value() == 1 and np.array_equal(w.frame, final)
+    assert w.session.seed == 1 and w.panel.seed.value() == 1 and np.array_equal(w.doc.frame, final)
 
 
 # --------------------------------------------------------------------------- files
@@ -374,22 +376,22 @@ def test_undo_after_a_run_restores_the_first_image_exactly(qtbot, win):
 def test_export_writes_files_with_the_right_frame_count(qtbot, win, tmp_path):
     import cv2
     w = win
-    assert not w.export_frames(tmp_path / "none.gif")  # nothing to export yet: a message
+    assert not w.exporter.export(tmp_path / "none.gif")  # nothing to export yet: a message
     assert "no frames" in w.messages[-1][2]
     run_a_few(qtbot, w, steps=5)
-    n = len(w.timeline)
+    n = len(w.doc.timeline)
     assert n == 5  # one frame per iteration: the start image, then the image after each step
     w.panel.fps.setValue(12)
     w.files.ask_save_path = lambda *a, **k: str(tmp_path / "edit.gif")
     w.actions_["export_gif"].trigger()  # issue 16: an options dialog, then the export runs in the background
-    dlg = w.export_dialog
+    dlg = w.exporter.dialog
     dlg.browse()
     assert dlg.start()
-    qtbot.waitUntil(lambda: not w.exporting, timeout=30000)
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=30000)
     with Image.open(tmp_path / "edit.gif") as im:
         assert im.n_frames == n and im.size == (64, 64)
-    assert w.export_frames(tmp_path / "edit.mp4", "mp4")
-    qtbot.waitUntil(lambda: not w.exporting, timeout=30000)
+    assert w.exporter.export(tmp_path / "edit.mp4", "mp4")
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=30000)
     cap = cv2.VideoCapture(str(tmp_path / "edit.mp4"))
     count = 0
     while cap.read()[0]:
@@ -397,17 +399,17 @@ def test_export_writes_files_with_the_right_frame_count(qtbot, win, tmp_path):
     cap.release()
     assert count == n
     w.panel.overlay.setChecked(True)
-    assert w.export_frames(tmp_path / "seq", "png")
-    qtbot.waitUntil(lambda: not w.exporting, timeout=30000)
+    assert w.exporter.export(tmp_path / "seq", "png")
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=30000)
     files = sorted((tmp_path / "seq").glob("*.png"))
     assert len(files) == n
     with Image.open(files[0]) as im:
         assert im.size[0] > 64  # the overlay upscales small frames
-    assert w.save_image(tmp_path / "img.png")
+    assert w.image_save.save(tmp_path / "img.png")
     w.panel.overlay.setChecked(False)
-    assert w.save_image(tmp_path / "plain.png")
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "plain.png")), w.frame)
-    assert not w.save_image(tmp_path / "bad.xyz")
+    assert w.image_save.save(tmp_path / "plain.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "plain.png")), w.doc.frame)
+    assert not w.image_save.save(tmp_path / "bad.xyz")
     assert "extension" in w.messages[-1][2]
 
 
@@ -418,42 +420,42 @@ def test_latent_and_session_round_trip(qtbot, win, tmp_path):
     mask = np.zeros((64, 64), bool)
     mask[10:30, 10:30] = True
     w.session.set_mask(mask, "fixed")
-    assert w.save_latent(tmp_path / "lat.npz")
-    assert w.save_session(tmp_path / "s.json")
+    assert w.sessions.save_latent(tmp_path / "lat.npz")
+    assert w.sessions.save(tmp_path / "s.json")
     assert (tmp_path / "s.json").is_file() and (tmp_path / "s.npz").is_file()
     pairs = [(p.handle, p.target) for p in w.session.pairs]
     w.panel.seed.setValue(11)
     w.points.reset()
     w.masks.clear_mask()
     assert not w.session.pairs and not torch.equal(w.session.ws, ws)
-    assert w.open_session(tmp_path / "s.json")
+    assert w.sessions.open(tmp_path / "s.json")
     assert torch.equal(w.session.ws, ws)
     assert [(p.handle, p.target) for p in w.session.pairs] == pairs
     assert np.array_equal(w.session.mask, mask) and w.session.mask_mode == "fixed"
     assert np.array_equal(w.canvas.mask, mask) and w.panel.mask_mode.currentData() == "fixed"
     assert w.panel.seed.value() == 1
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     w.panel.seed.setValue(12)
-    assert w.load_latent(tmp_path / "lat.npz")
+    assert w.sessions.load_latent(tmp_path / "lat.npz")
     assert torch.equal(w.session.ws, ws)
     # broken files: a message, and nothing changes
     (tmp_path / "junk.json").write_text("{not json")
-    assert not w.open_session(tmp_path / "junk.json")
+    assert not w.sessions.open(tmp_path / "junk.json")
     assert "session" in w.messages[-1][2]
-    assert not w.load_latent(tmp_path / "junk.json")
+    assert not w.sessions.load_latent(tmp_path / "junk.json")
     assert torch.equal(w.session.ws, ws)
 
 
 def test_bad_model_file_gives_a_message_and_keeps_the_model(qtbot, win, tmp_path):
     w = win
     add_pair(w, (20, 20), (44, 40))
-    session, frame = w.session, w.frame.copy()
+    session, frame = w.session, w.doc.frame.copy()
     bad = tmp_path / "broken.pkl"
     bad.write_bytes(b"\x80\x04this is not a pickle at all")
     w.files.ask_open_path = lambda *a, **k: str(bad)
     w.actions_["open_model"].trigger()
     assert w.messages and str(bad) in w.messages[-1][2]
-    assert w.session is session and len(session.pairs) == 1 and np.array_equal(w.frame, frame)
+    assert w.session is session and len(session.pairs) == 1 and np.array_equal(w.doc.frame, frame)
     # an image given as a model (a dropped image opens File > Open image instead)
     png = tmp_path / "face.png"
     Image.fromarray(frame).save(png)
@@ -484,14 +486,14 @@ def test_opens_without_the_default_model(qtbot, settings, messages, gen_path, mo
     click_pos = QPoint(100, 100)
     QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, click_pos)
     w.undo()
-    assert not w.running
+    assert not w.doc.running
     # a model dropped onto the window opens
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(gen_path))])
     w.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                            Qt.KeyboardModifier.NoModifier))
     assert w.session is not None
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     assert w.model_path.name == "g.pt" and w.panel.model_resolution.text().startswith("64")
     w.close()
 
@@ -528,7 +530,7 @@ def test_settings_and_recent_files_are_remembered(qtbot, settings, messages, gen
 
 def test_about_box_names_the_version(win):
     from dragedit import __version__
-    box = win.show_about()
+    box = win.dialogs.show_about()
     assert __version__ in box.text()
     box.close()
     for a in win.actions_.values():  # every shortcut is named in its tooltip
@@ -571,9 +573,9 @@ def test_random_ui_actions_never_raise(qtbot, win):
             key, mod = rng.choice(keys)
             QTest.keyClick(w, key, mod)
         elif kind == "start":
-            w.actions_["start_stop"].trigger() if not w.running else None
+            w.actions_["start_stop"].trigger() if not w.doc.running else None
         elif kind == "stop":
-            w.stop_run()
+            w.runs.stop()
         elif kind == "undo":
             w.actions_["undo"].trigger()
         elif kind == "redo":
@@ -590,13 +592,13 @@ def test_random_ui_actions_never_raise(qtbot, win):
         elif kind == "timeline" and w.timeline_slider.isEnabled():
             w.timeline_slider.setValue(rng.randrange(0, w.timeline_slider.maximum() + 1))
         qtbot.wait(rng.choice([0, 1, 5, 20]))
-    w.stop_run(wait=True)
-    assert not w.running
+    w.runs.stop(wait=True)
+    assert not w.doc.running
     # still responsive: a timer fires, a render arrives, a new pair can be added and run
     fired = []
     QTimer.singleShot(0, lambda: fired.append(1))
     qtbot.waitUntil(lambda: bool(fired), timeout=2000)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     w.actions_["points_tool"].trigger()
     w.points.cancel_pending()
     w.points.reset()
@@ -604,10 +606,10 @@ def test_random_ui_actions_never_raise(qtbot, win):
     add_pair(w, (10, 10), (30, 30))
     assert len(w.session.pairs) == 1
     w.panel.steps.setValue(2)
-    assert w.start_run()
+    assert w.runs.start()
     wait_run_end(qtbot, w)
     assert w.session.iteration >= 1
-    print(f"\nrandom actions: {counts}; runs started {w.doc.runs_started}, undo entries {len(w.undo_stack)}, "
+    print(f"\nrandom actions: {counts}; runs started {w.doc.runs_started}, undo entries {len(w.doc.undo_stack)}, "
           f"pairs {len(w.session.pairs)}")
 
 
@@ -630,7 +632,7 @@ def test_open_image_inverts_and_the_edit_is_undoable(qtbot, win, tmp_path):
     w = win
     add_pair(w, (10, 10), (30, 30))
     ws_before = w.session.ws.clone()
-    dlg = w.open_image(photo_of(tmp_path))
+    dlg = w.photos.open(photo_of(tmp_path))
     assert dlg is not None and dlg.photo.shape == (64, 64, 3)
     assert not dlg.photo_view.pixmap().isNull()
     run_inversion(qtbot, dlg, steps=40, pti=False, space="w+")
@@ -638,7 +640,7 @@ def test_open_image_inverts_and_the_edit_is_undoable(qtbot, win, tmp_path):
     assert "PSNR" in dlg.recon_caption.text() and not dlg.recon_view.pixmap().isNull()
     ws = dlg.result.ws.clone()
     dlg.edit_button.click()
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     assert torch.equal(w.session.ws, ws)
     assert w.session.pairs == [] and w.session.mask is None
     assert "photo.png" in w.statusBar().currentMessage()
@@ -652,7 +654,7 @@ def test_open_image_inverts_and_the_edit_is_undoable(qtbot, win, tmp_path):
 def test_cancelling_an_inversion_changes_nothing(qtbot, win, tmp_path):
     w = win
     ws_before = w.session.ws.clone()
-    dlg = w.open_image(photo_of(tmp_path))
+    dlg = w.photos.open(photo_of(tmp_path))
     dlg.set_options(steps=5000, pti=False)
     assert dlg.start()
     assert dlg.cancel_button.text() == "Cancel"
@@ -669,12 +671,12 @@ def test_cancelling_an_inversion_changes_nothing(qtbot, win, tmp_path):
 def test_pivotal_tuning_opens_the_tuned_model_on_the_photo(qtbot, win, tmp_path, settings):
     from dragedit.io.checkpoint import load_generator
     w = win
-    dlg = w.open_image(photo_of(tmp_path, seed=7))
+    dlg = w.photos.open(photo_of(tmp_path, seed=7))
     run_inversion(qtbot, dlg, steps=15, pti=True, pti_steps=15)
     res = dlg.result
     assert res.pti_psnr is not None and res.pti_psnr > res.psnr
     dlg.accept()
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     saved = w.model_path
     assert saved.parent.name == "inversions" and saved.suffix == ".pt"
     assert torch.allclose(w.session.ws, res.ws)
@@ -687,7 +689,7 @@ def test_a_bad_image_file_gives_a_message_and_keeps_the_image(qtbot, win, messag
     bad = tmp_path / "notes.png"
     bad.write_text("this is not an image")
     ws_before = w.session.ws.clone()
-    assert w.open_image(bad) is None
+    assert w.photos.open(bad) is None
     kind, title, text = messages[-1]
     assert title == "Cannot open image" and "notes.png" in text
     assert torch.equal(w.session.ws, ws_before)
@@ -701,8 +703,8 @@ def test_dropping_a_photo_opens_the_inversion_dialog(qtbot, win, tmp_path):
     ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                     Qt.KeyboardModifier.NoModifier)
     w.dropEvent(ev)
-    assert w.invert_dialog.isVisible() and w.invert_dialog.path == path
-    w.invert_dialog.reject()
+    assert w.photos.dialog.isVisible() and w.photos.dialog.path == path
+    w.photos.dialog.reject()
 
 
 # --------------------------------------------------------------------------- other model families in the window
@@ -726,12 +728,12 @@ def test_the_window_opens_and_drags_every_model_family(qtbot, win, tmp_path, kin
     w = win
     path = _family_file(kind, tmp_path)
     assert w.open_model(path), w.messages[-1:]
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
-    assert w.frame.shape == (32, 32, 3)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=20000)
+    assert w.doc.frame.shape == (32, 32, 3)
     w.canvas.fit_to_window()
     add_pair(w, (10, 12), (16, 12))
     assert len(w.session.pairs) == 1
     w.panel.steps.setValue(2)
-    assert w.start_run()
+    assert w.runs.start()
     wait_run_end(qtbot, w, timeout=60000)
     assert w.session.iteration == 2 and not any(m[0] == "error" for m in w.messages)

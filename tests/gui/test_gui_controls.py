@@ -67,7 +67,7 @@ def test_help_lists_every_shortcut_from_the_actions(qtbot, win):
     w = win
     add_pair(w, (20, 20), (30, 30))              # the Undo menu item now reads "Undo Add pair"
     assert w.actions_["undo"].text().startswith("Undo Add pair")
-    dlg = w.show_help(0)
+    dlg = w.dialogs.show_help(0)
     qtbot.addWidget(dlg)
     rows = {dlg.table.item(r, 0).text(): (dlg.table.item(r, 1).text(), dlg.table.item(r, 2).text())
             for r in range(dlg.table.rowCount())}
@@ -102,7 +102,7 @@ def test_help_lists_every_shortcut_from_the_actions(qtbot, win):
         texts = [a.text().split("\t")[0].rstrip("…") for a in menus[menu].actions()]
         assert item in texts and path in guide, path
     dlg.close()
-    assert w.show_help(1).tabs.currentIndex() == 1
+    assert w.dialogs.show_help(1).tabs.currentIndex() == 1
 
 
 def qimage_array(img):
@@ -114,12 +114,12 @@ def qimage_array(img):
 
 def test_holding_backslash_shows_the_start_image(qtbot, win):
     w = win
-    start = w.frame.copy()
+    start = w.doc.frame.copy()
     add_pair(w, (20, 20), (44, 40))
     w.panel.steps.setValue(5)
-    w.start_run()
+    w.runs.start()
     wait_run_end(qtbot, w)
-    assert not np.array_equal(w.frame, start)
+    assert not np.array_equal(w.doc.frame, start)
     QTest.keyPress(w, Qt.Key.Key_Backslash)
     assert w.canvas.compare == "hold" and w.canvas.before_image is not None
     assert np.array_equal(qimage_array(w.canvas.before_image), start)
@@ -145,9 +145,9 @@ def test_holding_backslash_shows_the_start_image(qtbot, win):
     assert not pane.isVisible()
     # after a new seed the start image is that seed's image
     w.panel.seed.setValue(5)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     w.actions_["compare_hold"].setChecked(True)
-    assert np.array_equal(qimage_array(w.canvas.before_image), w.frame)
+    assert np.array_equal(qimage_array(w.canvas.before_image), w.doc.frame)
     w.actions_["compare_hold"].setChecked(False)
 
 
@@ -212,7 +212,7 @@ def test_quitting_with_unsaved_work_says_it_is_recoverable_then_offers_it_once(q
     w2.close()
     w3 = make_window(qtbot, settings, gen_path)
     assert not w3.banner.isVisibleTo(w3), "offered once"
-    w3.recover_session()  # still in the File menu
+    w3.sessions.recover()  # still in the File menu
     assert len(w3.session.pairs) == 1
     w3.close()
     w4 = make_window(qtbot, settings, gen_path)
@@ -279,7 +279,8 @@ def test_shortcuts_work_right_after_a_dialog_closes(qtbot, win, tmp_path):
     w = win
     w.activateWindow()
     run_a_few(qtbot, w, steps=3)
-    for open_dialog in (w.open_preferences, lambda: w.export_frames_dialog("gif"), lambda: w.show_help(0)):
+    dialogs = w.dialogs
+    for open_dialog in (dialogs.open_preferences, lambda: w.exporter.open_dialog("gif"), lambda: dialogs.show_help(0)):
         w.panel.seed.setFocus()      # wherever the keyboard was before (here: a seed just typed)
         dlg = open_dialog()
         qtbot.waitExposed(dlg)
@@ -306,7 +307,7 @@ def test_the_points_flash_lights_the_list_without_moving_anything(qtbot, win):
     box, view = w.panel.points_box, w.panel.points
     before = (box.geometry(), view.geometry(), box.contentsRect())
     base = view.palette().color(view.palette().ColorRole.Base)
-    assert not w.start_run()                          # no pairs: Start says why and lights up the list
+    assert not w.runs.start()                          # no pairs: Start says why and lights up the list
     assert w.panel.flashing and view.palette().color(view.palette().ColorRole.Base) != base
     QApplication.processEvents()
     assert (box.geometry(), view.geometry(), box.contentsRect()) == before
@@ -323,7 +324,7 @@ def test_the_points_list_and_the_canvas_share_one_selection_and_follow_live_move
     pair = lambda i: w.session.pairs[i]            # noqa: E731
     assert model.rowCount() == 2 and text(1, 2) == "{:.1f}, {:.1f}".format(*pair(1).target)
     sel.select(model.index(0, 0), sel.SelectionFlag.ClearAndSelect | sel.SelectionFlag.Rows)
-    assert w.selected == 0 and w.canvas.selected == 0
+    assert w.points.selected == 0 and w.canvas.selected == 0
     w.points.select(1)                                 # a click on a point on the canvas
     assert [i.row() for i in sel.selectedRows()] == [1]
     w.points.move_point(1, "target", 52.0, 46.0)        # dragging the target: the row follows at once

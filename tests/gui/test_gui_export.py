@@ -17,15 +17,15 @@ def run(qtbot, w, steps=8):
     add_pair(w, (20, 20), (44, 40))
     w.panel.steps.setValue(steps)
     w.panel.stop_distance.setValue(0.1)
-    assert w.start_run()
+    assert w.runs.start()
     wait_run_end(qtbot, w)
-    return len(w.timeline)
+    return len(w.doc.timeline)
 
 
 def export(qtbot, w, path, **opts):
     from dragedit.gui.export_controller import ExportOptions
-    assert w.export_frames(path, options=ExportOptions(**opts))
-    qtbot.waitUntil(lambda: not w.exporting, timeout=60000)
+    assert w.exporter.export(path, options=ExportOptions(**opts))
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=60000)
 
 
 def test_gif_keeps_the_marker_colours_of_the_png_frames(qtbot, win, tmp_path):
@@ -87,7 +87,7 @@ def test_the_event_loop_runs_during_an_export(qtbot, win, tmp_path, monkeypatch,
         now = time.perf_counter()
         gaps.append(now - last[0])
         last[0] = now
-        if w.exporting:
+        if w.exporter.busy:
             ticks.append(now)
 
     timer = QTimer()
@@ -97,8 +97,8 @@ def test_the_event_loop_runs_during_an_export(qtbot, win, tmp_path, monkeypatch,
     last[0] = time.perf_counter()
     progress = []
     w.exporter.progress.connect(lambda d, t: progress.append((d, t)))
-    assert w.export_frames(tmp_path / "edit.gif", "gif")
-    qtbot.waitUntil(lambda: not w.exporting, timeout=60000)
+    assert w.exporter.export(tmp_path / "edit.gif", "gif")
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=60000)
     timer.stop()
     with capsys.disabled():
         print(f"\nevent-loop probe during export: {len(ticks)} ticks over {n} frames, worst gap "
@@ -114,14 +114,14 @@ def test_cancel_leaves_no_half_written_file(qtbot, win, tmp_path, monkeypatch, k
     w = win
     run(qtbot, w, steps=12)
     slow_frames(monkeypatch, 0.05)
-    dlg = w.export_frames_dialog(kind)
+    dlg = w.exporter.open_dialog(kind)
     out = tmp_path / "out"
     out.mkdir()
     dlg.path.setText(str(out / ("seq" if kind == "png" else f"edit.{kind}")))
-    assert dlg.start() and w.exporting
+    assert dlg.start() and w.exporter.busy
     qtbot.waitUntil(lambda: dlg.progress.value() >= 3, timeout=20000)
     dlg.cancel_button.click()
-    qtbot.waitUntil(lambda: not w.exporting, timeout=20000)
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=20000)
     assert "cancelled" in dlg.summary.text().lower()
     assert dlg.progress.value() == 0          # nothing was written: no old count left on the bar
     left = [p for p in out.rglob("*") if p.is_file()]
@@ -176,7 +176,7 @@ def test_mp4_is_h264_yuv420p_with_imageio_ffmpeg(tmp_path):
 def test_the_export_dialog_remembers_its_options(qtbot, win, tmp_path):
     w = win
     run(qtbot, w, steps=3)
-    dlg = w.export_frames_dialog("gif")
+    dlg = w.exporter.open_dialog("gif")
     dlg.scale.setCurrentIndex(dlg.scale.findData(2))
     dlg.smooth.setCurrentIndex(1)
     dlg.overlay.setChecked(True)
@@ -186,10 +186,10 @@ def test_the_export_dialog_remembers_its_options(qtbot, win, tmp_path):
     assert dlg.path.text().endswith("a.mp4")  # the file name follows the format
     assert "128 x 128" in dlg.summary.text()
     assert dlg.start()
-    qtbot.waitUntil(lambda: not w.exporting, timeout=60000)
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=60000)
     assert (tmp_path / "a.mp4").is_file() and dlg.cancel_button.text() == "Close"
     dlg.close()
-    again = w.export_frames_dialog("gif")
+    again = w.exporter.open_dialog("gif")
     o = again.options()
     assert (o.scale, o.smooth, o.overlay, o.fps) == (2, True, True, 24)
     again.close()
@@ -198,13 +198,13 @@ def test_the_export_dialog_remembers_its_options(qtbot, win, tmp_path):
 def test_a_typed_extension_wins_over_the_format_and_the_bar_and_status_agree(qtbot, win, tmp_path):
     w = win
     n = run(qtbot, w, steps=6)
-    dlg = w.export_frames_dialog("mp4")
+    dlg = w.exporter.open_dialog("mp4")
     dlg.path.setText(str(tmp_path / "x.gif"))          # typed while the format says MP4
     seen = []
     w.exporter.progress.connect(lambda d, t: seen.append((dlg.progress.value(), d, t,
                                                           w.statusBar().currentMessage())))
     assert dlg.start()
-    qtbot.waitUntil(lambda: not w.exporting, timeout=60000)
+    qtbot.waitUntil(lambda: not w.exporter.busy, timeout=60000)
     assert (tmp_path / "x.gif").is_file() and not (tmp_path / "x.gif.mp4").exists()
     assert dlg.kind.currentData() == "gif"
     with Image.open(tmp_path / "x.gif") as gif:

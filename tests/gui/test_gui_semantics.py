@@ -34,7 +34,7 @@ def wpos(w, x, y):
 def settle(qtbot, w):
     sem = w.semantics
     qtbot.waitUntil(lambda: sem.preview.idle(), timeout=10000)
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=10000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=10000)
     QApplication.processEvents()
 
 
@@ -63,23 +63,23 @@ def test_panel_lists_the_named_factors_with_layer_ranges(win):
 
 def test_slider_previews_live_then_commits_one_undoable_edit_restored_exactly(qtbot, win):
     w = win
-    before_frame = w.frame.copy()
+    before_frame = w.doc.frame.copy()
     before_ws = w.session.ws.clone()
-    n_undo = len(w.undo_stack)
+    n_undo = len(w.doc.undo_stack)
     i = factor_row(w, "mouth_openness")
     drag_slider(qtbot, w, i, [0.5, 1.0, 1.5, 2.0])
-    assert len(w.undo_stack) == n_undo + 1                      # one edit for the whole slider move
-    assert "Mouth openness +2.0" in w.undo_stack.undoText()
+    assert len(w.doc.undo_stack) == n_undo + 1                      # one edit for the whole slider move
+    assert "Mouth openness +2.0" in w.doc.undo_stack.undoText()
     d = S.find_factor(w.session.G, "mouth_openness")
     assert torch.allclose(w.session.ws, S.apply(w.session.G, before_ws, [(d, 2.0)]), atol=1e-6)
     assert len(w.semantics.preview.timings) >= 4                # it previewed while moving
-    lm0, lm1 = landmarks.detect(before_frame), landmarks.detect(w.frame)
+    lm0, lm1 = landmarks.detect(before_frame), landmarks.detect(w.doc.frame)
     gap = lambda lm: lm[LM["lower_lip"], 1] - lm[LM["upper_lip"], 1]  # noqa: E731
     assert gap(lm1) > gap(lm0) + 0.5
     w.undo()
     settle(qtbot, w)
     assert torch.equal(w.session.ws, before_ws)
-    assert np.array_equal(w.frame, before_frame)                 # the image exactly as before
+    assert np.array_equal(w.doc.frame, before_frame)                 # the image exactly as before
     assert w.semantics.panel.sliders[i].value() == 0             # the sliders tell the truth again
     w.redo()
     settle(qtbot, w)
@@ -90,16 +90,16 @@ def test_a_drag_after_a_slider_edit_starts_from_it_and_reaches_its_target(qtbot,
     w = win
     drag_slider(qtbot, w, factor_row(w, "smile"), [1.0, 1.5])
     edited = w.session.ws.clone()
-    nose = landmarks.detect(w.frame)[LM["nose_tip"]]
+    nose = landmarks.detect(w.doc.frame)[LM["nose_tip"]]
     QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, *nose))
     QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      wpos(w, nose[0] + 6, nose[1]))
     assert len(w.session.pairs) == 1
     w.panel.steps.setValue(80)
-    assert w.start_run()
-    qtbot.waitUntil(lambda: not w.running, timeout=120000)
-    assert w.timeline and torch.equal(w.timeline[0]["ws"], edited)   # the run started at the slider's result
-    assert w.last_progress is not None
+    assert w.runs.start()
+    qtbot.waitUntil(lambda: not w.doc.running, timeout=120000)
+    assert w.doc.timeline and torch.equal(w.doc.timeline[0]["ws"], edited)   # the run started at the slider's result
+    assert w.status_view.last_progress is not None
     h = w.session.pairs[0].handle
     assert abs(h[0] - (nose[0] + 6)) + abs(h[1] - nose[1]) < 3.0
     smile = w.semantics.panel.sliders[factor_row(w, "smile")]
@@ -127,12 +127,12 @@ def test_suggest_points_shows_named_ghosts_and_a_ghost_becomes_a_handle(qtbot, w
     w.actions_["suggest_points"].trigger()
     ghosts = w.semantics.overlay.ghosts
     assert [g["name"] for g in ghosts] == list(faces.LANDMARK_NAMES)
-    lm = landmarks.detect(w.frame)
+    lm = landmarks.detect(w.doc.frame)
     assert max(np.hypot(g["x"] - x, g["y"] - y) for g, (x, y) in zip(ghosts, lm)) <= 2.0
     nose = next(g for g in ghosts if g["name"] == "nose_tip")
     vp = w.canvas.viewport()
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, wpos(w, nose["x"], nose["y"]))
-    assert w.pending == pytest.approx((nose["x"], nose["y"]))
+    assert w.points.pending == pytest.approx((nose["x"], nose["y"]))
     assert "Handle at Nose tip" in w.statusBar().currentMessage()     # names read as words
     assert "nose_tip" not in [g["name"] for g in w.semantics.overlay.ghosts]
     from PySide6.QtWidgets import QToolTip
@@ -158,7 +158,7 @@ def test_shift_click_selects_a_part_the_wheel_grows_it_and_click_adds_it(qtbot, 
     w = win
     w.masks.set_tool("mask")
     vp = w.canvas.viewport()
-    pupil = landmarks.detect(w.frame)[LM["l_pupil"]]
+    pupil = landmarks.detect(w.doc.frame)[LM["l_pupil"]]
     pos = wpos(w, *pupil)
     zoom = w.canvas.zoom
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos)
@@ -169,9 +169,9 @@ def test_shift_click_selects_a_part_the_wheel_grows_it_and_click_adds_it(qtbot, 
     assert w.canvas.zoom == zoom                                 # the wheel grew the part, it did not zoom
     grown = sel.region()
     assert grown.sum() > small and w.semantics.overlay.part_paths
-    n = len(w.undo_stack)
+    n = len(w.doc.undo_stack)
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
-    assert len(w.undo_stack) == n + 1 and "Add part" in w.undo_stack.undoText()
+    assert len(w.doc.undo_stack) == n + 1 and "Add part" in w.doc.undo_stack.undoText()
     assert np.array_equal(w.session.mask, grown) and np.array_equal(w.canvas.mask, grown)
     assert w.semantics.selection is None
     # Alt+click subtracts a smaller part of the same place, as one more stroke
@@ -199,7 +199,7 @@ def test_a_model_without_factor_names_gets_sefa_sliders_on_their_layers(qtbot, t
     w = MainWindow(model=str(path), seed=0, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.frame_is_current, timeout=20000)
+    qtbot.waitUntil(lambda: w.doc.frame_ok, timeout=20000)
     qtbot.waitUntil(lambda: len(w.semantics.panel.directions) == 8, timeout=5000)
     p = w.semantics.panel
     assert [d.kind for d in p.directions] == ["sefa"] * 8

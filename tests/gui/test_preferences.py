@@ -20,7 +20,7 @@ def test_preferences_action_is_in_the_edit_menu_with_ctrl_comma(qtbot, settings,
     assert action.shortcut() == QKeySequence("Ctrl+,")
     edit_menu = next(m for m in w.menuBar().actions() if m.text() == "&Edit").menu()
     assert action in edit_menu.actions()
-    dlg = w.open_preferences()
+    dlg = w.dialogs.open_preferences()
     assert isinstance(dlg, PreferencesDialog) and dlg.isVisible()
     dlg.reject()
     w.close()

@@ -25,7 +25,7 @@ def test_a_rectangle_drag_selects_a_region_with_handles_inside(win):
     assert np.array_equal(r.mask, rect_mask((12, 14, 32, 30), win.session.size))
     assert len(r.handles) >= 16 and all(r.mask[int(round(y)), int(round(x))] for x, y in r.handles)
     assert len(win.session.pairs) == len(r.handles)   # one pair per handle, targets on the handles
-    assert win.undo_stack.undoText() == "Select region"
+    assert win.doc.undo_stack.undoText() == "Select region"
     assert win.region_tool.overlay.gizmo() is not None
     press_drag(win, [(22, 22), (22, 26)])
     text = win.status_view.dist.text()          # 16-32 pairs: one summary, not a figure per pair
@@ -37,7 +37,7 @@ def test_a_lasso_selects_the_pixels_inside_it(win):
     press_drag(win, [(10, 10), (40, 10), (25, 40), (10, 10)], Qt.KeyboardModifier.AltModifier)
     r = win.session.regions[0]
     assert r.mask[20, 25] and not r.mask[5, 5] and not r.mask[35, 12]
-    assert win.undo_stack.undoText() == "Select region (lasso)"
+    assert win.doc.undo_stack.undoText() == "Select region (lasso)"
 
 
 def test_shift_click_makes_the_part_under_the_cursor_the_region(win):
@@ -57,7 +57,7 @@ def test_dragging_inside_moves_the_region_in_one_undoable_step(win):
     dx, dy = r.affine.move
     assert abs(dx - 6) <= px(win) and abs(dy - 4) <= px(win)
     assert np.allclose([t for _h, t in win.doc.pairs()], r.handles + [dx, dy], atol=1e-6)
-    assert win.undo_stack.undoText() == "Move region"
+    assert win.doc.undo_stack.undoText() == "Move region"
     win.undo()
     assert win.session.regions[0].affine.is_identity
     assert np.allclose([t for _h, t in win.doc.pairs()], win.session.regions[0].handles)
@@ -78,7 +78,7 @@ def test_the_ring_rotates_and_shift_snaps_to_15_degrees(win):
     near = (cx + ring * math.cos(math.radians(37)), cy + ring * math.sin(math.radians(37)))
     press_drag(win, [start, near], Qt.KeyboardModifier.ShiftModifier)
     assert win.session.regions[0].affine.rotate in (30.0, 45.0)
-    assert win.undo_stack.undoText() == "Rotate region"
+    assert win.doc.undo_stack.undoText() == "Rotate region"
     t = np.array([t for _h, t in win.doc.pairs()])
     assert np.allclose(t, win.session.regions[0].targets(), atol=1e-6)   # undo made new Region objects
 
@@ -91,7 +91,7 @@ def test_a_corner_scales_about_the_centre_and_shift_keeps_it_uniform(win):
     press_drag(win, [(x1, y1), (cx + (x1 - cx) * 1.5, cy + (y1 - cy) * 1.2)])
     sx, sy = r.affine.scale
     assert abs(sx - 1.5) < 0.1 and abs(sy - 1.2) < 0.1
-    assert win.undo_stack.undoText() == "Scale region"
+    assert win.doc.undo_stack.undoText() == "Scale region"
     win.undo()
     press_drag(win, [(x1, y1), (cx + (x1 - cx) * 1.3, cy + (y1 - cy) * 1.3)], Qt.KeyboardModifier.ShiftModifier)
     sx, sy = win.session.regions[0].affine.scale
@@ -105,8 +105,8 @@ def test_the_gizmo_can_be_moved_again_after_a_run(qtbot, win):
     r = select_box(win)
     press_drag(win, [(22, 22), (28, 22)])
     win.panel.steps.setValue(3)
-    assert win.start_run()
-    qtbot.waitUntil(lambda: not win.running, timeout=30000)
+    assert win.runs.start()
+    qtbot.waitUntil(lambda: not win.doc.running, timeout=30000)
     press_drag(win, [(28, 22), (28, 26)])
     r = win.session.regions[0]
     assert abs(r.affine.move[0] - 6) <= 2 * px(win) and abs(r.affine.move[1] - 4) <= 2 * px(win)
@@ -122,10 +122,10 @@ def test_a_session_holding_a_region_saves_and_reopens(win, tmp_path):
     saved = win.session.regions[0]
     affine, handles, mask = saved.affine, saved.handles.copy(), saved.mask.copy()
     path = tmp_path / "region.json"
-    assert win.save_session(str(path))
+    assert win.sessions.save(str(path))
     win.points.reset()
     assert not win.session.regions
-    assert win.open_session(str(path))
+    assert win.sessions.open(str(path))
     back = win.session.regions[0]
     assert back.affine == affine and np.allclose(back.handles, handles) and np.array_equal(back.mask, mask)
     assert np.allclose([t for _h, t in win.doc.pairs()], back.targets(), atol=1e-4)
@@ -178,4 +178,4 @@ def test_random_region_gestures_never_raise(qtbot, win):
         qtbot.wait(1)
         owned = {id(p) for p in win.session.pairs}
         assert all(id(p) in owned for r in win.session.regions for p in r.pairs)
-    win.stop_run(wait=True)
+    win.runs.stop(wait=True)

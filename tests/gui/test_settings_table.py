@@ -17,7 +17,7 @@ def test_the_command_line_and_a_fresh_window_share_the_defaults(win):
 
 
 def test_every_setting_the_window_saves_is_declared_and_reads_back_typed(win, tmp_path):
-    win.save_settings()
+    win.window_state.save()
     saved = {k for k in win.settings.allKeys() if not k.startswith(("window/", "dirs/", "recent/", "recovery/"))}
     assert saved <= set(WINDOW_SETTINGS), saved - set(WINDOW_SETTINGS)
     bad = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
@@ -31,6 +31,6 @@ def test_every_setting_the_window_saves_is_declared_and_reads_back_typed(win, tm
 
 def test_every_window_setting_has_a_place_in_the_window(win):
     """The table and the window agree: each key is shown somewhere (or read where it is used)."""
-    shown = set(win.setting_widgets())
+    shown = set(win.window_state.widgets())
     used_elsewhere = {"export/scale", "export/smooth", "quit/ask"}   # the export dialog, the quit question
     assert shown | used_elsewhere == set(WINDOW_SETTINGS), set(WINDOW_SETTINGS) ^ (shown | used_elsewhere)

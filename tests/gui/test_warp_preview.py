@@ -99,9 +99,9 @@ def test_a_run_replaces_the_preview(qtbot, win):
     add_pair(win, (20, 20), (44, 40))
     preview = preview_on(qtbot, win)
     win.panel.steps.setValue(3)
-    assert win.start_run()
+    assert win.runs.start()
     assert preview.shown is None
-    qtbot.waitUntil(lambda: not win.running, timeout=30000)
+    qtbot.waitUntil(lambda: not win.doc.running, timeout=30000)
     qtbot.waitUntil(lambda: preview.wait_idle(0) and preview.shown is not None, timeout=10000)
     expected = Warper(win.session.size).warp(win.doc.current_frame(), win.doc.pairs(), None)
     assert np.array_equal(preview.shown, expected)    # from the run's image, with the handles where they are now
