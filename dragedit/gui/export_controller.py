@@ -20,6 +20,7 @@ from ..edit.drag_defaults import EXPORT_FPS
 from ..errors import DragEditError
 from .settings import read_setting
 from .wheelguard import guard_wheel
+from .present import present
 
 log = logging.getLogger(__name__)
 KINDS = (("png", "PNG sequence (a folder)"), ("gif", "Animated GIF"), ("mp4", "MP4 video"))
@@ -158,7 +159,7 @@ class ExportController(QObject):
         dlg.destroyed.connect(lambda *_: self._forget(dlg))
         self.dialog = dlg
         self.on_dialog(dlg)
-        dlg.show()
+        present(dlg)
         return dlg
 
     def _forget(self, dlg):

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..errors import DragEditError
+from .present import present
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
@@ -45,7 +46,7 @@ class PhotoOpen:
         dlg.finished.connect(dlg.deleteLater)
         self.app.give_focus_back_after(dlg)
         self.dialog = dlg
-        dlg.open()
+        present(dlg, window_modal=True)
         return dlg
 
     def apply(self, res, path) -> bool:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from .about import show_about
 from .preferences import PreferencesDialog
 from .settings import AppSettings
+from .present import present
 
 _ICONS = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
           "error": QMessageBox.Icon.Critical}
@@ -40,7 +41,7 @@ class WindowDialogs:
         self.preferences = PreferencesDialog(AppSettings(self.settings), parent=self.parent)
         self.preferences.accepted.connect(self.preferences_saved)
         self.give_focus_back_after(self.preferences)
-        self.preferences.open()
+        present(self.preferences, window_modal=True)
         return self.preferences
 
     def give_focus_back_after(self, dialog):
@@ -57,7 +58,7 @@ class WindowDialogs:
         dlg = HelpDialog(self.parent, page=page)
         dlg.setWindowModality(Qt.WindowModality.NonModal)
         self.give_focus_back_after(dlg)
-        dlg.show()
+        present(dlg)
         self.help = dlg
         return dlg
 
