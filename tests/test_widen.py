@@ -96,6 +96,8 @@ def test_widened_run_checkpoints_the_wide_generator(tmp_path):
     torch.manual_seed(0)
     G = build_generator(faces.NUM_FACTORS, tiny)
     opt = torch.optim.Adam(G.parameters())
+    G(torch.randn(2, faces.NUM_FACTORS), fused_modconv=False).square().mean().backward()
+    opt.step()   # every tensor has Adam state at step 1
     torch.save(dict(G=G.state_dict(), G_ema=G.state_dict(), opt=opt.state_dict(), step=3, history=[],
                     config=G.config), tmp_path / "regression.pt")
     out = tmp_path / "run"
@@ -105,6 +107,10 @@ def test_widened_run_checkpoints_the_wide_generator(tmp_path):
     assert ck["config"]["synthesis_kwargs"]["channels"][128] == 8
     assert ck["G"]["synthesis.b128.conv1.weight"].shape[:2] == (8, 8)
     assert ck["schedule"][-1]["widened"] == {128: [2, 8]}
+    names = [n for n, _ in G.named_parameters()]
+    adam_step = {names[i]: float(st["step"]) for i, st in ck["opt"]["state"].items()}
+    assert adam_step["synthesis.b128.conv1.weight"] == 1, "a widened tensor's Adam state starts afresh"
+    assert adam_step["synthesis.b64.conv1.weight"] == 2, "an unchanged tensor's Adam state is kept"
     # A resume that repeats --widen builds the wide generator from the checkpoint and grows nothing.
     train_adversarial(tmp_path / "data.npz", out, steps=2, widen="128:8", **kw)
     ck2 = torch.load(out / "checkpoint.pt", weights_only=True)
