@@ -148,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume-from", dest="resume_from", default="models/training/checkpoint.pt",
                    help="regression checkpoint an adversarial run starts from")
     p.add_argument("--adv-weight", dest="adv_weight", type=float, help="weight of the GAN loss (default 0.02)")
+    p.add_argument("--g-lr", dest="g_lr", type=float, help="adversarial run: generator learning rate (default 5e-4)")
+    p.add_argument("--widen", metavar="RES:CH[,RES:CH]",
+                   help="adversarial run: first grow these blocks to CH channels (e.g. 128:64), keeping the "
+                   "generator's images unchanged at the start; the checkpoint then holds the wide generator")
     p.add_argument("--d-lr", dest="d_lr", type=float, help="discriminator learning rate (default 1e-3)")
     p.add_argument("--r1-gamma", dest="r1_gamma", type=float, help="R1 penalty weight (default 0.01)")
     p.add_argument("--detail-weight", dest="detail_weight", type=float,

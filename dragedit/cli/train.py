@@ -20,6 +20,11 @@ def cmd_train(args):
         if args.precision != "auto":
             raise DragEditError(f"train --adversarial runs in fp32: --precision {args.precision} is not supported")
         precision = "fp32"
+    if args.widen and not args.adversarial:
+        raise DragEditError("--widen applies to an adversarial run: add --adversarial")
+    if args.widen:
+        from ..synth.widen import parse_widen
+        parse_widen(args.widen)   # a malformed value fails before any rendering
     data = Path(args.data)
     if not data.exists():
         print(f"rendering {args.render} faces to {data} ...", file=sys.stderr)
@@ -29,7 +34,8 @@ def cmd_train(args):
         train_adversarial(data, args.out, steps=args.steps, resume_from=args.resume_from, export=args.export,
                           lpips_weights=args.lpips_weights, device=device, threads=args.threads,
                           batch=args.batch, lpips_weight=args.lpips_weight, adv_weight=args.adv_weight,
-                          d_lr=args.d_lr, r1_gamma=args.r1_gamma, detail_weight=args.detail_weight)
+                          d_lr=args.d_lr, r1_gamma=args.r1_gamma, detail_weight=args.detail_weight,
+                          g_lr=args.g_lr, widen=args.widen)
         return 0
     train(data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, lpips_weight=args.lpips_weight,
           lpips_weights=args.lpips_weights, device=device, precision=precision, threads=args.threads,

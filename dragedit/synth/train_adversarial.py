@@ -5,8 +5,8 @@ exactly, so the faces come out soft (about a third of the renderer's detail).
 A non-saturating GAN loss from a small patch discriminator pushes the output
 onto sharp, plausible edges; the regression loss stays, so z = Phi^-1(f)
 still draws face f (the landmark benchmark and the named factors rely on it).
-The generator's architecture is unchanged, so the drag
-iteration costs what it did.
+The generator's architecture is unchanged unless `widen` grows blocks
+(see `widen.py`: the widened generator starts out drawing the same images).
 
 The run resumes from the regression checkpoint (G, G_ema, Adam state) the
 first time, and from its own checkpoint (which adds D, D's Adam state and the
@@ -30,6 +30,7 @@ from ..nets.ops import laplacian
 from .discriminator import PatchDiscriminator, d_loss, g_adv_loss, r1_penalty
 from .train_generator import (build_generator, cache_files, grow_training_set, images_to_tensor, load_cache,
                               z_from_factors)
+from .widen import parse_widen, widen_generators, widened_config
 
 # Chosen in short trials on this CPU: D at 2e-3 (beta1 0) stayed at chance; 1e-3 with beta1 0.5
 # separates real from generated within ~70 steps, but with R1 gamma 0.1 it stayed at chance for
@@ -76,11 +77,13 @@ def _save_atomic(obj, path: Path):
 
 def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, lpips_weights=None,
                       device="cpu", threads=None, eval_every=200, ckpt_every=50, heldout=64,
-                      log=sys.stderr, **overrides):
+                      widen=None, log=sys.stderr, **overrides):
     """Fine-tune for `steps` adversarial steps in total (a resume continues); returns (G_ema, history).
 
     `resume_from` is the regression checkpoint used when `out_dir` holds no
     adversarial checkpoint yet. Weights and rates: see DEFAULTS (overridable).
+    `widen` ('128:64' or {128: 64}) grows those blocks' channel counts before
+    training goes on; the checkpoint's config then holds the wide generator.
     """
     from ..nets.perceptual import PerceptualLoss
     from ..io.checkpoint import save_generator
@@ -104,6 +107,9 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
         if key not in ck:
             raise DragEditError(f"{source}: not a dragedit training checkpoint (no '{key}')")
 
+    widths = (parse_widen(widen) if isinstance(widen, str) else dict(widen)) if widen else {}
+    widened_config(ck["config"], widths)   # a bad width fails here, before the data is loaded
+
     images, factors = load_cache(data_path)
     loaded = cache_files(data_path)
     if len(images) <= heldout:
@@ -116,13 +122,23 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
     # A resume keeps the run's own settings unless the command names new ones; every change is
     # kept in `schedule`, so the model card can say exactly what trained the model.
     hp = {**DEFAULTS, **(ck.get("settings") or {}), **chosen}
-    schedule = list(ck.get("schedule", []))
-    if not schedule or schedule[-1]["settings"] != hp:
-        schedule.append(dict(adv_step=int(ck.get("adv_step", 0)), settings=hp))
-    G = build_generator(config["z_dim"], config).to(device)
+    G = build_generator(config["z_dim"], config)
     G.load_state_dict(ck["G"])
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     G_ema.load_state_dict(ck["G_ema"])
+    grown = {}
+    if widths:
+        (G, G_ema), config, grown = widen_generators([G, G_ema], config, widths,
+                                                     seed=int(ck.get("adv_step", 0)))
+        for res, (old, new) in grown.items():
+            print(f"widened the {res}-px block from {old} to {new} channels", file=log)
+    G, G_ema = G.to(device), G_ema.to(device)
+    schedule = list(ck.get("schedule", []))
+    if not schedule or schedule[-1]["settings"] != hp or grown:
+        entry = dict(adv_step=int(ck.get("adv_step", 0)), settings=hp)
+        if grown:
+            entry["widened"] = {res: list(v) for res, v in grown.items()}
+        schedule.append(entry)
     D = PatchDiscriminator(config["img_resolution"]).to(device)
     opt_G = torch.optim.Adam(G.parameters(), lr=hp["g_lr"], betas=(0.9, 0.99))
     opt_D = torch.optim.Adam(D.parameters(), lr=hp["d_lr"], betas=(hp["d_beta1"], 0.99))
@@ -138,6 +154,10 @@ def train_adversarial(data_path, out_dir, steps, resume_from=None, export=None, 
     else:
         opt_G.load_state_dict(_expand(ck["opt"]))
         print(f"starting adversarial fine-tune from {source} (regression step {reg_step})", file=log)
+    for p in G.parameters():   # a widened tensor's Adam moments no longer fit it: they start afresh
+        state = opt_G.state.get(p)
+        if state and state["exp_avg"].shape != p.shape:
+            del opt_G.state[p]
     for opt, lr, beta1 in ((opt_G, hp["g_lr"], 0.9), (opt_D, hp["d_lr"], hp["d_beta1"])):
         for group in opt.param_groups:   # a loaded state brings its old rates: the settings win
             group["lr"] = lr
