@@ -467,6 +467,7 @@ class MainWindow(QMainWindow):
                 self.save_settings()
             finally:
                 self.warp_preview.shutdown()   # issue 24
+                self.auto_region.shutdown()
                 self.doc.shutdown()
                 self.keys.remove()
         super().closeEvent(event)
