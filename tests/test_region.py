@@ -185,4 +185,6 @@ def test_the_region_acceptance_evaluation_runs_and_reports_each_check(tmp_path):
     assert row["seed"] == 1 and len(row["mouth"]["moved"]) == len(region_eval.MOUTH)
     assert np.isfinite(row["head"]["turned"]) and len(row["eyes"]["growth"]) == 2
     assert all(isinstance(row[k]["passed"], bool) for k in ("mouth", "eyes", "head", "one_pair"))
-    assert set(result["summary"]) >= {"mouth_passed", "eyes_passed", "head_passed", "mean_closer"}
+    assert all(np.isfinite(row[k]["others_context"]) for k in ("mouth", "eyes"))
+    assert set(result["summary"]) >= {"mouth_passed", "eyes_passed", "head_passed", "mean_closer",
+                                      "eyes_others_context_median"}
