@@ -19,9 +19,11 @@ def _shifted(mask, dx, dy):
     return cv2.warpAffine(mask.astype(np.uint8), m, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
 
 
-def auto_mask(session, pairs=None, threshold=DEFAULT_THRESHOLD, feat=None, grow=0) -> np.ndarray | None:
+def auto_mask(session, pairs=None, threshold=DEFAULT_THRESHOLD, feat=None, grow=0, check=None) -> np.ndarray | None:
     """bool [H, W] flexible area for the session's pairs (or `pairs`: ((hx, hy), (tx, ty)) each) on its
-    current image, dilated by `grow` px; None without pairs. feat: the session's features, if computed."""
+    current image, dilated by `grow` px; None without pairs. feat: the session's features, if computed.
+    check: called before each pair's part selection; it may raise to abandon the computation (the
+    window's proposal thread does when the pairs change meanwhile)."""
     if pairs is None:
         pairs = [(p.handle, p.target) for p in session.pairs]
     pairs = list(pairs)
@@ -30,6 +32,8 @@ def auto_mask(session, pairs=None, threshold=DEFAULT_THRESHOLD, feat=None, grow=
     feat = session.features() if feat is None else feat
     out = np.zeros(session.size, bool)
     for (hx, hy), (tx, ty) in pairs:
+        if check is not None:
+            check()
         sel = PartSelection(feat, (hx, hy), session.size, threshold)
         part = sel.region()
         dx, dy = tx - hx, ty - hy

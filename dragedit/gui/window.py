@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
                 self.window_state.save()
             finally:
                 self.warp_preview.shutdown()   # issue 24
+                self.auto_region.shutdown()
                 self.doc.shutdown()
                 self.keys.remove()
         super().closeEvent(event)

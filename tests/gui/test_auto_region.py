@@ -54,3 +54,79 @@ def test_esc_dismisses_the_proposal_until_the_pairs_change(qtbot, win):
     assert auto.proposal is None
     win.points.move_point(0, "target", 30, 26)
     proposed(qtbot, win)
+
+
+def test_a_slow_proposal_never_blocks_the_event_loop_and_the_newest_pairs_win(qtbot, win, monkeypatch):
+    """Each part selection made 0.3 s slow on purpose: the event loop's longest pause stays far below it while
+    the proposal is computed on its thread, a target moved meanwhile drops the older proposal (it stops
+    between pairs), and the proposal that appears is the one for the pairs on screen."""
+    import time
+
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from dragedit.edit import auto_mask as auto_mask_mod
+    slow_s = 0.3
+    original = auto_mask_mod.PartSelection
+    made = []
+
+    def slow(*a, **k):
+        made.append(a[1])
+        time.sleep(slow_s)
+        return original(*a, **k)
+
+    add_pair(win, (20, 20), (28, 24))
+    add_pair(win, (40, 40), (44, 46))
+    monkeypatch.setattr(auto_mask_mod, "PartSelection", slow)
+    gaps, clock = [], QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    win.actions_["auto_region"].trigger()          # asks at once: the first proposal is under way
+    qtbot.waitUntil(lambda: len(made) >= 1, timeout=5000)
+    win.points.move_point(0, "target", 30, 26)      # the pairs change while it is computed
+    auto = proposed(qtbot, win)
+    timer.stop()
+    assert win.doc.pairs()[0][1] == (30.0, 26.0)
+    assert max(gaps) < slow_s * 1000 / 2, max(gaps)
+    assert auto._pairs == win.doc.pairs()
+    monkeypatch.setattr(auto_mask_mod, "PartSelection", original)
+    assert np.array_equal(auto.proposal, auto_mask(win.session, win.doc.pairs()))
+    # the first request stopped after its first pair: two selections for it would be 0.3 s wasted
+    assert len(made) == 3, made
+    assert auto.bar.isVisible() and auto.outline.paths
+
+
+def test_a_change_while_a_proposal_is_computed_shows_nothing_old(qtbot, win, monkeypatch):
+    """A mask painted (or the tool turned off) while a proposal is computed: the late result is dropped."""
+    import time
+
+    from dragedit.edit import auto_mask as auto_mask_mod
+    original = auto_mask_mod.PartSelection
+
+    def slow(*a, **k):
+        time.sleep(0.3)
+        return original(*a, **k)
+
+    add_pair(win, (20, 20), (28, 24))
+    monkeypatch.setattr(auto_mask_mod, "PartSelection", slow)
+    win.actions_["auto_region"].trigger()
+    win.doc.edit("mask", lambda: win.session.set_mask(np.ones(win.session.size, bool), "flexible"))
+    assert win.auto_region.wait_idle(10)
+    qtbot.wait(100)
+    assert win.auto_region.proposal is None and not win.auto_region.bar.isVisible()
+    win.undo()                                      # no mask again: the proposal comes back
+    proposed(qtbot, win)
+    win.actions_["auto_region"].trigger()           # off while one is computed
+    win.points.move_point(0, "target", 30, 26)
+    assert win.auto_region.wait_idle(10)
+    qtbot.wait(100)
+    assert win.auto_region.proposal is None and not win.auto_region.bar.isVisible()
