@@ -57,19 +57,38 @@ def psnr_outside(a, b, region):
 DRAGGAN = "draggan"  # DragGAN's own loop (bench/draggan.py), not a DragSession tracker
 
 
+# DragParams fields a method spec may set after its tracker ('patch+near=spring+hold=1@3e-3')
+VARIANT_FIELDS = ("near", "pair_weight", "hold", "reset_jump")
+
+
 def parse_method(spec: str):
     """'TRACKER' or 'TRACKER@LR' (e.g. 'patch@3e-3') -> (tracker, DragParams overrides);
     'draggan[@LR]' is DragGAN's own loop. A '+frames' after the tracker renders every iteration's
-    frame, as the app does (without it only the final image is rendered, as `dragedit edit` does)."""
+    frame, as the app does (without it only the final image is rendered, as `dragedit edit` does);
+    '+FIELD=VALUE' sets one of VARIANT_FIELDS ('patch+near=spring+pair_weight=distance')."""
     from ..edit.tracking import TRACKERS
     name, _, lr = spec.strip().partition("@")
-    name, plus, flag = name.partition("+")
-    if plus and (flag != "frames" or name == DRAGGAN):
-        raise DragEditError(f"benchmark method {spec!r}: the only flag is '+frames', after a tracker")
-    extra = {"frames": True} if plus else {}
+    name, *flags = name.split("+")
+    extra = {}
+    for flag in flags:
+        key, eq, value = flag.partition("=")
+        if name == DRAGGAN or not (flag == "frames" or (eq and key in VARIANT_FIELDS)):
+            raise DragEditError(f"benchmark method {spec!r}: after a tracker, '+frames' or '+FIELD=VALUE' "
+                                f"with FIELD one of {', '.join(VARIANT_FIELDS)}")
+        if flag == "frames":
+            extra["frames"] = True
+            continue
+        try:
+            extra[key] = float(value)
+        except ValueError:
+            extra[key] = value
     if name not in TRACKERS + (DRAGGAN,):
         raise DragEditError(f"benchmark method {spec!r}: unknown tracker {name!r}, expected one of "
                             f"{', '.join(TRACKERS + (DRAGGAN,))}, optionally followed by @LEARNING_RATE")
+    try:
+        DragParams(**{k: v for k, v in extra.items() if k != "frames"}).validate()
+    except DragEditError as exc:
+        raise DragEditError(f"benchmark method {spec!r}: {exc}") from None
     if not lr:
         return name, extra
     try:
@@ -228,6 +247,9 @@ def method_name(spec: str) -> str:
     name = NAMES.get(tracker, tracker)
     if overrides.get("frames"):
         name += ", every frame rendered"
+    for key in VARIANT_FIELDS:
+        if key in overrides:
+            name += f", {key} {overrides[key]:g}" if isinstance(overrides[key], float) else f", {key} {overrides[key]}"
     return f"{name}, lr {overrides['lr']:g}" if "lr" in overrides else name
 
 

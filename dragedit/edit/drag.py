@@ -53,6 +53,14 @@ class DragParams:
     tracker: str = "patch"  # the landmark benchmark's best; "nn" is DragGAN's own
     stall_patience: int | None = None  # stop after this many iterations without progress (None: never)
     preview: str = "auto"  # 'auto' | 'full' | 'low': image shown while a run goes on
+    # How many pairs share the pull (see DragSession._pair_terms; the defaults are DragGAN's):
+    near: str = "off"  # a pair within 1 px of its target: 'off' adds nothing (DragGAN); 'spring' pulls it
+    #                    by the sub-pixel rest, weighted by its distance, so the others cannot carry it off
+    pair_weight: str = "equal"  # 'equal' (DragGAN's sum) | 'distance': each pair's term times its distance
+    #                             over the pairs' mean distance (far pairs pull harder, near ones less)
+    hold: float | None = None  # px: a pair this close to its target stops pulling and holds the features
+    #                            around its handle as they were when it arrived (None: never)
+    reset_jump: float | None = None  # px: reset Adam's moments when a tracked handle moves farther in one step
 
     def validate(self):
         """Type and range of every field (a session file or a script may set any of them)."""
@@ -72,6 +80,10 @@ _PARAM_FIELDS = (
     schema.Field("tracker", schema.text(tracking.TRACKERS)),
     schema.Field("stall_patience", schema.optional(schema.integer(1, 10 ** 9))),
     schema.Field("preview", schema.text(("auto", "full", "low"))),
+    schema.Field("near", schema.text(("off", "spring"))),
+    schema.Field("pair_weight", schema.text(("equal", "distance"))),
+    schema.Field("hold", schema.optional(schema.number(above=0, hi=4096))),
+    schema.Field("reset_jump", schema.optional(schema.number(above=0, hi=4096))),
 )
 
 
@@ -488,7 +500,10 @@ class DragSession:
         targets_t = devices.upload(targets, self.device).reshape(-1, 2)
 
         def loss_of():
-            loss = self._motion_loss(feat, handles_t, targets_t, r1)
+            loss = self._motion_loss(feat, handles_t, targets_t, r1, params.near, params.pair_weight,
+                                     self._active(run, pairs))
+            if run.get("held"):
+                loss = loss + self._hold_loss(feat, run["held"].values())
             if fixed is not None:
                 m = run["fixed"]
                 if m.shape[-2:] != feat.shape[-2:]:  # fraction of each feature cell that is fixed
@@ -506,6 +521,7 @@ class DragSession:
             # reading back is free here: decide first, and compute the loss only when it is used
             handles = [tuple(p) for p in handles_t.tolist()]
             distances, reached, stalled = self._progress(run, pairs, handles, targets, stop_d)
+            self._update_held(run, pairs, handles, distances, feat, r1)
             loss = loss_of() if not (reached or stalled) else torch.zeros((), device=self.device)
             loss_value = float(loss.detach())
             go = not (reached or stalled) and loss.requires_grad and math.isfinite(loss_value)
@@ -527,7 +543,10 @@ class DragSession:
             handles = [(vals[2 * i], vals[2 * i + 1]) for i in range(len(pairs))]
             loss_value, grad_ok = vals[-2], vals[-1] == 1.0
             distances, reached, stalled = self._progress(run, pairs, handles, targets, stop_d)
-            moving = any(d > 1 for d in distances) or fixed is not None  # else the loss has no gradient
+            # else the loss has no gradient
+            moving = (any(d > 1 for d in distances) or fixed is not None or bool(run.get("held"))
+                      or params.near == "spring")
+            self._update_held(run, pairs, handles, distances, feat, r1)  # from the next step on (read back here)
             go = not (reached or stalled) and moving
             if not go:
                 loss_value = 0.0
@@ -542,6 +561,10 @@ class DragSession:
         if go:
             if scale != 1:
                 w.grad.div_(scale)
+            if params.reset_jump is not None and any(
+                    math.dist(hd, h) > params.reset_jump for (_, h, _, _), hd in zip(pairs, handles)):
+                opt.state.clear()  # the tracker jumped: the moments point where the old position needed
+                run["adam_resets"] = run.get("adam_resets", 0) + 1
             opt.step()
         t_step = time.perf_counter()
 
@@ -629,32 +652,100 @@ class DragSession:
             return True
         return self._frame_policy.low_res("tail", self.G.img_resolution)
 
-    def _motion_loss(self, feat, handles, targets, r1):
+    def _active(self, run, pairs):
+        """[n] float weights of the pairs' motion terms: 0 for a held pair (see `_update_held`), or None."""
+        held = run.get("held")
+        if not held:
+            return None
+        return devices.upload([0.0 if id(p) in held else 1.0 for p, *_ in pairs], self.device).reshape(-1)
+
+    def _update_held(self, run, pairs, handles, distances, feat, r1):
+        """params.hold: a pair within `hold` px of its target is held: its motion term stops and the
+        features on the disc of radius r1 around its handle are kept as they were when it arrived (a
+        snapshot of this step's); it is let go once it is more than 1 px farther than `hold` again, or
+        when the user moves one of its points. Its handle goes on being tracked."""
+        hold = self.params.hold
+        if hold is None:
+            run.pop("held", None)
+            return
+        held = run.setdefault("held", {})
+        live = {id(p) for p, *_ in pairs}
+        for key in [k for k in held if k not in live]:
+            del held[key]
+        take = []
+        for (pair, _, _, version), hd, d in zip(pairs, handles, distances):
+            entry = held.get(id(pair))
+            if entry is not None and (entry["version"] != version or d > hold + 1):
+                del held[id(pair)]
+                entry = None
+            if entry is None and d <= hold:
+                take.append((id(pair), version, hd))
+        if not take:
+            return
+        px, py, weight = self._disc(devices.upload([hd for *_, hd in take], self.device).reshape(-1, 2), r1)
+        with torch.no_grad():
+            snap = tracking.sample_points(feat.detach(), px, py, self.size)      # [C, m, K]
+        for j, (key, version, _) in enumerate(take):
+            held[key] = dict(version=version, px=px[j], py=py[j], weight=weight[j], snap=snap[:, j])
+
+    def _disc(self, points, r1):
+        """Pixels within r1 of each point ([n, 2] tensor) on a fixed-size window: (px, py, weight) [n, K],
+        weight 1 where a pixel is within r1 and inside the image (DragGAN's disc around a handle)."""
+        h, w = self.size
+        rr = int(math.ceil(r1))
+        offs = torch.arange(-rr, rr + 1, device=points.device, dtype=torch.float32)
+        oy, ox = torch.meshgrid(offs, offs, indexing="ij")
+        centre = points.round()                                           # half to even, as Python's round
+        px = ox.reshape(1, -1) + centre[:, :1]                            # [n, K]
+        py = oy.reshape(1, -1) + centre[:, 1:]
+        keep = (((px - points[:, :1]).square() + (py - points[:, 1:]).square() < r1 * r1)
+                & (px >= 0) & (px < w) & (py >= 0) & (py < h))
+        return px, py, keep.to(torch.float32)
+
+    def _hold_loss(self, feat, entries):
+        """Sum over held pairs of the L1 between the features on their arrival disc and the snapshot."""
+        entries = list(entries)
+        px = torch.stack([e["px"] for e in entries])
+        py = torch.stack([e["py"] for e in entries])
+        weight = torch.stack([e["weight"] for e in entries]).to(feat.dtype)
+        snap = torch.stack([e["snap"] for e in entries], dim=1)
+        per_pixel = (tracking.sample_points(feat, px, py, self.size) - snap).abs().mean(dim=0)   # [m, K]
+        return ((per_pixel * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1)).sum()
+
+    def _motion_loss(self, feat, handles, targets, r1, near="off", pair_weight="equal", active=None):
         """Sum over pairs of L1(F(q).detach(), F(q + d)) for pixels q within r1 of the handle,
         F sampled at image pixels from the feature map's own resolution. handles, targets:
         [n, 2] tensors on the feature map's device (or lists of points). All pairs share one feature lookup of a
-        fixed-size window per pair, weighted by which pixels count, so nothing is read back;
-        a pair within 1 px of its target adds nothing."""
-        h, w = self.size
+        fixed-size window per pair, weighted by which pixels count, so nothing is read back.
+        near 'off': a pair within 1 px of its target adds nothing (DragGAN); 'spring': d is the rest of
+        the way (under 1 px) and the pair's term is weighted by its distance. pair_weight 'distance': each
+        term times the pair's distance over the mean distance. active: [n] weights (0: a held pair)."""
         handles = tracking._as_points(handles, feat.device)
         targets = tracking._as_points(targets, feat.device)
-        rr = int(math.ceil(r1))
-        offs = torch.arange(-rr, rr + 1, device=feat.device, dtype=torch.float32)
-        oy, ox = torch.meshgrid(offs, offs, indexing="ij")
         d = targets - handles                                             # [n, 2]
         norm = d.norm(dim=1, keepdim=True)
-        step = d / norm.clamp_min(1e-12)
-        centre = handles.round()                                          # half to even, as Python's round
-        px = ox.reshape(1, -1) + centre[:, :1]                            # [n, K]
-        py = oy.reshape(1, -1) + centre[:, 1:]
-        keep = (((px - handles[:, :1]).square() + (py - handles[:, 1:]).square() < r1 * r1)
-                & (px >= 0) & (px < w) & (py >= 0) & (py < h) & (norm > 1))
-        weight = keep.to(feat.dtype)
+        px, py, weight = self._disc(handles, r1)
+        if near == "spring":
+            step = d / norm.clamp_min(1.0)
+            pair_w = norm.clamp(max=1.0)
+            weight = weight * (norm > 1e-3)
+        else:
+            step = d / norm.clamp_min(1e-12)
+            pair_w = torch.ones_like(norm)
+            weight = weight * (norm > 1)
+        if pair_weight == "distance":
+            pair_w = pair_w * norm / norm.mean().clamp_min(1e-6)
+        if active is not None:
+            pair_w = pair_w * active.reshape(-1, 1)
+        weight = weight.to(feat.dtype)
         src = tracking.sample_points(feat, px, py, self.size).detach()   # [C, n, K]
         moved = tracking.sample_points(feat, px + step[:, :1], py + step[:, 1:], self.size)
         per_pixel = (moved - src).abs().mean(dim=0)                        # [n, K]
         count = weight.sum(dim=1)
-        return ((per_pixel * weight).sum(dim=1) / count.clamp_min(1)).sum()  # the sum of each pair's F.l1_loss
+        per_pair = (per_pixel * weight).sum(dim=1) / count.clamp_min(1)    # each pair's F.l1_loss
+        if near == "off" and pair_weight == "equal" and active is None:
+            return per_pair.sum()                                          # DragGAN's sum, as it was
+        return (per_pair * pair_w.reshape(-1).to(per_pair.dtype)).sum()
 
     def _result(self, frame, handles, targets, distances, loss, done, reached, timings, message,
                 low_res=False):
