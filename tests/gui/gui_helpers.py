@@ -63,3 +63,23 @@ def photo_of(tmp_path, seed=5, name="photo.png"):
     path = tmp_path / name
     Image.fromarray(img).save(path)
     return path
+
+
+def loop_probe(interval_ms=5):
+    """A timer ticking every `interval_ms` while the event loop runs; returns (timer, gaps): each
+    gap (ms) between ticks is appended, so max(gaps) is the longest the loop was blocked."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    gaps, clock = [], QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(tick)
+    timer.start()
+    return timer, gaps

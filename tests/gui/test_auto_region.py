@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from dragedit.edit.auto_mask import auto_mask
-from gui_helpers import add_pair
+from gui_helpers import add_pair, loop_probe
 from region_helpers import SHOTS
 
 
@@ -62,7 +62,6 @@ def test_a_slow_proposal_never_blocks_the_event_loop_and_the_newest_pairs_win(qt
     between pairs), and the proposal that appears is the one for the pairs on screen."""
     import time
 
-    from PySide6.QtCore import QElapsedTimer, QTimer
 
     from dragedit.edit import auto_mask as auto_mask_mod
     slow_s = 0.3
@@ -77,19 +76,7 @@ def test_a_slow_proposal_never_blocks_the_event_loop_and_the_newest_pairs_win(qt
     add_pair(win, (20, 20), (28, 24))
     add_pair(win, (40, 40), (44, 46))
     monkeypatch.setattr(auto_mask_mod, "PartSelection", slow)
-    gaps, clock = [], QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
+    timer, gaps = loop_probe()
     win.actions_["auto_region"].trigger()          # asks at once: the first proposal is under way
     qtbot.waitUntil(lambda: len(made) >= 1, timeout=5000)
     win.points.move_point(0, "target", 30, 26)      # the pairs change while it is computed

@@ -4,10 +4,9 @@ import os
 import time
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QTimer
 
 from dragedit.edit.warp import Warper, session_fixed_mask
-from gui_helpers import add_pair
+from gui_helpers import add_pair, loop_probe
 from region_helpers import SHOTS, press_drag, region_tool, select_box
 
 
@@ -70,19 +69,7 @@ def test_a_slow_warp_never_blocks_the_event_loop(qtbot, win, monkeypatch):
 
     monkeypatch.setattr(Warper, "warp", slow)
     add_pair(win, (20, 20), (28, 24))
-    gaps, clock = [], QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
+    timer, gaps = loop_probe()
     win.actions_["warp_preview"].trigger()
     for t in ((30, 24), (32, 26), (34, 28)):      # the target dragged on while a warp is in progress
         win.points.move_point(0, "target", *t)
