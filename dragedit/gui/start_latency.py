@@ -133,8 +133,12 @@ def main(argv=None):
           f"p95 {res['visible_p95_s'] * 1000:.0f} ms over {len(res['rows']) - res['missed']} seeds "
           f"({res['missed']} never changed); worst event-loop gap {res['worst_gap_ms']:.0f} ms; worker warm-up "
           f"{res['warm_up_s'] * 1000:.0f} ms after the first image")
-    from ..bench.generator import machine_info
-    print(f"{machine_info()}; load average {os.getloadavg()[0]:.1f}")
+    import platform
+
+    import torch
+    print(f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
+          f"torch {torch.__version__}, CPU worker unless the window chose a device; "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
