@@ -479,7 +479,6 @@ class DragSession:
                 self._start_run()
             run = self._run
             pairs = [(p, p.handle, p.target, p.version) for p in self.pairs]
-            regions = list(self.regions)
             fixed = run["fixed"]
             params = self.params
             w, opt = run["w"], run["opt"]
@@ -493,8 +492,6 @@ class DragSession:
         if run["feat0"] is None:
             run["feat0"] = feat.detach()
         handles_t = self._track(run, pairs, feat.detach(), params.tracker, r2)
-        if regions:  # a region's handles stay near the affine map their tracked positions share
-            handles_t = region_mod.hold_tracked(regions, [p for p, *_ in pairs], handles_t)
         t_track = time.perf_counter()
         targets = [t for _, _, t, _ in pairs]
         targets_t = devices.upload(targets, self.device).reshape(-1, 2)

@@ -28,12 +28,7 @@ AREA_PER_HANDLE = 12.0      # px² of region per handle at 128 px (scaled with t
 # land, not stop 2 px short; and a stronger mask needs a larger step to get there in ~100 iterations.
 REGION_LAMBDA_MASK = 200.0
 REGION_STOP_DISTANCE = 1.0
-REGION_LR = 1e-2          # 6e-3 left the mouth's handles ~1.5 px short after 60 iterations (seeds 0-3)
-# Tracking of a region's handles: each stays within this many pixels of the affine map that best carries
-# the region's handles (as sampled) to where they were tracked (a robust least-squares fit). The tracker
-# alone slides along edges (a lip line looks the same a few pixels sideways): a handle then reports a
-# move the content did not make and its supervision pulls the part askew.
-TRACK_SLACK_PX = 1.0
+REGION_LR = 6e-3
 
 
 def region_params(params, **given):
@@ -193,45 +188,6 @@ def sample_handles(mask, score, n=None, affine=None) -> np.ndarray:
         chosen.append(i)
         dist = np.minimum(dist, np.linalg.norm(pts - pts[i], axis=1))
     return pts[chosen]
-
-
-def _robust_affine_fit(src, dst, iterations=3, c=1.0):
-    """dst's points as the affine image of src's ([n, 2] tensors) under the Huber-weighted least-squares
-    affine map (IRLS, c in pixels), on their device."""
-    import torch
-    x = torch.cat([src, torch.ones_like(src[:, :1])], dim=1)               # [n, 3]
-    w = torch.ones_like(src[:, 0])
-    eye = torch.eye(3, dtype=src.dtype, device=src.device) * 1e-6
-    for _ in range(iterations):
-        wx = x * w[:, None]
-        a = torch.linalg.solve(x.t() @ wx + eye, wx.t() @ dst)              # [3, 2]
-        r = (x @ a - dst).norm(dim=1)
-        w = torch.where(r <= c, torch.ones_like(r), c / r.clamp_min(1e-9))
-    return x @ a
-
-
-def hold_tracked(regions, pairs, tracked, slack=TRACK_SLACK_PX):
-    """tracked [n, 2] (a tensor, one row per pair of `pairs`, DragSession's order) with each region's
-    handles moved to within `slack` px of the affine map that best carries the region's sampled handles
-    to their tracked positions; pairs of no region, and regions with under 4 tracked handles, unchanged.
-    Device-side: nothing is read back."""
-    import torch
-    if not regions:
-        return tracked
-    index = {id(p): i for i, p in enumerate(pairs)}
-    out = tracked
-    for r in regions:
-        kept = [(j, index[id(p)]) for j, p in enumerate(r.pairs) if id(p) in index]
-        if len(kept) < 4:
-            continue
-        rows = torch.tensor([i for _, i in kept], device=tracked.device)
-        src = torch.as_tensor(r.handles[[j for j, _ in kept]], dtype=tracked.dtype).to(tracked.device)
-        now = tracked.index_select(0, rows)
-        fit = _robust_affine_fit(src, now)
-        off = now - fit
-        scale = (slack / off.norm(dim=1, keepdim=True).clamp_min(1e-9)).clamp(max=1.0)
-        out = out.index_copy(0, rows, fit + off * scale)
-    return out
 
 
 def dilation_px(size) -> int:
