@@ -120,25 +120,21 @@ class AutoRegion(QObject):
             self._clear()
             return False
         token = self._bump()
-        with s._lock:
-            ws = s.ws.detach().clone()
-        self._worker.submit((s, ws, pairs, token))
+        self._worker.submit((s, s.ws.clone(), pairs, token))   # no run goes on: the latent is not changing
         return True
 
     def _compute_request(self, request):
         """On the proposal thread: (mask or None, pairs, token, error or None)."""
         from ..edit.auto_mask import auto_mask
         s, ws, pairs, token = request
-        try:
-            t = time.perf_counter()
+        def superseded():
             if not self._current(token):
                 raise _Superseded
-            feat = s.features(ws)
 
-            def superseded():
-                if not self._current(token):
-                    raise _Superseded
-            mask = auto_mask(s, pairs, feat=feat, check=superseded)
+        try:
+            t = time.perf_counter()
+            superseded()
+            mask = auto_mask(s, pairs, feat=s.features(ws), check=superseded)
             self.timings.append((time.perf_counter() - t) * 1000)
             return mask, pairs, token, None
         except _Superseded:
